@@ -128,6 +128,22 @@ impl Predicate {
         out
     }
 
+    /// Follows `ALTER TABLE ... RENAME COLUMN`.
+    pub fn rename_column(&mut self, old: &str, new: &str) {
+        match self {
+            Predicate::InSet { column, .. } | Predicate::Compare { column, .. } | Predicate::IsNull { column, .. } => {
+                if column == old {
+                    *column = new.to_string();
+                }
+            }
+            Predicate::And { operands } | Predicate::Or { operands } => {
+                operands.iter_mut().for_each(|p| p.rename_column(old, new))
+            }
+            Predicate::Not { operand } => operand.rename_column(old, new),
+            Predicate::Opaque => {}
+        }
+    }
+
     fn walk<'a>(&'a self, f: &mut impl FnMut(&'a Predicate)) {
         f(self);
         match self {

@@ -7,3 +7,13 @@
 pub use dbveto_writes::*;
 
 
+mod expr;
+mod replay;
+mod statements;
+mod types;
+
+pub use replay::replay;
+mod dml;
+mod placeholders;
+
+pub use dml::extract_writes;

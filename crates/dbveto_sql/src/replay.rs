@@ -1,0 +1,810 @@
+//! Replaying DDL into a `Schema`: each statement changes the catalog the
+//! way PostgreSQL would, and records where it did so.
+
+use dbveto_schema::{
+    choose_name, truncate_identifier, Column, Constraint, ConstraintKind, Domain, EnumType, History, Identity,
+    Index, Provenance, QualifiedName, Schema, Table,
+};
+use dbveto_source::{Diagnostic, Severity, SourceFile};
+use pg_query::protobuf::node::Node as N;
+use pg_query::protobuf::{
+    AlterTableCmd, AlterTableType, ColumnDef, ConstrType, Node, ObjectType, RangeVar,
+};
+
+use crate::expr::{self, string, strings};
+use crate::statements::{self, Statement};
+use crate::types::{data_type, Serial};
+
+/// Applies the SQL in `file.text[range]` to `schema`.
+pub fn replay(schema: &mut Schema, file: &SourceFile, range: std::ops::Range<usize>, diagnostics: &mut Vec<Diagnostic>) {
+    for stmt in statements::parse(file, range, diagnostics) {
+        let mut r = Replayer { schema, file, stmt: &stmt, diagnostics };
+        r.statement();
+    }
+}
+
+struct Replayer<'a> {
+    schema: &'a mut Schema,
+    file: &'a SourceFile,
+    stmt: &'a Statement,
+    diagnostics: &'a mut Vec<Diagnostic>,
+}
+
+fn qualified(rv: &RangeVar) -> QualifiedName {
+    let schema = if rv.schemaname.is_empty() { "public".to_string() } else { truncate_identifier(&rv.schemaname) };
+    QualifiedName::new(schema, truncate_identifier(&rv.relname))
+}
+
+fn qualified_list(names: &[String]) -> Option<QualifiedName> {
+    match names {
+        [.., s, n] => Some(QualifiedName::new(truncate_identifier(s), truncate_identifier(n))),
+        [n] => Some(QualifiedName::public(truncate_identifier(n))),
+        [] => None,
+    }
+}
+
+impl Replayer<'_> {
+    fn text(&self) -> &str {
+        self.file.text.get(self.stmt.start..self.stmt.end).unwrap_or("")
+    }
+
+    /// Provenance at a parser location inside the statement (or its start).
+    fn at(&self, location: i32) -> Provenance {
+        Provenance { location: self.file.location(self.file_offset(location)), action: statements::summary(self.text()) }
+    }
+
+    /// The file offset of a parser location (relative to the text the
+    /// parser was given), kept inside the statement.
+    fn file_offset(&self, location: i32) -> usize {
+        match usize::try_from(location) {
+            Ok(l) => (self.stmt.base + l).clamp(self.stmt.start, self.stmt.end.max(self.stmt.start)),
+            Err(_) => self.stmt.start,
+        }
+    }
+
+    fn here(&self) -> Provenance {
+        Provenance { location: self.file.location(self.stmt.start), action: statements::summary(self.text()) }
+    }
+
+    fn warn(&mut self, message: String) {
+        self.diagnostics.push(self.file.diagnostic(self.stmt.start, Severity::Warning, message));
+    }
+
+    fn statement(&mut self) {
+        let Some(node) = self.stmt.node.node.clone() else { return };
+        match node {
+            N::CreateStmt(c) => self.create_table(&c),
+            N::AlterTableStmt(a) => {
+                if a.objtype != ObjectType::ObjectTable as i32 && a.objtype != ObjectType::ObjectForeignTable as i32 {
+                    return;
+                }
+                let Some(rv) = a.relation.as_ref() else { return };
+                let name = qualified(rv);
+                if !self.schema.tables.contains_key(&name) {
+                    if !a.missing_ok {
+                        self.warn(format!("ALTER TABLE of `{name}`, which no earlier migration creates; statement skipped"));
+                    }
+                    return;
+                }
+                for cmd in &a.cmds {
+                    if let Some(N::AlterTableCmd(cmd)) = cmd.node.as_ref() {
+                        self.alter_table(&name, cmd);
+                    }
+                }
+            }
+            N::RenameStmt(r) => self.rename(&r),
+            N::DropStmt(d) => self.drop(&d),
+            N::CreateEnumStmt(e) => {
+                let Some(name) = qualified_list(&strings(&e.type_name)) else { return };
+                let labels = strings(&e.vals);
+                let history = History::new(self.here());
+                self.schema.enums.insert(name.clone(), EnumType { name, labels, provenance: history });
+            }
+            N::AlterEnumStmt(e) => {
+                let Some(name) = qualified_list(&strings(&e.type_name)) else { return };
+                let here = self.here();
+                let Some(en) = self.schema.enums.get_mut(&name) else {
+                    self.warn(format!("ALTER TYPE of `{name}`, which no earlier migration creates; statement skipped"));
+                    return;
+                };
+                if !e.old_val.is_empty() {
+                    if let Some(l) = en.labels.iter_mut().find(|l| **l == e.old_val) {
+                        *l = e.new_val.clone();
+                    }
+                } else if !en.labels.contains(&e.new_val) {
+                    let at = en.labels.iter().position(|l| *l == e.new_val_neighbor);
+                    match at {
+                        Some(i) if e.new_val_is_after => en.labels.insert(i + 1, e.new_val.clone()),
+                        Some(i) => en.labels.insert(i, e.new_val.clone()),
+                        None => en.labels.push(e.new_val.clone()),
+                    }
+                }
+                en.provenance.record(here);
+            }
+            N::CreateDomainStmt(d) => self.create_domain(&d),
+            N::IndexStmt(i) => self.create_index(&i),
+            N::CreateSeqStmt(s) => {
+                if let Some(rv) = s.sequence.as_ref() {
+                    let loc = self.file.location(self.stmt.start);
+                    self.schema.sequences.insert(qualified(rv), loc);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn create_table(&mut self, c: &pg_query::protobuf::CreateStmt) {
+        let Some(rv) = c.relation.as_ref() else { return };
+        let name = qualified(rv);
+        if self.schema.tables.contains_key(&name) {
+            if !c.if_not_exists {
+                self.warn(format!("CREATE TABLE `{name}`, which an earlier migration already creates; statement skipped"));
+            }
+            return;
+        }
+        let mut table = Table {
+            name: name.clone(),
+            columns: Vec::new(),
+            constraints: Vec::new(),
+            partition_of: None,
+            like: Vec::new(),
+            provenance: History::new(self.here()),
+        };
+        // Inherited columns (PARTITION OF, INHERITS) come first, with their
+        // NOT NULL and CHECK constraints.
+        for parent in &c.inh_relations {
+            let Some(N::RangeVar(prv)) = parent.node.as_ref() else { continue };
+            let pname = qualified(prv);
+            if c.partbound.is_some() {
+                table.partition_of = Some(pname.clone());
+            }
+            if let Some(p) = self.schema.tables.get(&pname) {
+                table.columns.extend(p.columns.iter().cloned());
+                table.constraints.extend(
+                    p.constraints.iter().filter(|k| matches!(k.kind, ConstraintKind::Check { .. })).cloned(),
+                );
+            }
+        }
+        self.schema.tables.insert(name.clone(), table);
+        let mut pending = Vec::new();
+        for elt in &c.table_elts {
+            match elt.node.as_ref() {
+                Some(N::ColumnDef(col)) => {
+                    if let Some(existing) = self.table(&name).and_then(|t| t.column(&truncate_identifier(&col.colname))) {
+                        // A partition may restate an inherited column to add constraints.
+                        let _ = existing;
+                        self.column_constraints(&name, &truncate_identifier(&col.colname), col, &mut pending);
+                    } else {
+                        self.add_column(&name, col, &mut pending);
+                    }
+                }
+                Some(N::Constraint(k)) => pending.push(((**k).clone(), None)),
+                Some(N::TableLikeClause(like)) => self.like(&name, like),
+                _ => {}
+            }
+        }
+        for k in &c.constraints {
+            if let Some(N::Constraint(k)) = k.node.as_ref() {
+                pending.push(((**k).clone(), None));
+            }
+        }
+        self.add_constraints(&name, pending, true);
+    }
+
+    fn like(&mut self, name: &QualifiedName, like: &pg_query::protobuf::TableLikeClause) {
+        const CONSTRAINTS: u32 = 1 << 2;
+        const DEFAULTS: u32 = 1 << 3;
+        const GENERATED: u32 = 1 << 4;
+        const IDENTITY: u32 = 1 << 5;
+        let Some(rv) = like.relation.as_ref() else { return };
+        let source = qualified(rv);
+        let here = self.here();
+        let Some(src) = self.schema.tables.get(&source).cloned() else {
+            self.warn(format!("LIKE `{source}`, which no earlier migration creates; its columns are unknown"));
+            return;
+        };
+        let Some(table) = self.schema.tables.get_mut(name) else { return };
+        table.like.push(source);
+        for col in &src.columns {
+            let mut col = col.clone();
+            if like.options & DEFAULTS == 0 {
+                col.default = None;
+            }
+            if like.options & GENERATED == 0 {
+                col.generated = None;
+            }
+            if like.options & IDENTITY == 0 {
+                col.identity = None;
+            }
+            col.provenance = History::new(here.clone());
+            table.columns.push(col);
+        }
+        if like.options & CONSTRAINTS != 0 {
+            for k in src.constraints.iter().filter(|k| matches!(k.kind, ConstraintKind::Check { .. })) {
+                let mut k = k.clone();
+                k.provenance = History::new(here.clone());
+                table.constraints.push(k);
+            }
+        }
+    }
+
+    fn table(&self, name: &QualifiedName) -> Option<&Table> {
+        self.schema.tables.get(name)
+    }
+
+    fn add_column(&mut self, table: &QualifiedName, col: &ColumnDef, pending: &mut Vec<(pg_query::protobuf::Constraint, Option<String>)>) {
+        let name = truncate_identifier(&col.colname);
+        let Some(tn) = col.type_name.as_ref() else { return };
+        let (data_type, serial) = data_type(tn, self.schema);
+        let here = self.at(col.location);
+        let mut column = Column {
+            name: name.clone(),
+            data_type: data_type.clone(),
+            not_null: col.is_not_null,
+            default: None,
+            identity: None,
+            generated: None,
+            provenance: History::new(here),
+        };
+        if let Serial::Yes = serial {
+            let seq = choose_name(&table.name, Some(&name), "seq", |n| {
+                self.schema.relation_exists(&QualifiedName::new(table.schema.clone(), n))
+            });
+            column.not_null = true;
+            column.default = Some(format!("nextval('{seq}'::regclass)"));
+            self.schema.sequences.insert(QualifiedName::new(table.schema.clone(), seq), self.file.location(self.stmt.start));
+        }
+        if let Some(domain) = self.schema.domain(&data_type) {
+            // A domain's NOT NULL and default apply to the column.
+            column.not_null |= domain.not_null;
+            if column.default.is_none() {
+                column.default = domain.default.clone();
+            }
+        }
+        if let Some(t) = self.schema.tables.get_mut(table) {
+            t.columns.push(column);
+        }
+        self.column_constraints(table, &name, col, pending);
+    }
+
+    /// The constraints written on a column: NOT NULL, DEFAULT, identity and
+    /// generated apply now; CHECK, keys and references join `pending`.
+    fn column_constraints(
+        &mut self,
+        table: &QualifiedName,
+        column: &str,
+        col: &ColumnDef,
+        pending: &mut Vec<(pg_query::protobuf::Constraint, Option<String>)>,
+    ) {
+        for k in &col.constraints {
+            let Some(N::Constraint(k)) = k.node.as_ref() else { continue };
+            let here = self.at(k.location);
+            let kind = ConstrType::try_from(k.contype).unwrap_or(ConstrType::Undefined);
+            let Some(c) = self.schema.tables.get_mut(table).and_then(|t| t.column_mut(column)) else { return };
+            match kind {
+                ConstrType::ConstrNotnull => {
+                    c.not_null = true;
+                    c.provenance.record(here);
+                }
+                ConstrType::ConstrNull => c.not_null = false,
+                ConstrType::ConstrDefault => {
+                    c.default = k.raw_expr.as_deref().map(expr::render);
+                    c.provenance.record(here);
+                }
+                ConstrType::ConstrIdentity => {
+                    c.identity = Some(if k.generated_when == "a" { Identity::Always } else { Identity::ByDefault });
+                    c.not_null = true;
+                }
+                ConstrType::ConstrGenerated => {
+                    c.generated = Some(k.raw_expr.as_deref().map(expr::render).unwrap_or_default());
+                }
+                ConstrType::ConstrPrimary => {
+                    c.not_null = true;
+                    pending.push(((**k).clone(), Some(column.to_string())));
+                }
+                ConstrType::ConstrCheck | ConstrType::ConstrUnique | ConstrType::ConstrForeign | ConstrType::ConstrExclusion => {
+                    pending.push(((**k).clone(), Some(column.to_string())))
+                }
+                ConstrType::ConstrAttrDeferrable | ConstrType::ConstrAttrDeferred | ConstrType::ConstrAttrNotDeferrable | ConstrType::ConstrAttrImmediate => {
+                    // Attributes follow the constraint they qualify.
+                    if let Some((last, _)) = pending.last_mut() {
+                        match kind {
+                            ConstrType::ConstrAttrDeferrable => last.deferrable = true,
+                            ConstrType::ConstrAttrDeferred => {
+                                last.deferrable = true;
+                                last.initdeferred = true
+                            }
+                            ConstrType::ConstrAttrNotDeferrable => last.deferrable = false,
+                            _ => last.initdeferred = false,
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Adds constraints in PostgreSQL's order: CHECKs get names as they
+    /// come, then keys (which create indexes), then foreign keys.
+    fn add_constraints(&mut self, table: &QualifiedName, pending: Vec<(pg_query::protobuf::Constraint, Option<String>)>, creating: bool) {
+        let order = |k: &pg_query::protobuf::Constraint| match ConstrType::try_from(k.contype) {
+            Ok(ConstrType::ConstrCheck) => 0,
+            Ok(ConstrType::ConstrPrimary) => 1,
+            Ok(ConstrType::ConstrUnique) | Ok(ConstrType::ConstrExclusion) => 2,
+            Ok(ConstrType::ConstrForeign) => 3,
+            _ => 4,
+        };
+        let mut pending = pending;
+        if creating {
+            pending.sort_by_key(|(k, _)| order(k));
+        }
+        for (k, column) in pending {
+            self.add_constraint(table, &k, column.as_deref());
+        }
+    }
+
+    fn add_constraint(&mut self, table: &QualifiedName, k: &pg_query::protobuf::Constraint, column: Option<&str>) {
+        let here = self.at(k.location);
+        let kind = ConstrType::try_from(k.contype).unwrap_or(ConstrType::Undefined);
+        let given = (!k.conname.is_empty()).then(|| truncate_identifier(&k.conname));
+        let schema_name = table.schema.clone();
+        let (ckind, columns, label, name2): (ConstraintKind, Vec<String>, &str, Option<String>) = match kind {
+            ConstrType::ConstrCheck => {
+                let Some(e) = k.raw_expr.as_deref() else { return };
+                let mut read = Vec::new();
+                expr::columns_read(e, &mut read);
+                let expression = expr::parenthesised(self.text(), self.offset_in_stmt(k.location))
+                    .map(str::to_string)
+                    .unwrap_or_else(|| expr::render(e));
+                let name2 = if read.len() == 1 { Some(read[0].clone()) } else { None };
+                (ConstraintKind::Check { expression, predicate: expr::predicate(e) }, read, "check", name2)
+            }
+            ConstrType::ConstrPrimary | ConstrType::ConstrUnique | ConstrType::ConstrExclusion => {
+                let mut cols = if k.keys.is_empty() { column.map(|c| vec![c.to_string()]).unwrap_or_default() } else { strings(&k.keys) };
+                cols.iter_mut().for_each(|c| *c = truncate_identifier(c));
+                if kind == ConstrType::ConstrPrimary {
+                    if let Some(t) = self.schema.tables.get_mut(table) {
+                        for c in &cols {
+                            if let Some(col) = t.column_mut(c) {
+                                col.not_null = true;
+                            }
+                        }
+                    }
+                }
+                let (ck, label) = match kind {
+                    ConstrType::ConstrPrimary => (ConstraintKind::PrimaryKey, "pkey"),
+                    ConstrType::ConstrUnique => (ConstraintKind::Unique, "key"),
+                    _ => (ConstraintKind::Exclusion, "excl"),
+                };
+                let name2 = if kind == ConstrType::ConstrPrimary { None } else { Some(cols.join("_")) };
+                (ck, cols, label, name2)
+            }
+            ConstrType::ConstrForeign => {
+                let mut cols = if k.fk_attrs.is_empty() { column.map(|c| vec![c.to_string()]).unwrap_or_default() } else { strings(&k.fk_attrs) };
+                cols.iter_mut().for_each(|c| *c = truncate_identifier(c));
+                let Some(pk) = k.pktable.as_ref() else { return };
+                let references = qualified(pk);
+                let mut referenced = strings(&k.pk_attrs);
+                if referenced.is_empty() {
+                    referenced = self
+                        .schema
+                        .tables
+                        .get(&references)
+                        .and_then(|t| t.constraints.iter().find(|c| matches!(c.kind, ConstraintKind::PrimaryKey)))
+                        .map(|c| c.columns.clone())
+                        .unwrap_or_default();
+                }
+                let on_delete = match k.fk_del_action.as_str() {
+                    "c" => Some("CASCADE"),
+                    "n" => Some("SET NULL"),
+                    "d" => Some("SET DEFAULT"),
+                    "r" => Some("RESTRICT"),
+                    _ => None,
+                }
+                .map(str::to_string);
+                let name2 = Some(cols.join("_"));
+                (
+                    ConstraintKind::ForeignKey {
+                        references,
+                        referenced_columns: referenced,
+                        deferrable: k.deferrable,
+                        initially_deferred: k.initdeferred,
+                        on_delete,
+                    },
+                    cols,
+                    "fkey",
+                    name2,
+                )
+            }
+            _ => return,
+        };
+        let index_backed = matches!(ckind, ConstraintKind::PrimaryKey | ConstraintKind::Unique | ConstraintKind::Exclusion);
+        let name = given.unwrap_or_else(|| {
+            choose_name(&table.name, name2.as_deref().map(|n| truncate_identifier(n)).as_deref(), label, |n| {
+                if index_backed {
+                    self.schema.relation_exists(&QualifiedName::new(schema_name.clone(), n))
+                } else {
+                    self.schema.constraint_exists(&schema_name, n)
+                }
+            })
+        });
+        if index_backed {
+            let unique = !matches!(ckind, ConstraintKind::Exclusion);
+            self.schema.indexes.insert(
+                QualifiedName::new(schema_name.clone(), name.clone()),
+                Index {
+                    name: QualifiedName::new(schema_name.clone(), name.clone()),
+                    table: table.clone(),
+                    columns: columns.clone(),
+                    unique,
+                    constraint: true,
+                    provenance: History::new(here.clone()),
+                },
+            );
+        }
+        let Some(t) = self.schema.tables.get_mut(table) else { return };
+        if t.constraint(&name).is_some() {
+            self.warn(format!("constraint `{name}` for relation `{table}` already exists; statement skipped"));
+            return;
+        }
+        t.constraints.push(Constraint {
+            name,
+            kind: ckind,
+            columns,
+            validated: !k.skip_validation,
+            provenance: History::new(here),
+        });
+    }
+
+    /// Offset of a parser location relative to the statement text.
+    fn offset_in_stmt(&self, location: i32) -> usize {
+        self.file_offset(location) - self.stmt.start
+    }
+
+    fn alter_table(&mut self, table: &QualifiedName, cmd: &AlterTableCmd) {
+        let subtype = AlterTableType::try_from(cmd.subtype).unwrap_or(AlterTableType::Undefined);
+        let colname = truncate_identifier(&cmd.name);
+        let here = self.here();
+        match subtype {
+            AlterTableType::AtAddColumn => {
+                let Some(N::ColumnDef(col)) = cmd.def.as_deref().and_then(|d| d.node.as_ref()) else { return };
+                let name = truncate_identifier(&col.colname);
+                if self.table(table).is_some_and(|t| t.column(&name).is_some()) {
+                    if !cmd.missing_ok {
+                        self.warn(format!("column `{name}` of relation `{table}` already exists; statement skipped"));
+                    }
+                    return;
+                }
+                let mut pending = Vec::new();
+                self.add_column(table, col, &mut pending);
+                self.add_constraints(table, pending, true);
+            }
+            AlterTableType::AtDropColumn => {
+                let Some(t) = self.schema.tables.get_mut(table) else { return };
+                if t.column(&colname).is_none() {
+                    if !cmd.missing_ok {
+                        self.warn(format!("column `{colname}` of relation `{table}` does not exist; statement skipped"));
+                    }
+                    return;
+                }
+                t.columns.retain(|c| c.name != colname);
+                // Constraints and indexes on the column go with it.
+                t.constraints.retain(|k| !k.columns.contains(&colname));
+                let schema = table.schema.clone();
+                self.schema.indexes.retain(|n, i| !(n.schema == schema && i.table == *table && i.columns.contains(&colname)));
+            }
+            AlterTableType::AtColumnDefault => self.with_column(table, &colname, |c| {
+                c.default = cmd.def.as_deref().map(expr::render);
+                c.provenance.record(here);
+            }),
+            AlterTableType::AtSetNotNull => self.with_column(table, &colname, |c| {
+                c.not_null = true;
+                c.provenance.record(here);
+            }),
+            AlterTableType::AtDropNotNull => self.with_column(table, &colname, |c| {
+                c.not_null = false;
+                c.provenance.record(here);
+            }),
+            AlterTableType::AtAlterColumnType => {
+                let Some(N::ColumnDef(col)) = cmd.def.as_deref().and_then(|d| d.node.as_ref()) else { return };
+                let Some(tn) = col.type_name.as_ref() else { return };
+                let (dt, _) = data_type(tn, self.schema);
+                self.with_column(table, &colname, |c| {
+                    c.data_type = dt;
+                    c.provenance.record(here);
+                });
+            }
+            AlterTableType::AtAddIdentity => {
+                let identity = match cmd.def.as_deref().and_then(|d| d.node.as_ref()) {
+                    Some(N::Constraint(k)) if k.generated_when == "a" => Identity::Always,
+                    _ => Identity::ByDefault,
+                };
+                self.with_column(table, &colname, |c| {
+                    c.identity = Some(identity);
+                    c.provenance.record(here);
+                });
+            }
+            AlterTableType::AtDropIdentity => self.with_column(table, &colname, |c| {
+                c.identity = None;
+                c.provenance.record(here);
+            }),
+            AlterTableType::AtDropExpression => self.with_column(table, &colname, |c| {
+                c.generated = None;
+                c.provenance.record(here);
+            }),
+            AlterTableType::AtAddConstraint => {
+                let Some(N::Constraint(k)) = cmd.def.as_deref().and_then(|d| d.node.as_ref()) else { return };
+                self.add_constraint(table, k, None);
+            }
+            AlterTableType::AtValidateConstraint => {
+                if let Some(k) = self.schema.tables.get_mut(table).and_then(|t| t.constraints.iter_mut().find(|k| k.name == colname)) {
+                    k.validated = true;
+                    k.provenance.record(here);
+                }
+            }
+            AlterTableType::AtDropConstraint => {
+                let Some(t) = self.schema.tables.get_mut(table) else { return };
+                let before = t.constraints.len();
+                t.constraints.retain(|k| k.name != colname);
+                if t.constraints.len() == before && !cmd.missing_ok {
+                    self.warn(format!("constraint `{colname}` of relation `{table}` does not exist; statement skipped"));
+                }
+                self.schema.indexes.remove(&QualifiedName::new(table.schema.clone(), colname));
+            }
+            _ => {}
+        }
+    }
+
+    fn with_column(&mut self, table: &QualifiedName, column: &str, f: impl FnOnce(&mut Column)) {
+        match self.schema.tables.get_mut(table).and_then(|t| t.column_mut(column)) {
+            Some(c) => f(c),
+            None => self.warn(format!("column `{column}` of relation `{table}` does not exist; statement skipped")),
+        }
+    }
+
+    fn rename(&mut self, r: &pg_query::protobuf::RenameStmt) {
+        let kind = ObjectType::try_from(r.rename_type).unwrap_or(ObjectType::Undefined);
+        let new = truncate_identifier(&r.newname);
+        let here = self.here();
+        match kind {
+            ObjectType::ObjectTable => {
+                let Some(old) = r.relation.as_ref().map(qualified) else { return };
+                let Some(mut t) = self.schema.tables.remove(&old) else {
+                    if !r.missing_ok {
+                        self.warn(format!("ALTER TABLE RENAME of `{old}`, which does not exist; statement skipped"));
+                    }
+                    return;
+                };
+                let renamed = QualifiedName::new(old.schema.clone(), new);
+                t.name = renamed.clone();
+                t.provenance.record(here);
+                self.schema.tables.insert(renamed.clone(), t);
+                for t in self.schema.tables.values_mut() {
+                    for k in &mut t.constraints {
+                        if let ConstraintKind::ForeignKey { references, .. } = &mut k.kind {
+                            if *references == old {
+                                *references = renamed.clone();
+                            }
+                        }
+                    }
+                }
+                for i in self.schema.indexes.values_mut() {
+                    if i.table == old {
+                        i.table = renamed.clone();
+                    }
+                }
+            }
+            ObjectType::ObjectColumn => {
+                let Some(table) = r.relation.as_ref().map(qualified) else { return };
+                let old = truncate_identifier(&r.subname);
+                let Some(t) = self.schema.tables.get_mut(&table) else { return };
+                let Some(c) = t.column_mut(&old) else {
+                    self.warn(format!("column `{old}` of relation `{table}` does not exist; statement skipped"));
+                    return;
+                };
+                c.name = new.clone();
+                c.provenance.record(here);
+                for k in &mut t.constraints {
+                    k.columns.iter_mut().filter(|c| **c == old).for_each(|c| *c = new.clone());
+                    if let ConstraintKind::Check { predicate, .. } = &mut k.kind {
+                        predicate.rename_column(&old, &new);
+                    }
+                }
+                for i in self.schema.indexes.values_mut().filter(|i| i.table == table) {
+                    i.columns.iter_mut().filter(|c| **c == old).for_each(|c| *c = new.clone());
+                }
+                for t in self.schema.tables.values_mut() {
+                    for k in &mut t.constraints {
+                        if let ConstraintKind::ForeignKey { references, referenced_columns, .. } = &mut k.kind {
+                            if *references == table {
+                                referenced_columns.iter_mut().filter(|c| **c == old).for_each(|c| *c = new.clone());
+                            }
+                        }
+                    }
+                }
+            }
+            ObjectType::ObjectTabconstraint => {
+                let Some(table) = r.relation.as_ref().map(qualified) else { return };
+                let old = truncate_identifier(&r.subname);
+                let k = self.schema.tables.get_mut(&table).and_then(|t| t.constraints.iter_mut().find(|k| k.name == old));
+                match k {
+                    Some(k) => {
+                        k.name = new.clone();
+                        k.provenance.record(here);
+                        if let Some(mut i) = self.schema.indexes.remove(&QualifiedName::new(table.schema.clone(), old)) {
+                            i.name.name = new.clone();
+                            self.schema.indexes.insert(i.name.clone(), i);
+                        }
+                    }
+                    None => self.warn(format!("constraint `{old}` of relation `{table}` does not exist; statement skipped")),
+                }
+            }
+            ObjectType::ObjectIndex => {
+                let Some(old) = r.relation.as_ref().map(qualified) else { return };
+                if let Some(mut i) = self.schema.indexes.remove(&old) {
+                    i.name.name = new.clone();
+                    i.provenance.record(here);
+                    // An index that backs a constraint renames the constraint too.
+                    if i.constraint {
+                        if let Some(k) = self.schema.tables.get_mut(&i.table).and_then(|t| t.constraints.iter_mut().find(|k| k.name == old.name)) {
+                            k.name = new.clone();
+                        }
+                    }
+                    self.schema.indexes.insert(i.name.clone(), i);
+                }
+            }
+            ObjectType::ObjectType | ObjectType::ObjectDomain => {
+                let Some(old) = r.object.as_deref().and_then(type_object_name) else { return };
+                let renamed = QualifiedName::new(old.schema.clone(), new);
+                if let Some(mut e) = self.schema.enums.remove(&old) {
+                    e.name = renamed.clone();
+                    e.provenance.record(here);
+                    self.schema.enums.insert(renamed.clone(), e);
+                } else if let Some(mut d) = self.schema.domains.remove(&old) {
+                    d.name = renamed.clone();
+                    d.provenance.record(here);
+                    self.schema.domains.insert(renamed.clone(), d);
+                } else {
+                    return;
+                }
+                for t in self.schema.tables.values_mut() {
+                    for c in &mut t.columns {
+                        if c.data_type.schema.as_deref() == Some(&old.schema) && c.data_type.name == old.name {
+                            c.data_type.name = renamed.name.clone();
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn drop(&mut self, d: &pg_query::protobuf::DropStmt) {
+        let kind = ObjectType::try_from(d.remove_type).unwrap_or(ObjectType::Undefined);
+        for object in &d.objects {
+            match kind {
+                ObjectType::ObjectTable => {
+                    let Some(N::List(l)) = object.node.as_ref() else { continue };
+                    let Some(name) = qualified_list(&strings(&l.items)) else { continue };
+                    if self.schema.tables.remove(&name).is_none() {
+                        if !d.missing_ok {
+                            self.warn(format!("DROP TABLE `{name}`, which does not exist; statement skipped"));
+                        }
+                        continue;
+                    }
+                    self.schema.indexes.retain(|_, i| i.table != name);
+                    // CASCADE drops the foreign keys that point at the table.
+                    for t in self.schema.tables.values_mut() {
+                        t.constraints.retain(|k| !matches!(&k.kind, ConstraintKind::ForeignKey { references, .. } if *references == name));
+                    }
+                }
+                ObjectType::ObjectIndex => {
+                    let Some(N::List(l)) = object.node.as_ref() else { continue };
+                    if let Some(name) = qualified_list(&strings(&l.items)) {
+                        self.schema.indexes.remove(&name);
+                    }
+                }
+                ObjectType::ObjectType | ObjectType::ObjectDomain => {
+                    if let Some(name) = type_object_name(object) {
+                        self.schema.enums.remove(&name);
+                        self.schema.domains.remove(&name);
+                    }
+                }
+                ObjectType::ObjectSequence => {
+                    let Some(N::List(l)) = object.node.as_ref() else { continue };
+                    if let Some(name) = qualified_list(&strings(&l.items)) {
+                        self.schema.sequences.remove(&name);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn create_domain(&mut self, d: &pg_query::protobuf::CreateDomainStmt) {
+        let Some(name) = qualified_list(&strings(&d.domainname)) else { return };
+        let Some(tn) = d.type_name.as_ref() else { return };
+        let (base, _) = data_type(tn, self.schema);
+        let here = self.here();
+        let mut domain = Domain { name: name.clone(), base, not_null: false, default: None, checks: Vec::new(), provenance: History::new(here) };
+        for k in &d.constraints {
+            let Some(N::Constraint(k)) = k.node.as_ref() else { continue };
+            match ConstrType::try_from(k.contype) {
+                Ok(ConstrType::ConstrNotnull) => domain.not_null = true,
+                Ok(ConstrType::ConstrDefault) => domain.default = k.raw_expr.as_deref().map(expr::render),
+                Ok(ConstrType::ConstrCheck) => {
+                    let Some(e) = k.raw_expr.as_deref() else { continue };
+                    let cname = if k.conname.is_empty() {
+                        let taken: Vec<String> = domain.checks.iter().map(|c| c.name.clone()).collect();
+                        choose_name(&name.name, None, "check", |n| taken.iter().any(|t| t == n) || self.schema.constraint_exists(&name.schema, n))
+                    } else {
+                        truncate_identifier(&k.conname)
+                    };
+                    let expression = expr::parenthesised(self.text(), self.offset_in_stmt(k.location)).map(str::to_string).unwrap_or_else(|| expr::render(e));
+                    domain.checks.push(Constraint {
+                        name: cname,
+                        kind: ConstraintKind::Check { expression, predicate: expr::predicate(e) },
+                        columns: vec!["value".into()],
+                        validated: true,
+                        provenance: History::new(self.at(k.location)),
+                    });
+                }
+                _ => {}
+            }
+        }
+        self.schema.domains.insert(name, domain);
+    }
+
+    fn create_index(&mut self, i: &pg_query::protobuf::IndexStmt) {
+        let Some(rv) = i.relation.as_ref() else { return };
+        let table = qualified(rv);
+        if !self.schema.tables.contains_key(&table) {
+            self.warn(format!("CREATE INDEX on `{table}`, which no earlier migration creates; statement skipped"));
+            return;
+        }
+        let mut columns = Vec::new();
+        let mut names_for_label = Vec::new();
+        for p in &i.index_params {
+            if let Some(N::IndexElem(e)) = p.node.as_ref() {
+                if e.name.is_empty() {
+                    names_for_label.push("expr".to_string());
+                } else {
+                    columns.push(truncate_identifier(&e.name));
+                    names_for_label.push(truncate_identifier(&e.name));
+                }
+            }
+        }
+        let label = if i.primary { "pkey" } else if i.unique { "key" } else { "idx" };
+        let name = if i.idxname.is_empty() {
+            let name2 = names_for_label.join("_");
+            choose_name(&table.name, Some(&truncate_identifier(&name2)), label, |n| {
+                self.schema.relation_exists(&QualifiedName::new(table.schema.clone(), n))
+            })
+        } else {
+            truncate_identifier(&i.idxname)
+        };
+        let qname = QualifiedName::new(table.schema.clone(), name);
+        if self.schema.relation_exists(&qname) {
+            if !i.if_not_exists {
+                self.warn(format!("relation `{qname}` already exists; statement skipped"));
+            }
+            return;
+        }
+        let history = History::new(self.here());
+        self.schema.indexes.insert(
+            qname.clone(),
+            Index { name: qname, table, columns, unique: i.unique, constraint: false, provenance: history },
+        );
+    }
+}
+
+/// The name of a type in `DROP TYPE` / `ALTER TYPE ... RENAME`: a TypeName
+/// node or a list of strings.
+fn type_object_name(node: &Node) -> Option<QualifiedName> {
+    match node.node.as_ref()? {
+        N::TypeName(t) => qualified_list(&strings(&t.names)),
+        N::List(l) => qualified_list(&strings(&l.items)),
+        N::String(_) => qualified_list(&[string(node)?.to_string()]),
+        _ => None,
+    }
+}
