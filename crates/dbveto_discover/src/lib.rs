@@ -1,14 +1,157 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
+//! Walks a repository once, reads each file of interest once, and sorts
+//! what it finds: SQL migration sets (with their order), SQL query files,
+//! Go and Python sources, go.mod files.
+//!
+//! Invariant: every file that cannot be used (binary, not UTF-8, too big,
+//! a symlink loop) becomes a diagnostic; nothing is skipped silently
+//! except what `.gitignore` and test conventions exclude.
+
+mod migrations;
+
+use std::path::{Path, PathBuf};
+
+use dbveto_source::{relative_path, Diagnostic, Severity, SourceFile};
+use rayon::prelude::*;
+
+pub use migrations::{Migration, MigrationSet, MigrationTool};
+
+/// Files bigger than this are not read.
+pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
+
+#[derive(Debug, Default)]
+pub struct Discovery {
+    pub migration_sets: Vec<MigrationSet>,
+    /// `.sql` files of queries (sqlc-style `-- name:` files).
+    pub query_files: Vec<SourceFile>,
+    pub go_files: Vec<SourceFile>,
+    pub go_mods: Vec<SourceFile>,
+    pub python_files: Vec<SourceFile>,
+    pub diagnostics: Vec<Diagnostic>,
+    /// Bytes read, for throughput numbers.
+    pub bytes: u64,
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Kind {
+    Sql,
+    Go,
+    GoMod,
+    Python,
+}
 
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
+fn kind_of(path: &Path) -> Option<Kind> {
+    let name = path.file_name()?.to_str()?;
+    if name == "go.mod" {
+        return Some(Kind::GoMod);
+    }
+    match path.extension()?.to_str()? {
+        "sql" => Some(Kind::Sql),
+        // Tests often write invalid rows on purpose, to test the constraints.
+        "go" if !name.ends_with("_test.go") => Some(Kind::Go),
+        "py" if !(name.starts_with("test_") || name.ends_with("_test.py") || name == "conftest.py") => Some(Kind::Python),
+        _ => None,
+    }
+}
+
+/// Walks `root` (honouring `.gitignore`) and reads the files dbveto uses.
+pub fn discover(root: &Path) -> Discovery {
+    let mut found: Vec<(PathBuf, Kind)> = Vec::new();
+    let mut diagnostics = Vec::new();
+    let walker = ignore::WalkBuilder::new(root).follow_links(true).require_git(false).build();
+    for entry in walker {
+        match entry {
+            Ok(e) => {
+                if e.file_type().is_some_and(|t| t.is_file()) {
+                    if let Some(kind) = kind_of(e.path()) {
+                        found.push((e.into_path(), kind));
+                    }
+                }
+            }
+            Err(err) => diagnostics.push(walk_error(root, &err)),
+        }
+    }
+    found.sort();
+    let read: Vec<(Kind, Result<SourceFile, Diagnostic>, u64)> = found
+        .par_iter()
+        .map(|(path, kind)| {
+            let rel = relative_path(root, path);
+            let (file, bytes) = read_source(path, &rel);
+            (*kind, file, bytes)
+        })
+        .collect();
+    let mut d = Discovery { diagnostics, ..Discovery::default() };
+    let mut sql = Vec::new();
+    for (kind, file, bytes) in read {
+        d.bytes += bytes;
+        match (kind, file) {
+            (_, Err(diag)) => d.diagnostics.push(diag),
+            (Kind::Sql, Ok(f)) => sql.push(f),
+            (Kind::Go, Ok(f)) => d.go_files.push(f),
+            (Kind::GoMod, Ok(f)) => d.go_mods.push(f),
+            (Kind::Python, Ok(f)) => d.python_files.push(f),
+        }
+    }
+    let (sets, queries, diags) = migrations::classify(sql);
+    d.migration_sets = sets;
+    d.query_files = queries;
+    d.diagnostics.extend(diags);
+    d
+}
+
+fn walk_error(root: &Path, err: &ignore::Error) -> Diagnostic {
+    let path = error_path(err).map(|p| relative_path(root, p)).unwrap_or_else(|| ".".into());
+    let message = if is_loop(err) {
+        "symlink loop: this link points back to a directory above it; not followed".to_string()
+    } else {
+        format!("could not read: {err}")
+    };
+    Diagnostic::file(path, Severity::Warning, message)
+}
+
+fn is_loop(err: &ignore::Error) -> bool {
+    match err {
+        ignore::Error::Loop { .. } => true,
+        ignore::Error::WithPath { err, .. } | ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => is_loop(err),
+        _ => false,
+    }
+}
+
+fn error_path(err: &ignore::Error) -> Option<&Path> {
+    match err {
+        ignore::Error::Loop { child, .. } => Some(child),
+        ignore::Error::WithPath { path, .. } => Some(path),
+        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => error_path(err),
+        _ => None,
+    }
+}
+
+/// Reads one file, refusing binary, non-UTF-8 and oversized content with a
+/// diagnostic that says where and why.
+pub fn read_source(path: &Path, rel: &str) -> (Result<SourceFile, Diagnostic>, u64) {
+    let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    if size > MAX_FILE_BYTES {
+        let message = format!("file of {} MB is larger than the {} MB dbveto reads; skipped", size / (1024 * 1024), MAX_FILE_BYTES / (1024 * 1024));
+        return (Err(Diagnostic::file(rel, Severity::Warning, message)), 0);
+    }
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) => return (Err(Diagnostic::file(rel, Severity::Warning, format!("could not read: {e}"))), 0),
+    };
+    let n = bytes.len() as u64;
+    if bytes.iter().take(8192).any(|b| *b == 0) {
+        return (Err(Diagnostic::file(rel, Severity::Warning, "binary file (contains NUL bytes); skipped")), n);
+    }
+    match String::from_utf8(bytes) {
+        Ok(text) => (Ok(SourceFile::new(rel, text)), n),
+        Err(e) => {
+            let valid = e.utf8_error().valid_up_to();
+            let bytes = e.as_bytes();
+            let line = bytes[..valid].iter().filter(|b| **b == b'\n').count() as u32 + 1;
+            let column = bytes[..valid].iter().rev().take_while(|b| **b != b'\n').count() as u32 + 1;
+            let mut d = Diagnostic::file(rel, Severity::Warning, format!("not valid UTF-8 (invalid byte 0x{:02x}); file skipped", bytes[valid]));
+            d.location.line = line;
+            d.location.column = column;
+            (Err(d), n)
+        }
     }
 }
