@@ -1,14 +1,63 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
+//! The rules: pure functions of a schema and the writes that return
+//! findings. One rule per file in `rules/`, with its docs and tests.
+//!
+//! Invariant: a rule never parses and never guesses. A value that is not
+//! known statically, a table or column the schema does not have, is not a
+//! finding.
+
+mod finding;
+pub mod rules;
+
+pub use finding::{Finding, Related};
+
+use dbveto_schema::{Schema, Table};
+use dbveto_writes::Write;
+
+/// A rule: its id, a one-line summary, its documentation, and its check.
+pub struct Rule {
+    pub id: &'static str,
+    pub summary: &'static str,
+    /// Markdown with the headings *What it does*, *Why is this bad?*,
+    /// *Example*, *Use instead*.
+    pub docs: &'static str,
+    pub check: fn(&Table, &Schema, &Write, &mut Vec<Finding>),
+}
+
+/// Every rule, in the order `dbveto rules` lists them.
+pub fn all() -> &'static [Rule] {
+    rules::ALL
+}
+
+pub fn by_id(id: &str) -> Option<&'static Rule> {
+    all().iter().find(|r| r.id == id)
+}
+
+/// Runs `rules` on one write against the schema of its database.
+pub fn check_write(rules: &[&Rule], schema: &Schema, write: &Write) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    let Some(table) = schema.table(write.table.schema.as_deref(), &write.table.name) else {
+        return findings;
+    };
+    for rule in rules {
+        (rule.check)(table, schema, write, &mut findings);
+    }
+    findings
+}
+
+/// The table's columns that a write targets, in order, or `None` when a
+/// target is not a column of the table (the schema dbveto sees is then not
+/// the one the code was written for, and judging would be guessing).
+pub fn target_columns<'t>(table: &'t Table, write: &Write) -> Option<Vec<&'t dbveto_schema::Column>> {
+    match &write.columns {
+        Some(names) => names.iter().map(|n| table.column(&dbveto_schema::truncate_identifier(n))).collect(),
+        None => {
+            if write.values.len() > table.columns.len() {
+                return None;
+            }
+            Some(table.columns.iter().take(write.values.len()).collect())
+        }
+    }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
-    }
-}
+pub(crate) mod test_support;

@@ -1,0 +1,32 @@
+//! One rule per file.
+
+pub mod check_value_rejected;
+pub mod not_null_omitted;
+pub mod value_too_long;
+
+use dbveto_schema::Provenance;
+use dbveto_writes::{KnownValue, Write};
+
+use crate::{Related, Rule};
+
+pub static ALL: &[Rule] = &[not_null_omitted::RULE, check_value_rejected::RULE, value_too_long::RULE];
+
+/// Where a known value is written (its origin, else the statement), and
+/// the other places a reader needs: the statement and the call that runs it.
+fn value_site(write: &Write, value: &KnownValue) -> (dbveto_source::Location, Vec<Related>) {
+    let mut related = Vec::new();
+    let primary = value.origin.clone().unwrap_or_else(|| write.location.clone());
+    if primary != write.location {
+        related.push(Related { location: write.location.clone(), message: format!("sent by `{}`", write.statement) });
+    }
+    if let Some(call) = &write.call {
+        if *call != primary && *call != write.location {
+            related.push(Related { location: call.clone(), message: "run here".into() });
+        }
+    }
+    (primary, related)
+}
+
+fn schema_related(p: &Provenance, what: String) -> Related {
+    Related { location: p.location.clone(), message: what }
+}
