@@ -42,7 +42,9 @@ pub fn extract_writes(query: &EmbeddedQuery) -> (Vec<Write>, Vec<Diagnostic>) {
         let end = if raw.stmt_len == 0 { normalized.text.len() } else { (start + raw.stmt_len as usize).min(normalized.text.len()) };
         let text = normalized.text.get(start..end).unwrap_or("");
         let start = start + leading_trivia(text);
-        let stmt_ctx = StatementContext { ctx: &ctx, start, summary: summary(text) };
+        // Messages quote the statement as the code spells it, placeholders and all.
+        let original = query.sql.text.get(normalized.original(start)..normalized.original(end)).unwrap_or(text);
+        let stmt_ctx = StatementContext { ctx: &ctx, start, summary: summary(original) };
         stmt_ctx.statement(stmt, &mut writes);
     }
     (writes, Vec::new())

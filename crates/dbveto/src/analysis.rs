@@ -1,0 +1,116 @@
+//! The pipeline, end to end: discover → schema sources → Schema → code
+//! frontends → writes → rules → findings. Everything here is data in,
+//! data out; printing happens in `main`.
+
+use std::path::Path;
+
+use dbveto_discover::{discover, MigrationSet};
+use dbveto_report::Sources;
+use dbveto_rules::{Finding, Rule};
+use dbveto_schema::Schema;
+use dbveto_source::{Diagnostic, SourceFile};
+use dbveto_writes::{EmbeddedQuery, SqlText, Write};
+use rayon::prelude::*;
+
+/// One database: a migration set and the schema its replay builds.
+pub struct Database {
+    pub set: MigrationSet,
+    pub schema: Schema,
+}
+
+pub struct Analysis {
+    pub databases: Vec<Database>,
+    pub writes: Vec<Write>,
+    pub diagnostics: Vec<Diagnostic>,
+    pub sources: Sources,
+    pub files: usize,
+    pub bytes: u64,
+}
+
+/// Reads the repository at `root` and builds its schemas and writes.
+pub fn analyze(root: &Path) -> Analysis {
+    let d = discover(root);
+    let mut diagnostics = d.diagnostics;
+    let mut sources = Sources::default();
+    let files = d.go_files.len()
+        + d.python_files.len()
+        + d.query_files.len()
+        + d.migration_sets.iter().map(|s| s.migrations.len()).sum::<usize>();
+
+    let (replayed, (go, python)) = rayon::join(
+        || d.migration_sets.into_par_iter().map(replay_set).collect::<Vec<_>>(),
+        || rayon::join(|| dbveto_go::extract(&d.go_files, &d.go_mods), || dbveto_python::extract(&d.python_files)),
+    );
+    let mut databases = Vec::new();
+    for (db, diags) in replayed {
+        diagnostics.extend(diags);
+        for m in &db.set.migrations {
+            sources.insert(&m.file);
+        }
+        databases.push(db);
+    }
+    let mut queries: Vec<EmbeddedQuery> = go.queries;
+    queries.extend(python.queries);
+    queries.extend(d.query_files.iter().map(query_file));
+    diagnostics.extend(go.diagnostics);
+    diagnostics.extend(python.diagnostics);
+    for f in d.go_files.iter().chain(&d.python_files).chain(&d.query_files) {
+        sources.insert(f);
+    }
+    let extracted: Vec<(Vec<Write>, Vec<Diagnostic>)> = queries.par_iter().map(dbveto_sql::extract_writes).collect();
+    let mut writes = Vec::new();
+    for (w, diags) in extracted {
+        writes.extend(w);
+        diagnostics.extend(diags);
+    }
+    diagnostics.sort();
+    diagnostics.dedup();
+    Analysis { databases, writes, diagnostics, sources, files, bytes: d.bytes }
+}
+
+fn replay_set(set: MigrationSet) -> (Database, Vec<Diagnostic>) {
+    let mut schema = Schema::default();
+    let mut diagnostics = Vec::new();
+    for m in &set.migrations {
+        for range in &m.up {
+            dbveto_sql::replay(&mut schema, &m.file, range.clone(), &mut diagnostics);
+        }
+    }
+    (Database { set, schema }, diagnostics)
+}
+
+/// A `.sql` file of queries is SQL that runs: its parse errors are reported.
+fn query_file(f: &SourceFile) -> EmbeddedQuery {
+    EmbeddedQuery { sql: SqlText::new(f.text.to_string(), f.location(0)), params: Default::default(), call: Some(f.location(0)) }
+}
+
+impl Analysis {
+    /// The database a write goes to: among those that have its table, the
+    /// one whose migrations sit closest to the code in the tree.
+    pub fn database_for(&self, write: &Write) -> Option<&Database> {
+        self.databases
+            .iter()
+            .filter(|db| db.schema.table(write.table.schema.as_deref(), &write.table.name).is_some())
+            .max_by_key(|db| (common_prefix(&db.set.dir, &write.location.path), std::cmp::Reverse(db.set.dir.clone())))
+    }
+
+    pub fn check(&self, rules: &[&Rule]) -> Vec<Finding> {
+        let mut findings: Vec<Finding> = self
+            .writes
+            .par_iter()
+            .flat_map_iter(|w| match self.database_for(w) {
+                Some(db) => dbveto_rules::check_write(rules, &db.schema, w),
+                None => Vec::new(),
+            })
+            .collect();
+        findings.sort_by(|a, b| (&a.location, a.rule, &a.column, &a.message).cmp(&(&b.location, b.rule, &b.column, &b.message)));
+        findings.dedup();
+        findings
+    }
+}
+
+/// Path components two relative paths share from the start.
+fn common_prefix(a: &str, b: &str) -> usize {
+    a.split('/').zip(b.split('/')).take_while(|(x, y)| x == y).count()
+}
+

@@ -1,0 +1,2 @@
+DROP TABLE agent_commands;
+DROP TABLE agents;
