@@ -80,7 +80,10 @@ pub fn json(databases: &[Database]) -> Value {
                 json!({
                     "name": db.set.dir,
                     "tool": db.set.tool.name(),
-                    "migrations": db.set.migrations.iter().map(|m| &*m.file.path).collect::<Vec<_>>(),
+                    "migrations": db.set.migrations.iter().map(|m| json!({
+                        "path": &*m.file.path,
+                        "up": m.up.iter().map(|r| [r.start, r.end]).collect::<Vec<_>>(),
+                    })).collect::<Vec<_>>(),
                     "tables": s.tables.values().map(table).collect::<Vec<_>>(),
                     "enums": s.enums.values().map(|e| json!({
                         "schema": e.name.schema, "name": e.name.name, "labels": e.labels,

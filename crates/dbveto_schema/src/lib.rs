@@ -173,6 +173,10 @@ impl DataType {
         };
         if let Some(n) = self.length {
             s.push_str(&format!("({n})"));
+        } else if let (Some(p), Some(rest)) = (self.modifiers.first(), s.strip_prefix("timestamp ").or(s.strip_prefix("time "))) {
+            // `timestamp(3) without time zone`: the precision goes after the first word.
+            let first = if s.starts_with("timestamp") { "timestamp" } else { "time" };
+            s = format!("{first}({p}) {rest}");
         } else if !self.modifiers.is_empty() {
             let m: Vec<String> = self.modifiers.iter().map(|m| m.to_string()).collect();
             s.push_str(&format!("({})", m.join(",")));

@@ -159,7 +159,11 @@ impl Replayer<'_> {
                 table.partition_of = Some(pname.clone());
             }
             if let Some(p) = self.schema.tables.get(&pname) {
-                table.columns.extend(p.columns.iter().cloned());
+                // Identity is the parent's own; children share its sequence.
+                table.columns.extend(p.columns.iter().cloned().map(|mut c| {
+                    c.identity = None;
+                    c
+                }));
                 table.constraints.extend(
                     p.constraints.iter().filter(|k| matches!(k.kind, ConstraintKind::Check { .. })).cloned(),
                 );
@@ -774,7 +778,8 @@ impl Replayer<'_> {
                 }
             }
         }
-        let label = if i.primary { "pkey" } else if i.unique { "key" } else { "idx" };
+        // A unique index is a constraint only when a constraint made it.
+        let label = if i.primary { "pkey" } else if i.isconstraint { "key" } else { "idx" };
         let name = if i.idxname.is_empty() {
             let name2 = names_for_label.join("_");
             choose_name(&table.name, Some(&truncate_identifier(&name2)), label, |n| {
