@@ -1,1 +1,169 @@
-//! placeholder
+//! The Go frontend: finds the SQL a Go module sends and what is known
+//! statically about the values bound to it.
+//!
+//! Every file is parsed once with tree-sitter-go. Pass 1 (`index`) collects
+//! per-file facts (`facts`); they are merged into packages (`resolve`) so
+//! that pass 2 (`calls`) can evaluate constants of other packages (`eval`)
+//! and bind the `db` tags of struct types to the values the whole module
+//! gives their fields.
+
+mod calls;
+mod eval;
+mod facts;
+mod gomod;
+mod index;
+mod resolve;
+mod scope;
+mod strings;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashSet;
+
+use dbveto_source::{Diagnostic, Severity, SourceFile};
+use dbveto_writes::EmbeddedQuery;
+use rayon::prelude::*;
+use tree_sitter::{Node, Parser, Tree};
+
+use crate::facts::Key;
+
+/// What the Go frontend found in a repository.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GoExtraction {
+    /// Write-like SQL run by exec-like calls (`call: Some`), then other
+    /// write-like string constants and literals (`call: None`), in file order.
+    pub queries: Vec<EmbeddedQuery>,
+    /// Files that could not be (fully) parsed, or were too large to read.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Larger files are not analysed: no hand-written Go file is this big.
+const MAX_FILE_BYTES: usize = 32 << 20;
+/// Large generated files (embedded assets) produce no queries and are not
+/// worth indexing.
+const MAX_GENERATED_BYTES: usize = 1 << 20;
+
+/// Extracts the SQL writes of a Go repository.
+///
+/// `files`: every .go file of the repository (path relative to the repo
+/// root, `/` separators), already read. `go_mods`: every go.mod file of the
+/// repository (same form), whose module paths map import paths to
+/// directories; an import that maps to no directory falls back to the only
+/// package of that name, if there is exactly one.
+///
+/// Emits, for each call of `Exec`, `NamedExecContext`, `QueryRow`, `Get`, …
+/// (and sqlx's package functions) whose query resolves to a constant
+/// write-like string, an [`EmbeddedQuery`] with `call: Some` and its
+/// parameters: positional arguments, or for `Named*` calls the `db` tags of
+/// the argument's struct type (or the keys of a map literal). Every other
+/// write-like string constant or literal gives a query with unknown
+/// parameters and `call: None`. Files with a `// Code generated ... DO NOT
+/// EDIT.` header give no queries. Never panics; values that cannot be
+/// determined statically are unknown.
+pub fn extract(files: &[SourceFile], go_mods: &[SourceFile]) -> GoExtraction {
+    let parsed: Vec<Parsed> =
+        files.par_iter().map_init(new_parser, |parser, file| parse(parser.as_mut(), file)).collect();
+    let facts = parsed
+        .par_iter()
+        .zip(files.par_iter())
+        .map(|(p, file)| index::index_file(file, p.tree.as_ref(), p.generated))
+        .collect();
+    let index = resolve::Index::build(files, facts, go_mods);
+    let per_file: Vec<calls::FileQueries> = (0..files.len())
+        .into_par_iter()
+        .map(|file| match index.files.get(file) {
+            Some(facts) if !facts.generated => calls::file_queries(&index, file),
+            _ => calls::FileQueries::default(),
+        })
+        .collect();
+
+    // A string run by a call is reported with that call, not again alone.
+    let consumed: HashSet<Key> = per_file.iter().flat_map(|q| q.consumed.iter().copied()).collect();
+    let mut queries = Vec::new();
+    for file in per_file {
+        let mut found = file.found;
+        found.extend(
+            file.candidates
+                .into_iter()
+                .filter(|c| !c.keys.iter().all(|k| consumed.contains(k)))
+                .map(|c| (c.at, c.query)),
+        );
+        found.sort_by_key(|(at, _)| *at);
+        queries.extend(found.into_iter().map(|(_, q)| q));
+    }
+    let diagnostics = parsed.into_iter().filter_map(|p| p.diagnostic).collect();
+    GoExtraction { queries, diagnostics }
+}
+
+struct Parsed {
+    tree: Option<Tree>,
+    generated: bool,
+    diagnostic: Option<Diagnostic>,
+}
+
+fn new_parser() -> Option<Parser> {
+    let mut parser = Parser::new();
+    parser.set_language(&tree_sitter_go::LANGUAGE.into()).ok()?;
+    Some(parser)
+}
+
+fn parse(parser: Option<&mut Parser>, file: &SourceFile) -> Parsed {
+    let generated = is_generated(&file.text);
+    let skipped = |diagnostic| Parsed { tree: None, generated, diagnostic };
+    let size = file.text.len();
+    if generated && size > MAX_GENERATED_BYTES {
+        let message = format!("generated Go file of {size} bytes not indexed");
+        return skipped(Some(Diagnostic::file(file.path.clone(), Severity::Info, message)));
+    }
+    if size > MAX_FILE_BYTES {
+        let message = format!("Go file too large to analyse ({size} bytes), skipped");
+        return skipped(Some(Diagnostic::file(file.path.clone(), Severity::Warning, message)));
+    }
+    let tree = parser.and_then(|p| p.parse(file.text.as_bytes(), None));
+    let Some(tree) = tree else {
+        return skipped(Some(Diagnostic::file(file.path.clone(), Severity::Warning, "could not parse Go")));
+    };
+    let diagnostic = first_error(tree.root_node()).map(|node| {
+        file.diagnostic(node.start_byte(), Severity::Warning, "could not parse Go: syntax error")
+    });
+    Parsed { tree: Some(tree), generated, diagnostic }
+}
+
+/// The first ERROR or MISSING node in document order.
+fn first_error(root: Node<'_>) -> Option<Node<'_>> {
+    if !root.has_error() {
+        return None;
+    }
+    let mut cursor = root.walk();
+    let mut stack = vec![root];
+    while let Some(node) = stack.pop() {
+        if node.is_error() || node.is_missing() {
+            return Some(node);
+        }
+        let children: Vec<Node<'_>> =
+            node.children(&mut cursor).filter(|c| c.has_error() || c.is_missing()).collect();
+        stack.extend(children.into_iter().rev());
+    }
+    None
+}
+
+/// Go's convention: a `// Code generated ... DO NOT EDIT.` line before the
+/// package clause.
+fn is_generated(text: &str) -> bool {
+    for line in text.lines() {
+        let line = line.trim_end_matches('\r');
+        if line.starts_with("// Code generated ") && line.ends_with(" DO NOT EDIT.") {
+            return true;
+        }
+        if line.trim_start().starts_with("package ") {
+            return false;
+        }
+    }
+    false
+}
+
+/// The source text of a node; empty if the range is not in the text.
+pub(crate) fn text<'t>(src: &'t str, node: Node<'_>) -> &'t str {
+    src.get(node.byte_range()).unwrap_or("")
+}

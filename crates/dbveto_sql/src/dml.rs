@@ -196,7 +196,7 @@ impl StatementContext<'_> {
         match expr::literal(v) {
             Some(lit) => {
                 let origin = expr::location(v).map(|o| self.location(o));
-                Arg::known(lit, origin, Some("literal in the SQL".into()))
+                Arg::known(lit, origin, None)
             }
             None => Arg::unknown(),
         }

@@ -1,0 +1,75 @@
+//! Bad input never crashes: unparsable SQL, Go and Python, binary and
+//! non-UTF-8 files, a file of many MB and a symlink loop each give a
+//! diagnostic with a path (and line), and the rest of the run goes on.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for e in std::fs::read_dir(from).expect("read_dir").flatten() {
+        let target = to.join(e.file_name());
+        if e.path().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), target).expect("copy");
+        }
+    }
+}
+
+fn fixture_with_generated_files() -> PathBuf {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/bad-input");
+    let dir = std::env::temp_dir().join(format!("dbveto-bad-input-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    copy_dir(&src, &dir);
+    std::fs::write(dir.join("db/migrations/002_blob.up.sql"), b"CREATE TABLE x (\x00\x01\x02\xff)").expect("binary");
+    std::fs::write(dir.join("app/latin1.py"), b"# caf\xe9\nx = 1\n").expect("latin-1");
+    // Several MB of valid Python with one write in the middle.
+    let mut big = String::from("ROWS = [\n");
+    for i in 0..120_000 {
+        big.push_str(&format!("    ({i}, 'row number {i}'),\n"));
+    }
+    big.push_str("]\n\ndef add(cur):\n    cur.execute(\"INSERT INTO devices (status, site) VALUES ('gone', 'x')\")\n");
+    std::fs::write(dir.join("app/big.py"), big).expect("big");
+    #[cfg(unix)]
+    std::os::unix::fs::symlink("..", dir.join("app/loop")).expect("symlink");
+    dir
+}
+
+#[test]
+fn bad_input_gives_diagnostics_and_the_run_goes_on() {
+    let dir = fixture_with_generated_files();
+    let out = Command::new(env!("CARGO_BIN_EXE_dbveto")).args(["check", "--format", "json"]).arg(&dir).output().expect("run");
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(out.status.code(), Some(1), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let diagnostics: Vec<String> = v["diagnostics"]
+        .as_array()
+        .expect("diagnostics")
+        .iter()
+        .map(|d| format!("{}:{}: {}", d["location"]["path"].as_str().unwrap_or(""), d["location"]["line"], d["message"].as_str().unwrap_or("")))
+        .collect();
+    let has = |path: &str, line: u32, words: &str| {
+        diagnostics.iter().any(|d| d.starts_with(&format!("{path}:{line}: ")) && d.contains(words))
+    };
+    assert!(has("db/migrations/001_init.up.sql", 6, "could not parse SQL"), "{diagnostics:#?}");
+    assert!(has("db/migrations/002_blob.up.sql", 1, "binary"), "{diagnostics:#?}");
+    assert!(has("app/latin1.py", 1, "UTF-8"), "{diagnostics:#?}");
+    assert!(diagnostics.iter().any(|d| d.starts_with("app/broken.go:") && d.contains("Go")), "{diagnostics:#?}");
+    assert!(diagnostics.iter().any(|d| d.starts_with("app/broken.py:4:") && d.contains("Python")), "{diagnostics:#?}");
+    assert!(has("app/bad_query.py", 2, "could not parse SQL"), "{diagnostics:#?}");
+    assert!(diagnostics.iter().any(|d| d.starts_with("app/loop") && d.contains("loop")), "{diagnostics:#?}");
+
+    // Replay went on past the broken statement: `site` exists and is NOT NULL.
+    let findings: Vec<(String, String)> = v["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| (f["rule"].as_str().unwrap_or("").to_string(), format!("{}:{}", f["location"]["path"].as_str().unwrap_or(""), f["location"]["line"])))
+        .collect();
+    assert!(findings.contains(&("check-value-rejected".into(), "app/broken.go:6".into())), "{findings:?}");
+    assert!(findings.contains(&("check-value-rejected".into(), "app/big.py:120005".into())), "{findings:?}");
+    assert!(!findings.iter().any(|(_, at)| at.starts_with("app/broken.py")), "{findings:?}");
+}

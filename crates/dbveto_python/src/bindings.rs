@@ -1,0 +1,415 @@
+//! What the names of a scope are bound to, as far as it is known
+//! statically. A name bound exactly once, by a plain assignment, a class
+//! or an import, can be followed; a name bound more than once or in a way
+//! that is not followed (loop target, unpacking, parameter, `del`, walrus)
+//! is opaque: its value is unknown.
+
+use std::collections::{HashMap, HashSet};
+
+use ruff_python_ast::visitor::{self, Visitor};
+use ruff_python_ast::{self as ast, Expr, ExprContext, Stmt};
+
+use crate::modules::ModuleName;
+
+/// Deeper statements and expressions are not read (no unbounded recursion
+/// on generated code); a scope that has some is `incomplete`.
+pub const MAX_DEPTH: u32 = 200;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScopeKind {
+    Module,
+    Class,
+    Function,
+    /// Lambdas and comprehensions: their names hide outer ones.
+    Hidden,
+}
+
+/// A scope and its bindings. Scopes are passed innermost last.
+#[derive(Debug)]
+pub struct Scope<'a> {
+    pub kind: ScopeKind,
+    pub bindings: Bindings<'a>,
+}
+
+/// What binds a name, when it is bound exactly once.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Binding<'a> {
+    /// `NAME = value`, `NAME: T = value`.
+    Value(&'a Expr),
+    Class(&'a ast::StmtClassDef),
+    Import(Import),
+    /// `global NAME` in a function: the module's binding applies.
+    Global,
+    Opaque,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Import {
+    /// `import a.b` binds `a` to module `a`; `import a.b as c` binds `c` to `a.b`.
+    Module(ModulePath),
+    /// `from module import name`.
+    From { module: ModulePath, name: String },
+}
+
+/// A module as an import statement names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModulePath {
+    pub dotted: String,
+    /// The full name from the repository root (a resolved relative import).
+    pub exact: bool,
+}
+
+impl ModulePath {
+    pub fn child(&self, name: &str) -> ModulePath {
+        ModulePath { dotted: format!("{}.{name}", self.dotted), exact: self.exact }
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct Bindings<'a> {
+    names: HashMap<&'a str, Binding<'a>>,
+    /// `from module import *`, in order.
+    pub star_imports: Vec<ModulePath>,
+    /// `X.attr = ...` in this scope: `X.attr` is not what the class says.
+    pub assigned_attributes: HashSet<(&'a str, &'a str)>,
+    /// Too deeply nested to be read entirely: no name can be trusted.
+    pub incomplete: bool,
+}
+
+impl<'a> Bindings<'a> {
+    pub fn get(&self, name: &str) -> Option<&Binding<'a>> {
+        self.names.get(name)
+    }
+
+    pub fn values(&self) -> impl Iterator<Item = &Binding<'a>> {
+        self.names.values()
+    }
+
+    /// Names changed from elsewhere (`global`, `nonlocal` in a nested function).
+    pub fn make_opaque<'n>(&mut self, names: impl IntoIterator<Item = &'n str>) {
+        for name in names {
+            if let Some(binding) = self.names.get_mut(name) {
+                *binding = Binding::Opaque;
+            }
+        }
+    }
+
+    /// The bindings of a module's or a class's body.
+    pub fn of_body(body: &'a [Stmt], importer: Option<&ModuleName>) -> Self {
+        let mut collector = Collector::new(importer);
+        collector.visit_body(body);
+        collector.finish()
+    }
+
+    /// The bindings of a function: its parameters and its body.
+    pub fn of_function(function: &'a ast::StmtFunctionDef, importer: Option<&ModuleName>) -> Self {
+        let mut collector = Collector::new(importer);
+        for parameter in function.parameters.iter() {
+            collector.bind(parameter.name().as_str(), Binding::Opaque);
+        }
+        collector.visit_body(&function.body);
+        collector.finish()
+    }
+
+    /// Names that hide outer ones and whose values are unknown: a lambda's
+    /// parameters, a comprehension's targets.
+    pub fn opaque(names: impl IntoIterator<Item = &'a str>) -> Self {
+        let names = names.into_iter().map(|n| (n, Binding::Opaque)).collect();
+        Bindings { names, ..Bindings::default() }
+    }
+}
+
+/// The names bound by assignment targets (`a`, `(a, *b)`, `[a, b]`);
+/// attributes and subscripts bind no name.
+pub fn target_names<'a>(target: &'a Expr, names: &mut Vec<&'a str>) {
+    let mut stack = vec![target];
+    while let Some(expr) = stack.pop() {
+        match expr {
+            Expr::Name(name) => names.push(name.id.as_str()),
+            Expr::Tuple(t) => stack.extend(&t.elts),
+            Expr::List(l) => stack.extend(&l.elts),
+            Expr::Starred(s) => stack.push(&s.value),
+            _ => {}
+        }
+    }
+}
+
+/// The operands of a chain of binary operations (`a + b - c`), walked in a
+/// loop: generated code chains thousands, which must not cost recursion.
+pub fn binary_operands(expr: &Expr) -> Vec<&Expr> {
+    let mut operands = Vec::new();
+    let mut left = expr;
+    while let Expr::BinOp(binary) = left {
+        operands.push(binary.right.as_ref());
+        left = &binary.left;
+    }
+    operands.push(left);
+    operands.reverse();
+    operands
+}
+
+struct Collector<'a, 'i> {
+    importer: Option<&'i ModuleName>,
+    counts: HashMap<&'a str, (u32, Binding<'a>)>,
+    globals: HashSet<&'a str>,
+    star_imports: Vec<ModulePath>,
+    assigned_attributes: HashSet<(&'a str, &'a str)>,
+    incomplete: bool,
+    depth: u32,
+    /// Inside a comprehension, only walrus targets bind in this scope.
+    in_comprehension: u32,
+}
+
+impl<'a, 'i> Collector<'a, 'i> {
+    fn new(importer: Option<&'i ModuleName>) -> Self {
+        Collector {
+            importer,
+            counts: HashMap::new(),
+            globals: HashSet::new(),
+            star_imports: Vec::new(),
+            assigned_attributes: HashSet::new(),
+            incomplete: false,
+            depth: 0,
+            in_comprehension: 0,
+        }
+    }
+
+    fn bind(&mut self, name: &'a str, binding: Binding<'a>) {
+        let entry = self.counts.entry(name).or_insert((0, Binding::Opaque));
+        entry.0 += 1;
+        entry.1 = binding;
+    }
+
+    fn finish(self) -> Bindings<'a> {
+        let mut names: HashMap<&'a str, Binding<'a>> = self
+            .counts
+            .into_iter()
+            .map(|(name, (count, binding))| (name, if count == 1 { binding } else { Binding::Opaque }))
+            .collect();
+        for name in self.globals {
+            names.insert(name, Binding::Global);
+        }
+        Bindings {
+            names,
+            star_imports: self.star_imports,
+            assigned_attributes: self.assigned_attributes,
+            incomplete: self.incomplete,
+        }
+    }
+
+    /// Records `X.attr = ...`.
+    fn assigned_attribute(&mut self, target: &'a Expr) {
+        if let Expr::Attribute(attribute) = target {
+            if let Expr::Name(base) = attribute.value.as_ref() {
+                self.assigned_attributes.insert((base.id.as_str(), attribute.attr.as_str()));
+            }
+        }
+    }
+
+    fn import_from(&mut self, import: &'a ast::StmtImportFrom) {
+        let module = import.module.as_ref().map(|m| m.as_str());
+        let path = if import.level == 0 {
+            module.map(|m| ModulePath { dotted: m.to_string(), exact: false })
+        } else {
+            self.importer
+                .and_then(|importer| importer.resolve_relative(import.level, module))
+                .map(|dotted| ModulePath { dotted, exact: true })
+        };
+        for alias in &import.names {
+            let name = alias.name.as_str();
+            match &path {
+                Some(path) if name == "*" => self.star_imports.push(path.clone()),
+                // An unresolved star import may bind anything.
+                None if name == "*" => self.incomplete = true,
+                Some(path) => {
+                    let bound = alias.asname.as_ref().unwrap_or(&alias.name).as_str();
+                    let from = Import::From { module: path.clone(), name: name.to_string() };
+                    self.bind(bound, Binding::Import(from));
+                }
+                None => self.bind(alias.asname.as_ref().unwrap_or(&alias.name).as_str(), Binding::Opaque),
+            }
+        }
+    }
+}
+
+impl<'a> Visitor<'a> for Collector<'a, '_> {
+    fn visit_stmt(&mut self, stmt: &'a Stmt) {
+        if self.depth >= MAX_DEPTH {
+            self.incomplete = true;
+            return;
+        }
+        self.depth += 1;
+        match stmt {
+            // Their bodies are scopes of their own.
+            Stmt::FunctionDef(function) => self.bind(function.name.as_str(), Binding::Opaque),
+            Stmt::ClassDef(class) => self.bind(class.name.as_str(), Binding::Class(class)),
+            Stmt::Assign(assign) => {
+                for target in &assign.targets {
+                    match target {
+                        Expr::Name(name) => self.bind(name.id.as_str(), Binding::Value(&assign.value)),
+                        _ => {
+                            self.assigned_attribute(target);
+                            self.visit_expr(target);
+                        }
+                    }
+                }
+                self.visit_expr(&assign.value);
+            }
+            Stmt::AnnAssign(assign) => {
+                if let Some(value) = &assign.value {
+                    match assign.target.as_ref() {
+                        Expr::Name(name) => self.bind(name.id.as_str(), Binding::Value(value)),
+                        target => {
+                            self.assigned_attribute(target);
+                            self.visit_expr(target);
+                        }
+                    }
+                    self.visit_expr(value);
+                }
+            }
+            Stmt::AugAssign(assign) => {
+                self.assigned_attribute(&assign.target);
+                self.visit_expr(&assign.target);
+                self.visit_expr(&assign.value);
+            }
+            Stmt::Import(import) => {
+                for alias in &import.names {
+                    let dotted = alias.name.as_str();
+                    let (bound, module) = match &alias.asname {
+                        Some(asname) => (asname.as_str(), dotted),
+                        None => {
+                            let first = dotted.split('.').next().unwrap_or(dotted);
+                            (first, first)
+                        }
+                    };
+                    let path = ModulePath { dotted: module.to_string(), exact: false };
+                    self.bind(bound, Binding::Import(Import::Module(path)));
+                }
+            }
+            Stmt::ImportFrom(import) => self.import_from(import),
+            Stmt::Global(global) => self.globals.extend(global.names.iter().map(|n| n.as_str())),
+            Stmt::Nonlocal(nonlocal) => {
+                for name in &nonlocal.names {
+                    self.bind(name.as_str(), Binding::Opaque);
+                }
+            }
+            _ => visitor::walk_stmt(self, stmt),
+        }
+        self.depth -= 1;
+    }
+
+    fn visit_expr(&mut self, expr: &'a Expr) {
+        if self.depth >= MAX_DEPTH {
+            self.incomplete = true;
+            return;
+        }
+        self.depth += 1;
+        match expr {
+            Expr::Name(name) => {
+                if matches!(name.ctx, ExprContext::Store | ExprContext::Del) && self.in_comprehension == 0 {
+                    self.bind(name.id.as_str(), Binding::Opaque);
+                }
+            }
+            Expr::Named(named) => {
+                // A walrus binds in the enclosing function, even from a comprehension.
+                let mut names = Vec::new();
+                target_names(&named.target, &mut names);
+                for name in names {
+                    self.bind(name, Binding::Opaque);
+                }
+                self.visit_expr(&named.value);
+            }
+            Expr::BinOp(_) => {
+                for operand in binary_operands(expr) {
+                    self.visit_expr(operand);
+                }
+            }
+            // A lambda is a scope of its own.
+            Expr::Lambda(_) => {}
+            Expr::ListComp(_) | Expr::SetComp(_) | Expr::DictComp(_) | Expr::Generator(_) => {
+                self.in_comprehension += 1;
+                visitor::walk_expr(self, expr);
+                self.in_comprehension -= 1;
+            }
+            _ => visitor::walk_expr(self, expr),
+        }
+        self.depth -= 1;
+    }
+
+    fn visit_pattern(&mut self, pattern: &'a ast::Pattern) {
+        if self.depth >= MAX_DEPTH {
+            self.incomplete = true;
+            return;
+        }
+        self.depth += 1;
+        let name = match pattern {
+            ast::Pattern::MatchAs(p) => p.name.as_ref(),
+            ast::Pattern::MatchStar(p) => p.name.as_ref(),
+            ast::Pattern::MatchMapping(p) => p.rest.as_ref(),
+            _ => None,
+        };
+        if let Some(name) = name {
+            self.bind(name.as_str(), Binding::Opaque);
+        }
+        visitor::walk_pattern(self, pattern);
+        self.depth -= 1;
+    }
+
+    fn visit_interpolated_string_element(&mut self, element: &'a ast::InterpolatedStringElement) {
+        if self.depth >= MAX_DEPTH {
+            self.incomplete = true;
+            return;
+        }
+        self.depth += 1;
+        visitor::walk_interpolated_string_element(self, element);
+        self.depth -= 1;
+    }
+
+    fn visit_except_handler(&mut self, handler: &'a ast::ExceptHandler) {
+        let ast::ExceptHandler::ExceptHandler(h) = handler;
+        if let Some(name) = &h.name {
+            self.bind(name.as_str(), Binding::Opaque);
+        }
+        visitor::walk_except_handler(self, handler);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bindings_of(source: &str, f: impl FnOnce(&Bindings<'_>)) {
+        let parsed = ruff_python_parser::parse_module(source).unwrap();
+        f(&Bindings::of_body(parsed.suite(), None));
+    }
+
+    #[test]
+    fn names_bound_once_are_followed_others_are_opaque() {
+        let source = "A = 'x'\nB = 1\nB = 2\nfor C in []: pass\nD: str = 'y'\nE: str\n(F, G) = 1, 2\n\
+                      import a.b\nfrom m import n as o\nif (H := 3): pass\nI.attr = 4\n";
+        bindings_of(source, |b| {
+            assert!(matches!(b.get("A"), Some(Binding::Value(_))));
+            assert_eq!(b.get("B"), Some(&Binding::Opaque));
+            assert_eq!(b.get("C"), Some(&Binding::Opaque));
+            assert!(matches!(b.get("D"), Some(Binding::Value(_))));
+            assert_eq!(b.get("E"), None);
+            assert_eq!(b.get("F"), Some(&Binding::Opaque));
+            assert!(matches!(b.get("a"), Some(Binding::Import(Import::Module(p))) if p.dotted == "a"));
+            assert!(matches!(b.get("o"), Some(Binding::Import(Import::From { name, .. })) if name == "n"));
+            assert_eq!(b.get("H"), Some(&Binding::Opaque));
+            assert!(b.assigned_attributes.contains(&("I", "attr")));
+        });
+    }
+
+    #[test]
+    fn comprehension_targets_and_nested_scopes_bind_nothing_here() {
+        let source = "[x for x in y]\ndef f():\n    z = 1\nclass K:\n    w = 2\nlambda v: v\n";
+        bindings_of(source, |b| {
+            assert_eq!(b.get("x"), None);
+            assert_eq!(b.get("z"), None);
+            assert_eq!(b.get("w"), None);
+            assert_eq!(b.get("v"), None);
+            assert!(matches!(b.get("K"), Some(Binding::Class(_))));
+        });
+    }
+}
