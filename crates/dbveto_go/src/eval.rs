@@ -104,10 +104,11 @@ impl<'i, 't> Evaluator<'i, 't> {
         let src = self.index.src(ctx.file);
         let raw = text(src, node);
         match node.kind() {
-            "interpreted_string_literal" => {
-                Some(Value::Str(vec![self.piece(ctx.file, node, strings::interpreted(raw))]))
+            "interpreted_string_literal" => Some(Value::Str(self.interpreted(ctx.file, node))),
+            "raw_string_literal" => {
+                // The content starts after the one-byte backtick.
+                Some(Value::Str(vec![self.piece(ctx.file, node, node.start_byte() + 1, strings::raw(raw))]))
             }
-            "raw_string_literal" => Some(Value::Str(vec![self.piece(ctx.file, node, strings::raw(raw))])),
             "int_literal" => strings::int(raw).map(Value::Int),
             "rune_literal" => strings::rune(raw).map(Value::Int),
             "float_literal" => Some(Value::Float(raw.to_string())),
@@ -144,14 +145,49 @@ impl<'i, 't> Evaluator<'i, 't> {
         }
     }
 
-    fn piece(&self, file: usize, node: Node<'t>, text: String) -> Piece {
-        let start = node.start_byte();
-        let location = match self.index.sources.get(file) {
-            // Both delimiters (`"` and `` ` ``) are one byte.
-            Some(source) => source.location(start + 1),
+    /// A piece of the literal `node` whose text starts at byte `at`.
+    fn piece(&self, file: usize, node: Node<'t>, at: usize, text: String) -> Piece {
+        let start = match self.index.sources.get(file) {
+            Some(source) => source.location(at),
             None => Location { path: "".into(), line: 1, column: 1 },
         };
-        Piece { text, start: location, key: (file, start) }
+        Piece { text, start, key: (file, node.start_byte()) }
+    }
+
+    /// An interpreted literal, one piece per run of plain text or of
+    /// escapes: a decoded `\n` must not shift the lines of what follows.
+    fn interpreted(&self, file: usize, node: Node<'t>) -> Vec<Piece> {
+        let src = self.index.src(file);
+        let mut pieces = Vec::new();
+        // A run of adjacent escapes is decoded at once: `\xc3\xa9` is one character.
+        let mut escapes: Option<(usize, usize)> = None;
+        let flush = |pieces: &mut Vec<Piece>, escapes: &mut Option<(usize, usize)>| {
+            if let Some((start, end)) = escapes.take() {
+                let decoded = strings::unescape(src.get(start..end).unwrap_or(""));
+                pieces.push(self.piece(file, node, start, decoded));
+            }
+        };
+        let mut cursor = node.walk();
+        for child in node.named_children(&mut cursor) {
+            if child.kind() == "escape_sequence" {
+                escapes = Some(match escapes {
+                    Some((start, end)) if end == child.start_byte() => (start, child.end_byte()),
+                    _ => {
+                        flush(&mut pieces, &mut escapes);
+                        (child.start_byte(), child.end_byte())
+                    }
+                });
+            } else {
+                flush(&mut pieces, &mut escapes);
+                pieces.push(self.piece(file, node, child.start_byte(), text(src, child).to_string()));
+            }
+        }
+        flush(&mut pieces, &mut escapes);
+        if pieces.is_empty() {
+            // `""`: an empty piece after the opening quote.
+            pieces.push(self.piece(file, node, node.start_byte() + 1, String::new()));
+        }
+        pieces
     }
 
     fn identifier(&mut self, ctx: Ctx, node: Node<'t>, depth: u32) -> Option<Value> {

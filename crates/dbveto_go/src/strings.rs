@@ -5,7 +5,11 @@
 /// The value of an interpreted string literal, given its source text with
 /// the quotes; escapes are decoded, invalid UTF-8 from `\x` bytes is replaced.
 pub(crate) fn interpreted(src: &str) -> String {
-    let inner = strip_delimiters(src, '"');
+    unescape(strip_delimiters(src, '"'))
+}
+
+/// The content of an interpreted string literal with its escapes decoded.
+pub(crate) fn unescape(inner: &str) -> String {
     let mut out = Vec::with_capacity(inner.len());
     let mut chars = inner.chars().peekable();
     while let Some(c) = chars.next() {

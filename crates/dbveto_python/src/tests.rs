@@ -392,16 +392,35 @@ fn sqlalchemy_list_of_dicts_is_executemany_and_kwargs_are_unknown() {
     assert_eq!(found[1].params, Params::Unknown);
 }
 
+
 #[test]
-fn tmp_fixtures() {
-    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures");
-    let mut files = Vec::new();
-    for path in ["not-null-later/app/cables.py", "defaults-identity/app/accounts.py", "bad-input/app/bad_query.py", "bad-input/app/broken.py"] {
-        files.push(SourceFile::new(path, std::fs::read_to_string(format!("{root}/{path}")).unwrap()));
+fn tmp_stack() {
+    let deep_unary = format!("x = {}1\n", "-".repeat(100_000));
+    let mut names = String::from("A0 = 'INSERT INTO t VALUES (1)'\n");
+    for i in 1..200 { names.push_str(&format!("A{i} = A{} + ''\n", i - 1)); }
+    let mut deep = String::new();
+    for i in 0..190 { deep.push_str(&" ".repeat(i)); deep.push_str("if x:\n"); }
+    deep.push_str(&" ".repeat(190)); deep.push_str("cur.execute(A199, (A199, A198))\n");
+    names.push_str(&deep);
+    let case = std::env::var("CASE").unwrap_or_default();
+    let kb: usize = std::env::var("KB").map(|k| k.parse().unwrap()).unwrap_or(2048);
+    for (name, src) in [("unary", deep_unary), ("names", names)] {
+        if name != case { continue; }
+        {
+            let src2 = src.clone();
+            let ok = std::thread::Builder::new().stack_size(kb * 1024).spawn(move || {
+                let files = vec![SourceFile::new("a.py", src2)];
+                let stage = std::env::var("STAGE").unwrap_or_default();
+                if stage == "rawparse" { let p = ruff_python_parser::parse_module(&files[0].text); std::mem::forget(p); return 0; }
+                let p = ParsedProject::parse(&files);
+                if stage == "parse" { return 0; }
+                let ix = p.index();
+                if stage == "index" { return 0; }
+                let o = extract::extract_module(&ix, &ix.modules[0]);
+                o.queries.len()
+            }).unwrap().join();
+            println!("{name} {kb}KB: {:?}", ok.is_ok());
+            if ok.is_ok() { break; }
+        }
     }
-    let e = extract(&files);
-    for q in &e.queries {
-        println!("{:?} call={:?} sql={:?} start={:?}\n   params={:?}", q.sql.location(0).map(|l| l.to_string()), q.call.as_ref().map(|l| l.to_string()), q.sql.text, (), q.params);
-    }
-    println!("{:?}", e.diagnostics);
 }

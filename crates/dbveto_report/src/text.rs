@@ -106,6 +106,8 @@ fn token_len(s: &str) -> usize {
             n.min(60)
         }
         Some(c) if c.is_alphanumeric() || c == '_' => s.chars().take_while(|c| c.is_alphanumeric() || *c == '_').count(),
+        // A negative number.
+        Some('-') if chars.clone().next().is_some_and(|c| c.is_ascii_digit()) => 1 + chars.take_while(|c| c.is_ascii_alphanumeric() || *c == '.').count(),
         Some(_) => 1,
         None => 1,
     }

@@ -886,3 +886,15 @@ func f(db DB) {
     let out = run(&[("p/p.go", src)]);
     assert_eq!(values(&named(only(&out))["state"]), ["'ok'"]);
 }
+
+#[test]
+fn escaped_newlines_do_not_shift_locations() {
+    let src = "package p\n\nfunc f(db DB) {\n\tdb.Exec(\"INSERT INTO t (a)\\nVALUES ('\\xc3\\xa9')\")\n}\n";
+    let out = run(&[("p/p.go", src)]);
+    let q = only(&out);
+    assert_eq!(q.sql.text, "INSERT INTO t (a)\nVALUES ('é')");
+    let values = q.sql.location(q.sql.text.find("VALUES").unwrap()).unwrap();
+    assert_eq!((values.line, values.column), (4, 30));
+    let empty = run(&[("p/e.go", "package p\n\nconst q = \"\"\n")]);
+    assert!(empty.queries.is_empty());
+}

@@ -16,11 +16,12 @@ pub static ALL: &[Rule] = &[not_null_omitted::RULE, check_value_rejected::RULE, 
 fn value_site(write: &Write, value: &KnownValue) -> (dbveto_source::Location, Vec<Related>) {
     let mut related = Vec::new();
     let primary = value.origin.clone().unwrap_or_else(|| write.location.clone());
-    if primary != write.location {
+    let same_line = |a: &dbveto_source::Location, b: &dbveto_source::Location| a.path == b.path && a.line == b.line;
+    if !same_line(&primary, &write.location) {
         related.push(Related { location: write.location.clone(), message: format!("sent by `{}`", write.statement) });
     }
     if let Some(call) = &write.call {
-        if *call != primary && *call != write.location {
+        if !same_line(call, &primary) && !same_line(call, &write.location) {
             related.push(Related { location: call.clone(), message: "run here".into() });
         }
     }
