@@ -24,7 +24,6 @@ pub struct Analysis {
     pub diagnostics: Vec<Diagnostic>,
     pub sources: Sources,
     pub files: usize,
-    pub bytes: u64,
 }
 
 /// Reads the repository at `root` and builds its schemas and writes.
@@ -65,7 +64,7 @@ pub fn analyze(root: &Path) -> Analysis {
     }
     diagnostics.sort();
     diagnostics.dedup();
-    Analysis { databases, writes, diagnostics, sources, files, bytes: d.bytes }
+    Analysis { databases, writes, diagnostics, sources, files }
 }
 
 fn replay_set(set: MigrationSet) -> (Database, Vec<Diagnostic>) {

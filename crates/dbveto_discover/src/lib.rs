@@ -4,7 +4,9 @@
 //!
 //! Invariant: every file that cannot be used (binary, not UTF-8, too big,
 //! a symlink loop) becomes a diagnostic; nothing is skipped silently
-//! except what `.gitignore` and test conventions exclude.
+//! except what `.gitignore`, hidden folders, vendored folders (`vendor`,
+//! `node_modules`, `site-packages`, `venv`, `third_party`) and test
+//! conventions exclude.
 
 mod migrations;
 
@@ -16,7 +18,10 @@ use rayon::prelude::*;
 pub use migrations::{Migration, MigrationSet, MigrationTool};
 
 /// Files bigger than this are not read.
-pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
+pub const MAX_FILE_BYTES: u64 = 32 * 1024 * 1024;
+
+/// Folders of third-party code that a repository carries but does not own.
+const VENDORED: &[&str] = &["vendor", "node_modules", "site-packages", "venv", "third_party"];
 
 #[derive(Debug, Default)]
 pub struct Discovery {
@@ -57,7 +62,11 @@ fn kind_of(path: &Path) -> Option<Kind> {
 pub fn discover(root: &Path) -> Discovery {
     let mut found: Vec<(PathBuf, Kind)> = Vec::new();
     let mut diagnostics = Vec::new();
-    let walker = ignore::WalkBuilder::new(root).follow_links(true).require_git(false).build();
+    let walker = ignore::WalkBuilder::new(root)
+        .follow_links(true)
+        .require_git(false)
+        .filter_entry(|e| !(e.file_type().is_some_and(|t| t.is_dir()) && e.file_name().to_str().is_some_and(|n| VENDORED.contains(&n))))
+        .build();
     for entry in walker {
         match entry {
             Ok(e) => {

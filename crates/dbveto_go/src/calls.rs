@@ -199,6 +199,9 @@ impl<'i, 't> Pass<'i, 't> {
                 None => return Params::Unknown,
             }
         }
+        if is_map_literal(node) {
+            return self.map_params(scope, node);
+        }
         let ty = match node.kind() {
             "composite_literal" => node.child_by_field_name("type"),
             "identifier" => {
@@ -219,9 +222,6 @@ impl<'i, 't> Pass<'i, 't> {
             }
             _ => None,
         };
-        if node.kind() == "composite_literal" && is_map_literal(node) {
-            return self.map_params(scope, node);
-        }
         let Some(mut ty) = ty.map(strip_pointer) else { return Params::Unknown };
         // sqlx binds a slice of structs as a batch: same columns.
         if matches!(ty.kind(), "slice_type" | "array_type") {

@@ -31,10 +31,11 @@ use crate::facts::Key;
 /// What the Go frontend found in a repository.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct GoExtraction {
-    /// Write-like SQL run by exec-like calls (`call: Some`), then other
-    /// write-like string constants and literals (`call: None`), in file order.
+    /// Write-like SQL run by exec-like calls (`call: Some`) and the other
+    /// write-like string constants and literals (`call: None`), file by
+    /// file in the order given, each file's in source order.
     pub queries: Vec<EmbeddedQuery>,
-    /// Files that could not be (fully) parsed, or were too large to read.
+    /// Files that could not be (fully) parsed, or were too large to analyse.
     pub diagnostics: Vec<Diagnostic>,
 }
 

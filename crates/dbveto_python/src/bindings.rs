@@ -13,22 +13,31 @@ use crate::modules::ModuleName;
 
 /// Deeper statements and expressions are not read (no unbounded recursion
 /// on generated code); a scope that has some is `incomplete`.
-pub const MAX_DEPTH: u32 = 200;
+pub const MAX_DEPTH: u32 = 100;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ScopeKind {
-    Module,
     Class,
     Function,
     /// Lambdas and comprehensions: their names hide outer ones.
     Hidden,
 }
 
-/// A scope and its bindings. Scopes are passed innermost last.
+/// A scope inside a module and its bindings. Scopes are passed innermost
+/// last; the module's own bindings are in its [`crate::ModuleIndex`].
 #[derive(Debug)]
 pub struct Scope<'a> {
     pub kind: ScopeKind,
     pub bindings: Bindings<'a>,
+}
+
+impl<'a> Scope<'a> {
+    /// A lambda's or a comprehension's scope: `names` hide outer ones and
+    /// their values are unknown.
+    pub fn hidden(names: impl IntoIterator<Item = &'a str>) -> Self {
+        let names = names.into_iter().map(|n| (n, Binding::Opaque)).collect();
+        Scope { kind: ScopeKind::Hidden, bindings: Bindings { names, ..Bindings::default() } }
+    }
 }
 
 /// What binds a name, when it is bound exactly once.
@@ -109,13 +118,6 @@ impl<'a> Bindings<'a> {
         }
         collector.visit_body(&function.body);
         collector.finish()
-    }
-
-    /// Names that hide outer ones and whose values are unknown: a lambda's
-    /// parameters, a comprehension's targets.
-    pub fn opaque(names: impl IntoIterator<Item = &'a str>) -> Self {
-        let names = names.into_iter().map(|n| (n, Binding::Opaque)).collect();
-        Bindings { names, ..Bindings::default() }
     }
 }
 
@@ -207,7 +209,7 @@ impl<'a, 'i> Collector<'a, 'i> {
     }
 
     fn import_from(&mut self, import: &'a ast::StmtImportFrom) {
-        let module = import.module.as_ref().map(|m| m.as_str());
+        let module = import.module.as_ref().map(ast::Identifier::as_str);
         let path = if import.level == 0 {
             module.map(|m| ModulePath { dotted: m.to_string(), exact: false })
         } else {
@@ -287,7 +289,7 @@ impl<'a> Visitor<'a> for Collector<'a, '_> {
                 }
             }
             Stmt::ImportFrom(import) => self.import_from(import),
-            Stmt::Global(global) => self.globals.extend(global.names.iter().map(|n| n.as_str())),
+            Stmt::Global(global) => self.globals.extend(global.names.iter().map(ast::Identifier::as_str)),
             Stmt::Nonlocal(nonlocal) => {
                 for name in &nonlocal.names {
                     self.bind(name.as_str(), Binding::Opaque);

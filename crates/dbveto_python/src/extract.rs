@@ -8,7 +8,7 @@ use ruff_python_ast::visitor::{self, Visitor};
 use ruff_python_ast::{self as ast, Expr, Stmt};
 use ruff_text_size::Ranged;
 
-use crate::bindings::{binary_operands, target_names, Bindings, Scope, ScopeKind, MAX_DEPTH};
+use crate::bindings::{binary_operands, target_names, Scope, MAX_DEPTH};
 use crate::eval::{Binds, Const, ConstValue, Evaluator, Value};
 use crate::index::{ModuleIndex, ProjectIndex};
 use crate::params::ExecuteCall;
@@ -68,8 +68,8 @@ impl<'a> Walker<'_, 'a> {
         }
     }
 
-    fn with_scope(&mut self, kind: ScopeKind, bindings: Bindings<'a>, visit: impl FnOnce(&mut Self)) {
-        self.scopes.push(Scope { kind, bindings });
+    fn with_scope(&mut self, scope: Scope<'a>, visit: impl FnOnce(&mut Self)) {
+        self.scopes.push(scope);
         visit(self);
         self.scopes.pop();
     }
@@ -87,9 +87,13 @@ impl<'a> Walker<'_, 'a> {
     }
 
     fn call(&mut self, call: &'a ast::ExprCall, expr: &'a Expr) {
+        let execute = ExecuteCall::of(call);
+        if execute.is_none() && !is_text_clause_call(call) {
+            return;
+        }
         let id = self.module.id;
         let chain: Vec<&Scope<'a>> = self.scopes.iter().collect();
-        if let Some(execute) = ExecuteCall::of(call) {
+        if let Some(execute) = execute {
             let (sql, binds) = match self.ev.eval(id, &chain, execute.sql) {
                 Some(Value::Const(Const { value: ConstValue::Str(text), .. })) => (text, Binds::None),
                 Some(Value::Text(clause)) => (clause.sql, clause.binds),
@@ -106,10 +110,11 @@ impl<'a> Walker<'_, 'a> {
             let location = self.module.file.location(call.start().to_usize());
             let query = EmbeddedQuery { sql: sql.to_sql_text(), params, call: Some(location) };
             self.out.queries.push((Self::offset(call), query));
-        } else if is_text_clause_call(call) {
+        } else {
             // A text clause not run here: it is SQL, but its parameters
             // come from wherever it is run.
-            if let Some(Value::Text(clause)) = self.ev.eval(id, &chain, expr) {
+            let Some(Value::Text(clause)) = self.ev.eval(id, &chain, expr) else { return };
+            if looks_like_write(&clause.sql.value()) {
                 let query = EmbeddedQuery {
                     sql: clause.sql.to_sql_text(),
                     params: Params::Unknown,
@@ -171,9 +176,8 @@ impl<'a> Visitor<'a> for Walker<'_, 'a> {
                 if let Some(returns) = &function.returns {
                     self.visit_annotation(returns);
                 }
-                let mut bindings = Bindings::of_function(function, self.module.name);
-                bindings.make_opaque(self.module.changed_from_functions.iter().map(String::as_str));
-                self.with_scope(ScopeKind::Function, bindings, |w| w.body(&function.body));
+                let scope = self.module.function_scope(function);
+                self.with_scope(scope, |w| w.body(&function.body));
             }
             Stmt::ClassDef(class) => {
                 for decorator in &class.decorator_list {
@@ -182,8 +186,8 @@ impl<'a> Visitor<'a> for Walker<'_, 'a> {
                 if let Some(arguments) = &class.arguments {
                     self.visit_arguments(arguments);
                 }
-                let bindings = Bindings::of_body(&class.body, self.module.name);
-                self.with_scope(ScopeKind::Class, bindings, |w| w.body(&class.body));
+                let scope = self.module.class_body_scope(class);
+                self.with_scope(scope, |w| w.body(&class.body));
             }
             _ => visitor::walk_stmt(self, stmt),
         }
@@ -217,7 +221,8 @@ impl<'a> Visitor<'a> for Walker<'_, 'a> {
                     self.visit_parameters(parameters);
                     names.extend(parameters.iter().map(|p| p.name().as_str()));
                 }
-                self.with_scope(ScopeKind::Hidden, Bindings::opaque(names), |w| w.visit_expr(&lambda.body));
+                let scope = Scope::hidden(names);
+                self.with_scope(scope, |w| w.visit_expr(&lambda.body));
             }
             Expr::ListComp(ast::ExprListComp { generators, .. })
             | Expr::SetComp(ast::ExprSetComp { generators, .. })
@@ -227,7 +232,7 @@ impl<'a> Visitor<'a> for Walker<'_, 'a> {
                 for generator in generators {
                     target_names(&generator.target, &mut names);
                 }
-                self.with_scope(ScopeKind::Hidden, Bindings::opaque(names), |w| visitor::walk_expr(w, expr));
+                self.with_scope(Scope::hidden(names), |w| visitor::walk_expr(w, expr));
             }
             _ => visitor::walk_expr(self, expr),
         }

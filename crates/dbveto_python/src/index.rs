@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 
 use dbveto_source::SourceFile;
 use rayon::prelude::*;
-use ruff_python_ast::{Stmt, StmtClassDef};
+use ruff_python_ast::{Stmt, StmtClassDef, StmtFunctionDef};
 use ruff_text_size::Ranged;
 
 use crate::bindings::{Binding, Bindings, Scope, ScopeKind};
@@ -84,5 +84,18 @@ impl<'a> ModuleIndex<'a> {
     /// The scope of a class bound once at module level.
     pub fn class_scope(&self, class: &StmtClassDef) -> Option<&Scope<'a>> {
         self.classes.get(&class.start().to_u32())
+    }
+
+    /// The scope of the body of a class of this module, at any depth.
+    pub fn class_body_scope(&self, class: &'a StmtClassDef) -> Scope<'a> {
+        Scope { kind: ScopeKind::Class, bindings: Bindings::of_body(&class.body, self.name) }
+    }
+
+    /// The scope of a function of this module.
+    pub fn function_scope(&self, function: &'a StmtFunctionDef) -> Scope<'a> {
+        let mut bindings = Bindings::of_function(function, self.name);
+        // `nonlocal` in a nested function may change any of them.
+        bindings.make_opaque(self.changed_from_functions.iter().map(String::as_str));
+        Scope { kind: ScopeKind::Function, bindings }
     }
 }

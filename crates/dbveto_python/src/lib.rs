@@ -49,7 +49,8 @@ pub struct PythonExtraction {
 /// parameters. A file that does not parse gives a warning, and what the
 /// parser recovered is still read.
 pub fn extract(files: &[SourceFile]) -> PythonExtraction {
-    let project = ParsedProject::parse(files);
+    let mut project = ParsedProject::parse(files);
+    let diagnostics = std::mem::take(&mut project.diagnostics);
     let index = project.index();
     let outputs: Vec<extract::ModuleOutput> =
         index.modules.par_iter().map(|module| extract::extract_module(&index, module)).collect();
@@ -69,7 +70,7 @@ pub fn extract(files: &[SourceFile]) -> PythonExtraction {
         found.sort_by_key(|(offset, _)| *offset);
         queries.extend(found.into_iter().map(|(_, query)| query));
     }
-    PythonExtraction { queries, diagnostics: project.diagnostics.clone() }
+    PythonExtraction { queries, diagnostics }
 }
 
 #[cfg(test)]

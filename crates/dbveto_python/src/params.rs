@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use dbveto_writes::{Arg, Params};
 use ruff_python_ast::{self as ast, Expr};
 
-use crate::bindings::{target_names, Bindings, Scope, ScopeKind};
+use crate::bindings::{target_names, Scope};
 use crate::eval::{Binds, Const, ConstValue, Evaluator, Value};
 use crate::index::ModuleId;
 
@@ -57,7 +57,7 @@ pub struct ExecuteCall<'a> {
 enum ParamsArg<'a> {
     Absent,
     One(&'a Expr),
-    /// asyncpg: `conn.execute("... $1, $2", a, b)`.
+    /// Several: asyncpg's `conn.execute("... $1, $2", a, b)`.
     Each(&'a [Expr]),
     /// `*args`, `**kwargs`.
     Unknown,
@@ -106,7 +106,9 @@ impl<'a> ExecuteCall<'a> {
         let rows = match self.params {
             ParamsArg::Absent => return absent_params(binds),
             ParamsArg::Unknown => return Params::Unknown,
-            ParamsArg::Each(each) => return self.each(ev, m, scopes, each),
+            ParamsArg::Each(each) if has_dollar_placeholders(sql) => return self.each(ev, m, scopes, each),
+            // Extra positional arguments of another driver (`multi=` of mysql).
+            ParamsArg::Each(_) => return Params::Unknown,
             ParamsArg::One(one) if self.method == Method::Execute && has_dollar_placeholders(sql) => {
                 return self.each(ev, m, scopes, std::slice::from_ref(one));
             }
@@ -152,12 +154,12 @@ impl<'a> ExecuteCall<'a> {
     fn rows(&self, ev: &mut Evaluator<'_, 'a>, m: ModuleId, scopes: &[&Scope<'a>], rows: &'a Expr) -> Params {
         match rows {
             Expr::List(ast::ExprList { elts, .. }) | Expr::Tuple(ast::ExprTuple { elts, .. }) => {
-                let rows = elts
+                let rows: Vec<Row> = elts
                     .iter()
                     .enumerate()
                     .map(|(r, row)| self.row(ev, m, scopes, row, Some(r + 1)))
                     .collect();
-                merge_rows(rows)
+                merge_rows(&rows)
             }
             // `[(x.id, "new") for x in items]`: one row stands for all, its
             // comprehension variables unknown.
@@ -167,7 +169,7 @@ impl<'a> ExecuteCall<'a> {
                 for generator in generators {
                     target_names(&generator.target, &mut names);
                 }
-                let hidden = Scope { kind: ScopeKind::Hidden, bindings: Bindings::opaque(names) };
+                let hidden = Scope::hidden(names);
                 let mut inner = scopes.to_vec();
                 inner.push(&hidden);
                 self.row(ev, m, &inner, elt, None).into_params()
@@ -252,7 +254,7 @@ impl Row {
 
 /// The union of the rows, position by position or name by name; a value
 /// missing from a row, or a row not known, makes it unknown too.
-fn merge_rows(rows: Vec<Row>) -> Params {
+fn merge_rows(rows: &[Row]) -> Params {
     let positional = rows.iter().all(|r| !matches!(r, Row::Named(_)));
     let named = rows.iter().all(|r| !matches!(r, Row::Positional(_)));
     if rows.iter().all(|r| matches!(r, Row::Unknown)) || !(positional || named) {

@@ -7,20 +7,21 @@ use dbveto_source::{Diagnostic, Severity, SourceFile};
 use rayon::prelude::*;
 use ruff_python_ast::visitor::{self, Visitor};
 use ruff_python_ast::{Expr, InterpolatedStringElement, ModModule, Pattern, Stmt};
-use ruff_python_parser::{Mode, ParseOptions};
+use ruff_python_parser::{Mode, ParseOptions, Parsed};
 use ruff_text_size::Ranged;
 
+use crate::bindings::binary_operands;
 use crate::index::ProjectIndex;
 use crate::modules::ModuleTable;
 
 /// Larger files are not parsed: they are generated data, and their syntax
-/// tree would take gigabytes.
+/// trees would take too much memory.
 pub const MAX_FILE_LEN: usize = 32 << 20;
 
 /// Syntax trees nested deeper than this are never dropped but leaked:
-/// dropping a `Box` chain recurses once per level and would overflow the
-/// stack. Only pathological (generated or hostile) files get there.
-const DROP_DEPTH_LIMIT: u32 = 1000;
+/// dropping a `Box` chain recurses once per level and could overflow the
+/// stack of a worker thread. Only generated or hostile files get there.
+const DROP_DEPTH_LIMIT: u32 = 300;
 
 /// The repository's Python files, parsed.
 pub struct ParsedProject<'f> {
@@ -67,7 +68,7 @@ impl ParsedModule {
             let message = format!("could not parse Python: {}", error.error);
             file.diagnostic(error.range().start().to_usize(), Severity::Warning, message)
         });
-        let ast = parsed.try_into_module().map(|parsed| parsed.into_syntax());
+        let ast = parsed.try_into_module().map(Parsed::into_syntax);
         let mut scan = Scan::default();
         if let Some(ast) = &ast {
             scan.visit_body(&ast.body);
@@ -113,8 +114,8 @@ impl<'a> Visitor<'a> for Scan {
     fn visit_stmt(&mut self, stmt: &'a Stmt) {
         if self.enter() {
             match stmt {
-                Stmt::Global(g) => self.names.extend(g.names.iter().map(|n| n.to_string())),
-                Stmt::Nonlocal(n) => self.names.extend(n.names.iter().map(|n| n.to_string())),
+                Stmt::Global(g) => self.names.extend(g.names.iter().map(ToString::to_string)),
+                Stmt::Nonlocal(n) => self.names.extend(n.names.iter().map(ToString::to_string)),
                 _ => visitor::walk_stmt(self, stmt),
             }
             self.depth -= 1;
@@ -122,7 +123,22 @@ impl<'a> Visitor<'a> for Scan {
     }
 
     fn visit_expr(&mut self, expr: &'a Expr) {
-        if self.enter() {
+        if let Expr::BinOp(_) = expr {
+            // A chain `a + b + ...` is as deep as it is long, but is walked
+            // in a loop: each operand counts as nested at the chain's end.
+            let operands = binary_operands(expr);
+            let length = u32::try_from(operands.len()).unwrap_or(u32::MAX);
+            let depth = self.depth;
+            if depth.saturating_add(length) >= DROP_DEPTH_LIMIT {
+                self.too_deep = true;
+                return;
+            }
+            self.depth += length;
+            for operand in operands {
+                self.visit_expr(operand);
+            }
+            self.depth = depth;
+        } else if self.enter() {
             visitor::walk_expr(self, expr);
             self.depth -= 1;
         }

@@ -334,13 +334,21 @@ fn hostile_inputs_do_not_panic() {
     let long_chain = format!("x = 'INSERT INTO t VALUES (1)'{}\n", " + 'a'".repeat(100_000));
     let deep_calls =
         format!("cur.execute({}'INSERT INTO t VALUES (1)'{})\n", "f(".repeat(5_000), ")".repeat(5_000));
-    let mut deep_blocks = String::new();
-    for i in 0..300 {
-        deep_blocks.push_str(&" ".repeat(i));
-        deep_blocks.push_str("if x:\n");
+    // Blocks nested past the walk's depth limit, a function in them, blocks
+    // nested again in it, and a long chain of constants to evaluate there.
+    let mut deep_blocks = String::from("A0 = 'INSERT INTO t VALUES (1)'\n");
+    for i in 1..300 {
+        deep_blocks.push_str(&format!("A{i} = A{} + ''\n", i - 1));
     }
-    deep_blocks.push_str(&" ".repeat(300));
-    deep_blocks.push_str("cur.execute('INSERT INTO t VALUES (1)')\n");
+    let mut indent = String::new();
+    for i in 0..300 {
+        let block = if i == 95 { "def f(cur):" } else { "if x:" };
+        deep_blocks.push_str(&format!("{indent}{block}\n"));
+        indent.push(' ');
+        if i == 95 || i == 190 {
+            deep_blocks.push_str(&format!("{indent}cur.execute(A299, (A299, lambda: [x for x in A2]))\n"));
+        }
+    }
     let garbage: String = (0u32..5000).filter_map(|i| char::from_u32((i * 7919) % 0x2FFF)).collect();
     let fstring_specs = format!("f'{}x{}'\n", "{x:".repeat(2_000), "}".repeat(2_000));
     let files = [
@@ -355,9 +363,10 @@ fn hostile_inputs_do_not_panic() {
         ("nul.py", "\0\0\u{feff}x = '\\N{BOGUS NAME}' 'INSERT'\n"),
         ("empty.py", ""),
     ];
-    // Rayon's workers have small stacks: run there, as `extract` does.
-    let extraction =
-        rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap().install(|| extract_files(&files));
+    // Worker threads have small stacks: run on smaller ones still (1 MiB,
+    // half the default) to keep a margin, even in debug builds.
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(2).stack_size(1 << 20).build().unwrap();
+    let extraction = pool.install(|| extract_files(&files));
     assert!(extraction.diagnostics.iter().any(|d| &*d.location.path == "garbage.py"));
 }
 
@@ -392,35 +401,105 @@ fn sqlalchemy_list_of_dicts_is_executemany_and_kwargs_are_unknown() {
     assert_eq!(found[1].params, Params::Unknown);
 }
 
+#[test]
+fn line_continuations_inside_strings_map_to_the_next_line() {
+    let q = only("cur.execute(\"INSERT INTO t (a) \\\nVALUES (1)\")\n");
+    assert_eq!(q.sql.text, "INSERT INTO t (a) VALUES (1)");
+    let values = q.sql.text.find("VALUES").unwrap();
+    assert_eq!(line_col(&q.sql.location(values).unwrap()), (2, 1));
+}
 
 #[test]
-fn tmp_stack() {
-    let deep_unary = format!("x = {}1\n", "-".repeat(100_000));
-    let mut names = String::from("A0 = 'INSERT INTO t VALUES (1)'\n");
-    for i in 1..200 { names.push_str(&format!("A{i} = A{} + ''\n", i - 1)); }
-    let mut deep = String::new();
-    for i in 0..190 { deep.push_str(&" ".repeat(i)); deep.push_str("if x:\n"); }
-    deep.push_str(&" ".repeat(190)); deep.push_str("cur.execute(A199, (A199, A198))\n");
-    names.push_str(&deep);
-    let case = std::env::var("CASE").unwrap_or_default();
-    let kb: usize = std::env::var("KB").map(|k| k.parse().unwrap()).unwrap_or(2048);
-    for (name, src) in [("unary", deep_unary), ("names", names)] {
-        if name != case { continue; }
-        {
-            let src2 = src.clone();
-            let ok = std::thread::Builder::new().stack_size(kb * 1024).spawn(move || {
-                let files = vec![SourceFile::new("a.py", src2)];
-                let stage = std::env::var("STAGE").unwrap_or_default();
-                if stage == "rawparse" { let p = ruff_python_parser::parse_module(&files[0].text); std::mem::forget(p); return 0; }
-                let p = ParsedProject::parse(&files);
-                if stage == "parse" { return 0; }
-                let ix = p.index();
-                if stage == "index" { return 0; }
-                let o = extract::extract_module(&ix, &ix.modules[0]);
-                o.queries.len()
-            }).unwrap().join();
-            println!("{name} {kb}KB: {:?}", ok.is_ok());
-            if ok.is_ok() { break; }
+fn exec_driver_sql_binds_tuples_and_lists_of_tuples() {
+    let source = "conn.exec_driver_sql('INSERT INTO t (a, b) VALUES (%s, %s)', (1, 'x'))\n\
+                  conn.exec_driver_sql('INSERT INTO t (a, b) VALUES (%s, %s)', [(1, 'x'), (2, 'y')])\n";
+    let found = queries(source);
+    assert_eq!(positional(&found[0].params), ["1", "'x'"]);
+    assert_eq!(positional(&found[1].params), ["1|2", "'x'|'y'"]);
+}
+
+#[test]
+fn execute_params_override_bindparams_and_classes_import() {
+    let extraction = extract_files(&[
+        ("app/models.py", "class Role:\n    ADMIN = 'admin'\n"),
+        (
+            "app/jobs.py",
+            "from sqlalchemy import text\nfrom app.models import Role\n\
+             conn.execute(text('UPDATE u SET role = :role, a = :a').bindparams(role='x', a=1), {'role': Role.ADMIN})\n",
+        ),
+    ]);
+    let q = &extraction.queries[0];
+    assert_eq!(
+        named(&q.params),
+        [("a".to_string(), "1".to_string()), ("role".to_string(), "'admin'".to_string())]
+    );
+    let Params::Named(args) = &q.params else { unreachable!() };
+    let role = &args["role"].known[0];
+    assert_eq!(&*role.origin.as_ref().unwrap().path, "app/models.py");
+    assert_eq!(role.via.as_deref(), Some("parameter \"role\" of execute() (Role.ADMIN)"));
+}
+
+/// The whole output for a module in the style of an application, as people read it.
+#[test]
+fn realistic_module_snapshot() {
+    let source = r#""""Orders, written with psycopg and SQLAlchemy."""
+from textwrap import dedent
+
+from sqlalchemy import text
+
+from .states import State
+
+INSERT_ORDER = dedent("""
+    INSERT INTO orders (customer_id, state, total)
+    VALUES (%s, %s, %s)
+""")
+
+
+def place(cur, customer_id, total):
+    cur.execute(INSERT_ORDER, (customer_id, State.NEW, total))
+
+
+def cancel_all(session, ids):
+    session.execute(
+        text("UPDATE orders SET state = :state WHERE id = ANY(:ids)"),
+        {"state": State.CANCELLED, "ids": ids},
+    )
+
+
+def log(message="Update the order log"):
+    return message
+"#;
+    let extraction = extract_files(&[
+        ("shop/orders.py", source),
+        ("shop/states.py", "class State:\n    NEW = 'new'\n    CANCELLED = 'cancelled'\n"),
+    ]);
+    let mut out = String::new();
+    for q in &extraction.queries {
+        let at = |l: &dbveto_source::Location| format!("{}:{}:{}", l.path, l.line, l.column);
+        let call = q.call.as_ref().map_or("-".to_string(), at);
+        let start = q.sql.location(0).map_or("-".to_string(), |l| at(&l));
+        out.push_str(&format!("call {call}, sql at {start}\n  {:?}\n", q.sql.text));
+        let args: Vec<(String, &Arg)> = match &q.params {
+            Params::Positional(args) => {
+                args.iter().enumerate().map(|(i, a)| (format!("${}", i + 1), a)).collect()
+            }
+            Params::Named(args) => args.iter().map(|(n, a)| (n.clone(), a)).collect(),
+            Params::Unknown => {
+                out.push_str("  params unknown\n");
+                Vec::new()
+            }
+        };
+        for (name, arg) in args {
+            out.push_str(&format!("  {name} = {}\n", show(arg)));
+            for known in &arg.known {
+                let origin = known.origin.as_ref().map_or("-".to_string(), at);
+                out.push_str(&format!(
+                    "    {} at {origin} via {}\n",
+                    known.literal.to_sql(),
+                    known.via.as_deref().unwrap_or("-")
+                ));
+            }
         }
     }
+    insta::assert_snapshot!(out);
 }

@@ -85,24 +85,37 @@ impl Text {
         s
     }
 
-    /// The part `start..end` of the value, each piece still mapped to
-    /// where it is spelled. `None` if the bounds split a character.
-    pub fn slice(&self, start: usize, end: usize) -> Option<Text> {
-        let mut sliced = Text::new(self.start.clone());
-        sliced.keys.clone_from(&self.keys);
-        let mut offset = 0;
-        for (piece, location) in &self.pieces {
-            let (piece_start, piece_end) = (offset, offset + piece.len());
-            offset = piece_end;
-            let (from, to) = (start.max(piece_start), end.min(piece_end));
-            if from >= to {
-                continue;
+    /// The parts of the value in `ranges` (ascending, disjoint) put
+    /// together, each piece still mapped to where it is spelled. `None` if
+    /// a bound splits a character.
+    fn keep(&self, ranges: impl IntoIterator<Item = (usize, usize)>) -> Option<Text> {
+        let mut kept = Text::new(self.start.clone());
+        kept.keys.clone_from(&self.keys);
+        // The first piece that does not end before the range, and its offset.
+        let (mut first, mut first_start) = (0, 0);
+        for (start, end) in ranges {
+            while let Some((piece, _)) = self.pieces.get(first) {
+                if first_start + piece.len() > start {
+                    break;
+                }
+                first_start += piece.len();
+                first += 1;
             }
-            let before = piece.get(..from - piece_start)?;
-            let part = piece.get(from - piece_start..to - piece_start)?;
-            sliced.push(part.to_string(), advance(location, before))?;
+            let mut piece_start = first_start;
+            for (piece, location) in self.pieces.get(first..).unwrap_or_default() {
+                if piece_start >= end {
+                    break;
+                }
+                let from = start.max(piece_start) - piece_start;
+                let to = end.min(piece_start + piece.len()) - piece_start;
+                if from < to {
+                    let before = piece.get(..from)?;
+                    kept.push(piece.get(from..to)?.to_string(), advance(location, before))?;
+                }
+                piece_start += piece.len();
+            }
         }
-        Some(sliced)
+        Some(kept)
     }
 
     /// `str.strip()`, `lstrip()`, `rstrip()` without arguments.
@@ -110,7 +123,7 @@ impl Text {
         let value = self.value();
         let start = if leading { value.len() - value.trim_start().len() } else { 0 };
         let end = if trailing { value.trim_end().len() } else { value.len() };
-        self.slice(start, end.max(start))
+        self.keep([(start, end.max(start))])
     }
 
     /// `textwrap.dedent()`: the margin common to the lines that have text
@@ -130,16 +143,15 @@ impl Text {
             });
         }
         let margin = margin.map_or(0, str::len);
-        let mut dedented = Text::new(self.start.clone());
-        dedented.keys.clone_from(&self.keys);
+        let mut kept = Vec::new();
         let mut line_start = 0;
         for line in value.split_inclusive('\n') {
             let content = line.strip_suffix('\n').unwrap_or(line);
             let skip = if is_blank(content) { content.len() } else { margin };
-            dedented.append(self.slice(line_start + skip, line_start + line.len())?)?;
+            kept.push((line_start + skip, line_start + line.len()));
             line_start += line.len();
         }
-        Some(dedented)
+        self.keep(kept)
     }
 
     pub fn to_sql_text(&self) -> SqlText {
@@ -160,12 +172,17 @@ fn advance(start: &Location, text: &str) -> Location {
     let mut location = start.clone();
     match text.rfind('\n') {
         Some(newline) => {
-            location.line += text.matches('\n').count() as u32;
-            location.column = text[newline + 1..].chars().count() as u32 + 1;
+            let lines = u32::try_from(text.matches('\n').count()).unwrap_or(u32::MAX);
+            location.line = location.line.saturating_add(lines);
+            location.column = column(&text[newline + 1..]).saturating_add(1);
         }
-        None => location.column += text.chars().count() as u32,
+        None => location.column = location.column.saturating_add(column(text)),
     }
     location
+}
+
+fn column(text: &str) -> u32 {
+    u32::try_from(text.chars().count()).unwrap_or(u32::MAX)
 }
 
 /// The value of a string expression if it is constant: plain literals and
@@ -352,6 +369,19 @@ mod tests {
         let segments = decode_segments("{{a}}", false, true).unwrap();
         let value: String = segments.into_iter().map(|(_, s)| s).collect();
         assert_eq!(value, "{a}");
+    }
+
+    #[test]
+    fn dedent_and_strip_keep_each_piece_where_it_is_spelled() {
+        let at = |line, column| Location { path: "a.py".into(), line, column };
+        let mut text = Text::new(at(1, 1));
+        text.push("\n    INSERT\n    ".to_string(), at(1, 5)).unwrap();
+        text.push("VALUES\n".to_string(), at(3, 9)).unwrap();
+        let sql = text.dedent().unwrap().strip(true, true).unwrap();
+        assert_eq!(sql.value(), "INSERT\nVALUES");
+        let sql = sql.to_sql_text();
+        assert_eq!(sql.location(0), Some(at(2, 5)));
+        assert_eq!(sql.location(7), Some(at(3, 9)));
     }
 
     #[test]

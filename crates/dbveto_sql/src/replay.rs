@@ -813,3 +813,63 @@ fn type_object_name(node: &Node) -> Option<QualifiedName> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn replay_text(sql: &str) -> (Schema, Vec<Diagnostic>) {
+        let file = SourceFile::new("m/001_init.up.sql", sql);
+        let mut schema = Schema::default();
+        let mut diagnostics = Vec::new();
+        replay(&mut schema, &file, 0..sql.len(), &mut diagnostics);
+        (schema, diagnostics)
+    }
+
+    #[test]
+    fn a_statement_that_does_not_parse_is_a_diagnostic_and_replay_goes_on() {
+        let (schema, d) = replay_text("CREATE TABLE a (x int);\nCREATE TABLE b (x int,, y);\nCREATE TABLE c (x int);");
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].location.line, 2);
+        assert!(d[0].message.starts_with("could not parse SQL: syntax error"), "{}", d[0].message);
+        assert!(schema.table(None, "a").is_some() && schema.table(None, "c").is_some());
+    }
+
+    #[test]
+    fn provenance_follows_the_last_change_and_keeps_history() {
+        let (schema, _) = replay_text("CREATE TABLE t (\n  a int\n);\n\nALTER TABLE t ALTER COLUMN a SET NOT NULL;");
+        let a = schema.table(None, "t").and_then(|t| t.column("a")).cloned().expect("column a");
+        assert!(a.not_null);
+        assert_eq!(a.provenance.current.location.line, 5);
+        assert_eq!(a.provenance.history.iter().map(|p| p.location.line).collect::<Vec<_>>(), [2, 5]);
+    }
+
+    #[test]
+    fn unnamed_constraints_get_postgres_names() {
+        let (schema, _) = replay_text(
+            "CREATE TABLE p (id int PRIMARY KEY, code text UNIQUE);\n\
+             CREATE TABLE c (p_id int REFERENCES p, n int CHECK (n > 0) CHECK (n < 9), CHECK (n > p_id));",
+        );
+        let names = |t: &str| schema.table(None, t).map(|t| t.constraints.iter().map(|k| k.name.clone()).collect::<Vec<_>>()).unwrap_or_default();
+        assert_eq!(names("p"), ["p_pkey", "p_code_key"]);
+        assert_eq!(names("c"), ["c_n_check", "c_n_check1", "c_check", "c_p_id_fkey"]);
+    }
+
+    #[test]
+    fn renames_follow_through_constraints() {
+        let (schema, _) = replay_text(
+            "CREATE TABLE t (s text CHECK (s IN ('a', 'b')));\nALTER TABLE t RENAME COLUMN s TO state;\nALTER TABLE t RENAME TO u;",
+        );
+        let u = schema.table(None, "u").expect("renamed table");
+        let ConstraintKind::Check { predicate, .. } = &u.constraints[0].kind else { panic!("check") };
+        assert_eq!(u.constraints[0].name, "t_s_check");
+        assert_eq!(predicate.allowed_values("state").map(|v| v.len()), Some(2));
+    }
+
+    #[test]
+    fn long_identifiers_are_truncated_like_the_server() {
+        let long = "x".repeat(70);
+        let (schema, _) = replay_text(&format!("CREATE TABLE {long} (id int);"));
+        assert_eq!(schema.tables.keys().next().map(|k| k.name.len()), Some(63));
+    }
+}

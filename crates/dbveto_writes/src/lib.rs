@@ -213,7 +213,8 @@ pub fn first_keyword(text: &str) -> &str {
             break;
         }
     }
-    let end = rest.find(|c: char| !c.is_ascii_alphabetic()).unwrap_or(rest.len());
+    // A whole word: `WITH_DOC_STRINGS` is an identifier, not `WITH`.
+    let end = rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(rest.len());
     &rest[..end]
 }
 
@@ -226,6 +227,7 @@ mod tests {
         assert_eq!(first_keyword("-- name: CreateLog :exec\n/* x */ INSERT INTO t"), "INSERT");
         assert!(looks_like_write("\n  update t set a = 1"));
         assert!(!looks_like_write("SELECT 1"));
+        assert!(!looks_like_write("WITH_DOC_STRINGS"));
         assert!(!looks_like_write("insertion order"[..0].as_ref()));
     }
 }
