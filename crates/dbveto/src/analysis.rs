@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use dbveto_discover::{discover, MigrationSet};
+use dbveto_discover::{discover, Migration, MigrationSet, MigrationTool};
 use dbveto_report::Sources;
 use dbveto_rules::{Finding, Rule};
 use dbveto_schema::Schema;
@@ -36,11 +36,15 @@ pub fn analyze(root: &Path) -> Analysis {
         + d.query_files.len()
         + d.migration_sets.iter().map(|s| s.migrations.len()).sum::<usize>();
 
-    let (replayed, (go, python)) = rayon::join(
+    let (replayed, (go, (python, django))) = rayon::join(
         || d.migration_sets.into_par_iter().map(replay_set).collect::<Vec<_>>(),
-        || rayon::join(|| dbveto_go::extract(&d.go_files, &d.go_mods), || dbveto_python::extract(&d.python_files)),
+        || rayon::join(|| dbveto_go::extract(&d.go_files, &d.go_mods), || python_frontends(&d.python_files)),
     );
     let mut databases = Vec::new();
+    diagnostics.extend(django.diagnostics);
+    if let Some(applied) = django.migrations {
+        databases.push(django_database(&django.apps, applied));
+    }
     for (db, diags) in replayed {
         diagnostics.extend(diags);
         for m in &db.set.migrations {
@@ -76,6 +80,36 @@ fn replay_set(set: MigrationSet) -> (Database, Vec<Diagnostic>) {
         }
     }
     (Database { set, schema }, diagnostics)
+}
+
+/// Python is parsed once; the raw-SQL and Django frontends read the same trees.
+fn python_frontends(files: &[SourceFile]) -> (dbveto_python::PythonExtraction, dbveto_django::Django) {
+    let mut project = dbveto_python::ParsedProject::parse(files);
+    let parse_diagnostics = std::mem::take(&mut project.diagnostics);
+    let index = project.index();
+    let (mut python, django) = rayon::join(|| dbveto_python::extract_indexed(&index), || dbveto_django::analyze(&index));
+    python.diagnostics.extend(parse_diagnostics);
+    (python, django)
+}
+
+/// The database Django's migrations build: its folder is the deepest one
+/// that holds every app.
+fn django_database(apps: &dbveto_django::Apps, applied: dbveto_django::Applied) -> Database {
+    let mut dir: Option<Vec<&str>> = None;
+    for app in &apps.apps {
+        let parts: Vec<&str> = app.dir.split('/').filter(|p| !p.is_empty()).collect();
+        dir = Some(match dir {
+            None => parts,
+            Some(d) => d.iter().zip(&parts).take_while(|(a, b)| a == b).map(|(a, _)| *a).collect(),
+        });
+    }
+    let dir = dir.map(|d| d.join("/")).filter(|d| !d.is_empty()).unwrap_or_else(|| ".".to_string());
+    let migrations = applied
+        .files
+        .iter()
+        .map(|file| Migration { file: file.clone(), version: Vec::new(), up: vec![0..file.text.len()] })
+        .collect();
+    Database { set: MigrationSet { dir, tool: MigrationTool::Django, migrations }, schema: applied.schema }
 }
 
 /// A `.sql` file of queries is SQL that runs: its parse errors are reported.

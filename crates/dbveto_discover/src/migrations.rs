@@ -22,6 +22,8 @@ pub enum MigrationTool {
     Numbered,
     /// One file: `schema.sql`, `structure.sql`, or `pg_dump` output.
     SchemaDump,
+    /// Django's `migrations/` packages, in the order `migrate` applies them.
+    Django,
 }
 
 impl MigrationTool {
@@ -33,6 +35,7 @@ impl MigrationTool {
             MigrationTool::Flyway => "flyway",
             MigrationTool::Numbered => "numbered",
             MigrationTool::SchemaDump => "schema-dump",
+            MigrationTool::Django => "django",
         }
     }
 }

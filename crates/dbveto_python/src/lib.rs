@@ -52,8 +52,16 @@ pub fn extract(files: &[SourceFile]) -> PythonExtraction {
     let mut project = ParsedProject::parse(files);
     let diagnostics = std::mem::take(&mut project.diagnostics);
     let index = project.index();
+    let mut extraction = extract_indexed(&index);
+    extraction.diagnostics.splice(0..0, diagnostics);
+    extraction
+}
+
+/// [`extract`] on a project already parsed and indexed (the ORM frontends
+/// read the same trees).
+pub fn extract_indexed(index: &ProjectIndex<'_>) -> PythonExtraction {
     let outputs: Vec<extract::ModuleOutput> =
-        index.modules.par_iter().map(|module| extract::extract_module(&index, module)).collect();
+        index.modules.par_iter().map(|module| extract::extract_module(index, module)).collect();
     // A literal run by an execute call, maybe from another module, is not
     // also a statement on its own.
     let consumed: HashSet<LiteralKey> = outputs.iter().flat_map(|o| o.consumed.iter().copied()).collect();
@@ -70,7 +78,7 @@ pub fn extract(files: &[SourceFile]) -> PythonExtraction {
         found.sort_by_key(|(offset, _)| *offset);
         queries.extend(found.into_iter().map(|(_, query)| query));
     }
-    PythonExtraction { queries, diagnostics }
+    PythonExtraction { queries, diagnostics: Vec::new() }
 }
 
 #[cfg(test)]

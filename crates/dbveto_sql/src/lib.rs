@@ -12,7 +12,7 @@ mod replay;
 mod statements;
 mod types;
 
-pub use replay::replay;
+pub use replay::{replay, replay_generated};
 mod dml;
 mod placeholders;
 

@@ -5,7 +5,7 @@ use dbveto_schema::{
     choose_name, truncate_identifier, Column, Constraint, ConstraintKind, Domain, EnumType, History, Identity,
     Index, Provenance, QualifiedName, Schema, Table,
 };
-use dbveto_source::{Diagnostic, Severity, SourceFile};
+use dbveto_source::{Diagnostic, Location, Severity, SourceFile};
 use pg_query::protobuf::node::Node as N;
 use pg_query::protobuf::{
     AlterTableCmd, AlterTableType, ColumnDef, ConstrType, Node, ObjectType, RangeVar,
@@ -18,8 +18,26 @@ use crate::types::{data_type, Serial};
 /// Applies the SQL in `file.text[range]` to `schema`.
 pub fn replay(schema: &mut Schema, file: &SourceFile, range: std::ops::Range<usize>, diagnostics: &mut Vec<Diagnostic>) {
     for stmt in statements::parse(file, range, diagnostics) {
-        let mut r = Replayer { schema, file, stmt: &stmt, diagnostics };
+        let mut r = Replayer { schema, file, stmt: &stmt, diagnostics, origin: None };
         r.statement();
+    }
+}
+
+/// Applies SQL that a framework generates (Django's schema editor) on
+/// behalf of the code at `origin`: provenance and diagnostics point at
+/// `origin`, described by `action`, not at the generated text.
+pub fn replay_generated(schema: &mut Schema, sql: &str, origin: &Location, action: &str, diagnostics: &mut Vec<Diagnostic>) {
+    let file = SourceFile::new(origin.path.to_string(), sql.to_string());
+    let origin = Provenance { location: origin.clone(), action: action.to_string() };
+    let mut parse_diagnostics = Vec::new();
+    let statements = statements::parse(&file, 0..sql.len(), &mut parse_diagnostics);
+    let mut replay_diagnostics = Vec::new();
+    for stmt in statements {
+        let mut r = Replayer { schema, file: &file, stmt: &stmt, diagnostics: &mut replay_diagnostics, origin: Some(&origin) };
+        r.statement();
+    }
+    for d in parse_diagnostics.into_iter().chain(replay_diagnostics) {
+        diagnostics.push(Diagnostic { location: origin.location.clone(), severity: d.severity, message: format!("{action}: {}", d.message) });
     }
 }
 
@@ -28,6 +46,8 @@ struct Replayer<'a> {
     file: &'a SourceFile,
     stmt: &'a Statement,
     diagnostics: &'a mut Vec<Diagnostic>,
+    /// Set when the SQL was generated for code elsewhere.
+    origin: Option<&'a Provenance>,
 }
 
 fn qualified(rv: &RangeVar) -> QualifiedName {
@@ -50,6 +70,9 @@ impl Replayer<'_> {
 
     /// Provenance at a parser location inside the statement (or its start).
     fn at(&self, location: i32) -> Provenance {
+        if let Some(origin) = self.origin {
+            return origin.clone();
+        }
         Provenance { location: self.file.location(self.file_offset(location)), action: statements::summary(self.text()) }
     }
 
@@ -63,6 +86,9 @@ impl Replayer<'_> {
     }
 
     fn here(&self) -> Provenance {
+        if let Some(origin) = self.origin {
+            return origin.clone();
+        }
         Provenance { location: self.file.location(self.stmt.start), action: statements::summary(self.text()) }
     }
 
@@ -125,7 +151,7 @@ impl Replayer<'_> {
             N::IndexStmt(i) => self.create_index(&i),
             N::CreateSeqStmt(s) => {
                 if let Some(rv) = s.sequence.as_ref() {
-                    let loc = self.file.location(self.stmt.start);
+                    let loc = self.here().location;
                     self.schema.sequences.insert(qualified(rv), loc);
                 }
             }
@@ -256,7 +282,7 @@ impl Replayer<'_> {
             });
             column.not_null = true;
             column.default = Some(format!("nextval('{seq}'::regclass)"));
-            self.schema.sequences.insert(QualifiedName::new(table.schema.clone(), seq), self.file.location(self.stmt.start));
+            self.schema.sequences.insert(QualifiedName::new(table.schema.clone(), seq), self.here().location);
         }
         if let Some(domain) = self.schema.domain(&data_type) {
             // A domain's NOT NULL and default apply to the column.

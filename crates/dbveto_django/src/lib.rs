@@ -1,0 +1,50 @@
+//! The Django frontend: the schema Django's migrations build on
+//! PostgreSQL, the models as the code declares them, and what the ORM
+//! sends for each write.
+//!
+//! Migrations are interpreted in the order `migrate` applies them; each
+//! operation's DDL is generated as Django's schema editor would and
+//! replayed by the SQL replay, so names, types and constraints come out as
+//! PostgreSQL makes them. Invariant: nothing here guesses; a field, value
+//! or option that is not known statically stays unknown.
+
+mod apps;
+mod field;
+mod graph;
+mod naming;
+mod operations;
+mod read;
+mod resolver;
+mod schema_editor;
+mod state;
+
+pub use apps::{App, Apps};
+pub use field::{Field, OrmDefault};
+pub use naming::{INDEX_MAX_NAME, POSTGRES_MAX_NAME};
+pub use operations::{AddedField, Applied, GivenName};
+pub use state::{ModelKey, ModelState, ProjectState};
+
+use dbveto_python::ProjectIndex;
+use dbveto_source::Diagnostic;
+
+/// What the Django side of a repository holds.
+pub struct Django {
+    pub apps: Apps,
+    /// `None` when the repository has no Django migrations.
+    pub migrations: Option<Applied>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Reads the Django apps of an indexed Python project.
+pub fn analyze(index: &ProjectIndex<'_>) -> Django {
+    let apps = Apps::find(index);
+    let mut diagnostics = Vec::new();
+    let modules = graph::load(index, &apps, &mut diagnostics);
+    let migrations = if modules.is_empty() {
+        None
+    } else {
+        let order = graph::plan(&modules, &mut diagnostics);
+        Some(operations::apply(index, &apps, &modules, &order, &mut diagnostics))
+    };
+    Django { apps, migrations, diagnostics }
+}

@@ -1,0 +1,588 @@
+//! Interpreting migration operations in plan order: each changes Django's
+//! model state the way `state_forwards` does, and the database the way
+//! `database_forwards` does (through the schema editor's SQL).
+
+use dbveto_python::{Evaluator, ModuleId, ProjectIndex};
+use dbveto_schema::{Constraint, ConstraintKind as DbConstraint, History, Predicate, Provenance, Schema};
+use dbveto_source::{Diagnostic, Location, SourceFile};
+use dbveto_writes::Literal;
+use ruff_python_ast::{self as ast, Expr};
+use ruff_text_size::Ranged;
+
+use crate::apps::Apps;
+use crate::field::{keyword, Field, Resolve};
+use crate::graph::MigrationModule;
+use crate::read::{callee_name, constraint, elements, index, option, strings};
+use crate::resolver::Resolver;
+use crate::schema_editor::{Editor, Step};
+use crate::state::{ModelKey, ModelState, Options, ProjectState};
+
+/// A field added to a table that an earlier migration created: the table
+/// may hold rows, so the new column needs a value for each of them.
+#[derive(Debug, Clone)]
+pub struct AddedField {
+    pub model: ModelKey,
+    pub table: String,
+    pub name: String,
+    pub field: Field,
+    pub location: Location,
+}
+
+/// A name a migration gives an index or constraint, as written.
+#[derive(Debug, Clone)]
+pub struct GivenName {
+    pub model: ModelKey,
+    pub name: String,
+    pub what: &'static str,
+    pub location: Location,
+}
+
+/// The result of applying every migration.
+pub struct Applied {
+    pub schema: Schema,
+    pub state: ProjectState,
+    pub added_fields: Vec<AddedField>,
+    pub names: Vec<GivenName>,
+    /// The migration files, in the order they were applied.
+    pub files: Vec<SourceFile>,
+}
+
+struct Interpreter<'i, 'p, 'a> {
+    eval: Evaluator<'p, 'a>,
+    apps: &'i Apps,
+    schema: Schema,
+    state: ProjectState,
+    diagnostics: &'i mut Vec<Diagnostic>,
+    deferred: Vec<(Step, Provenance)>,
+    added_fields: Vec<AddedField>,
+    names: Vec<GivenName>,
+    /// Tables created by the migration being applied.
+    created_now: Vec<String>,
+    module: ModuleId,
+    app: String,
+}
+
+/// Positional argument `i` or keyword `name`.
+fn arg<'a>(call: &'a ast::ExprCall, i: usize, name: &str) -> Option<&'a Expr> {
+    keyword(call, name).or_else(|| call.arguments.args.get(i))
+}
+
+pub fn apply<'p, 'a>(
+    index: &'p ProjectIndex<'a>,
+    apps: &Apps,
+    migrations: &[MigrationModule<'a>],
+    order: &[usize],
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Applied {
+    let mut interpreter = Interpreter {
+        eval: Evaluator::new(index),
+        apps,
+        schema: Schema::default(),
+        state: ProjectState::default(),
+        diagnostics,
+        deferred: Vec::new(),
+        added_fields: Vec::new(),
+        names: Vec::new(),
+        created_now: Vec::new(),
+        module: 0,
+        app: String::new(),
+    };
+    let mut files = Vec::new();
+    for &i in order {
+        let Some(m) = migrations.get(i) else { continue };
+        interpreter.module = m.module;
+        interpreter.app = m.key.0.clone();
+        interpreter.created_now.clear();
+        for op in m.operations {
+            if let Expr::Call(call) = op {
+                interpreter.operation(call, true);
+            }
+        }
+        for (step, origin) in std::mem::take(&mut interpreter.deferred) {
+            interpreter.run(step, &origin);
+        }
+        files.push(m.file.clone());
+    }
+    Applied {
+        schema: interpreter.schema,
+        state: interpreter.state,
+        added_fields: interpreter.added_fields,
+        names: interpreter.names,
+        files,
+    }
+}
+
+impl<'p, 'a> Interpreter<'_, 'p, 'a> {
+    fn resolver(&mut self) -> Resolver<'_, 'p, 'a> {
+        Resolver { eval: &mut self.eval, module: self.module, apps: self.apps }
+    }
+
+    fn literal(&mut self, expr: Option<&'a Expr>) -> Option<Literal> {
+        let expr = expr?;
+        self.resolver().literal(expr)
+    }
+
+    fn string(&mut self, expr: Option<&'a Expr>) -> Option<String> {
+        match self.literal(expr)? {
+            Literal::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    fn location(&self, node: &impl Ranged) -> Location {
+        match self.eval.project().module(self.module) {
+            Some(m) => m.file.location(node.start().to_usize()),
+            None => Location { path: "".into(), line: 1, column: 1 },
+        }
+    }
+
+    fn key(&self, model_name: &str) -> ModelKey {
+        ModelKey::new(&self.app, model_name)
+    }
+
+    /// Applies one generated change, with `origin` as its provenance.
+    fn run(&mut self, step: Step, origin: &Provenance) {
+        match step {
+            Step::Sql(sql) => {
+                dbveto_sql::replay_generated(&mut self.schema, &sql, &origin.location, &origin.action, self.diagnostics)
+            }
+            Step::OpaqueCheck { table, name } => {
+                if let Some(t) = self.schema.tables.get_mut(&dbveto_schema::QualifiedName::public(table)) {
+                    t.constraints.push(Constraint {
+                        name,
+                        kind: DbConstraint::Check { expression: "(a condition dbveto does not compile)".into(), predicate: Predicate::Opaque },
+                        columns: Vec::new(),
+                        validated: true,
+                        provenance: History::new(origin.clone()),
+                    });
+                }
+            }
+        }
+    }
+
+    /// Runs what `edit` generates against the current state and schema.
+    fn edit(&mut self, origin: Provenance, edit: impl FnOnce(&mut Editor<'_>)) {
+        let (steps, deferred) = {
+            let mut editor = Editor::new(&self.state, &self.schema);
+            edit(&mut editor);
+            (editor.steps, editor.deferred)
+        };
+        for step in steps {
+            self.run(step, &origin);
+        }
+        self.deferred.extend(deferred.into_iter().map(|s| (s, origin.clone())));
+    }
+
+    fn model(&mut self, key: &ModelKey, location: &Location) -> Option<ModelState> {
+        let found = self.state.get(key).cloned();
+        if found.is_none() {
+            self.diagnostics.push(Diagnostic {
+                location: location.clone(),
+                severity: dbveto_source::Severity::Warning,
+                message: format!(
+                    "Django migration refers to model `{}.{}`, which no earlier migration creates; operation skipped",
+                    key.app_label, key.name
+                ),
+            });
+        }
+        found
+    }
+
+    fn field(&mut self, expr: Option<&'a Expr>) -> Option<Field> {
+        match expr? {
+            Expr::Call(call) => Field::from_call(call, &mut self.resolver()),
+            _ => None,
+        }
+    }
+
+    /// One operation; `database` false applies it to the state only
+    /// (`SeparateDatabaseAndState`'s `state_operations`).
+    fn operation(&mut self, call: &'a ast::ExprCall, database: bool) {
+        let Some(op) = callee_name(&call.func) else { return };
+        let location = self.location(call);
+        let source = self.eval.project().module(self.module).map(|m| m.file.text.clone());
+        let action = source
+            .as_deref()
+            .and_then(|text| text.get(call.range().start().to_usize()..call.range().end().to_usize()))
+            .map(dbveto_sql_summary)
+            .unwrap_or_else(|| op.to_string());
+        let origin = Provenance { location: location.clone(), action };
+        match op {
+            "CreateModel" => self.create_model(call, database, origin),
+            "DeleteModel" => {
+                let Some(name) = self.string(arg(call, 0, "name")) else { return };
+                let key = self.key(&name);
+                let Some(model) = self.model(&key, &location) else { return };
+                if database {
+                    self.edit(origin, |e| e.delete_model(&model));
+                }
+                self.state.models.remove(&key);
+            }
+            "RenameModel" => self.rename_model(call, database, origin),
+            "AlterModelTable" => {
+                let Some(name) = self.string(arg(call, 0, "name")) else { return };
+                let key = self.key(&name);
+                let Some(mut model) = self.model(&key, &location) else { return };
+                let old = model.db_table();
+                model.options.db_table = self.string(arg(call, 1, "table"));
+                let new = model.db_table();
+                if database && model.has_table() {
+                    self.edit(origin, |e| e.rename_table(&old, &new));
+                }
+                self.state.models.insert(key, model);
+            }
+            "AlterModelOptions" => {
+                let Some(name) = self.string(arg(call, 0, "name")) else { return };
+                let key = self.key(&name);
+                let Some(mut model) = self.model(&key, &location) else { return };
+                if let Some(Expr::Dict(dict)) = arg(call, 1, "options") {
+                    for item in dict.items.iter() {
+                        if let Some(Literal::Str(k)) = self.literal(item.key.as_ref()) {
+                            if k == "managed" {
+                                option(&mut model.options, &k, &item.value, &mut self.resolver());
+                            }
+                        }
+                    }
+                }
+                self.state.models.insert(key, model);
+            }
+            "AddField" => self.add_field(call, database, origin),
+            "RemoveField" => {
+                let (Some(model_name), Some(name)) = (self.string(arg(call, 0, "model_name")), self.string(arg(call, 1, "name"))) else {
+                    return;
+                };
+                let key = self.key(&model_name);
+                let Some(mut model) = self.model(&key, &location) else { return };
+                let Some(field) = model.field(&name).cloned() else { return };
+                if database {
+                    self.edit(origin, |e| e.remove_field(&model, &name, &field));
+                }
+                model.fields.retain(|(n, _)| *n != name);
+                self.state.models.insert(key, model);
+            }
+            "AlterField" => {
+                let (Some(model_name), Some(name)) = (self.string(arg(call, 0, "model_name")), self.string(arg(call, 1, "name"))) else {
+                    return;
+                };
+                let key = self.key(&model_name);
+                let Some(mut model) = self.model(&key, &location) else { return };
+                let (Some(old), Some(mut new)) = (model.field(&name).cloned(), self.field(arg(call, 2, "field"))) else { return };
+                if database {
+                    let after = replace_field(&model, &name, &name, new.clone());
+                    self.edit(origin, |e| e.alter_field(&after, &name, &old, &name, &new));
+                }
+                if matches!(self.literal(arg(call, 3, "preserve_default")), Some(Literal::Bool(false))) {
+                    new.default = None;
+                }
+                model = replace_field(&model, &name, &name, new);
+                self.state.models.insert(key, model);
+            }
+            "RenameField" => {
+                let (Some(model_name), Some(old_name), Some(new_name)) = (
+                    self.string(arg(call, 0, "model_name")),
+                    self.string(arg(call, 1, "old_name")),
+                    self.string(arg(call, 2, "new_name")),
+                ) else {
+                    return;
+                };
+                let key = self.key(&model_name);
+                let Some(model) = self.model(&key, &location) else { return };
+                let Some(field) = model.field(&old_name).cloned() else { return };
+                let mut after = replace_field(&model, &old_name, &new_name, field.clone());
+                rename_in_options(&mut after.options, &old_name, &new_name);
+                if database {
+                    self.edit(origin, |e| e.alter_field(&after, &old_name, &field, &new_name, &field));
+                }
+                self.state.models.insert(key, after);
+            }
+            "AlterUniqueTogether" | "AlterIndexTogether" => {
+                let Some(name) = self.string(arg(call, 0, "name")) else { return };
+                let key = self.key(&name);
+                let Some(mut model) = self.model(&key, &location) else { return };
+                let unique = op == "AlterUniqueTogether";
+                let option_name = if unique { "unique_together" } else { "index_together" };
+                let old = if unique { model.options.unique_together.clone() } else { model.options.index_together.clone() };
+                match arg(call, 1, option_name) {
+                    Some(value) if !matches!(value, Expr::NoneLiteral(_)) => {
+                        option(&mut model.options, option_name, value, &mut self.resolver())
+                    }
+                    _ if unique => model.options.unique_together.clear(),
+                    _ => model.options.index_together.clear(),
+                }
+                let new = if unique { model.options.unique_together.clone() } else { model.options.index_together.clone() };
+                if database {
+                    self.edit(origin, |e| {
+                        if unique {
+                            e.alter_unique_together(&model, &old, &new)
+                        } else {
+                            e.alter_index_together(&model, &old, &new)
+                        }
+                    });
+                }
+                self.state.models.insert(key, model);
+            }
+            "AddIndex" | "AddConstraint" => {
+                let Some(model_name) = self.string(arg(call, 0, "model_name")) else { return };
+                let key = self.key(&model_name);
+                let Some(mut model) = self.model(&key, &location) else { return };
+                let Some(Expr::Call(spec)) = arg(call, 1, if op == "AddIndex" { "index" } else { "constraint" }) else { return };
+                if op == "AddIndex" {
+                    let Some(spec) = index(spec, &mut self.resolver()) else { return };
+                    if let Some(name) = &spec.name {
+                        self.names.push(GivenName { model: key.clone(), name: name.clone(), what: "index", location: spec.location.clone() });
+                    }
+                    if database {
+                        self.edit(origin, |e| e.add_index(&model, &spec));
+                    }
+                    model.options.indexes.push(spec);
+                } else {
+                    let Some(spec) = constraint(spec, &mut self.resolver()) else { return };
+                    if let Some(name) = &spec.name {
+                        self.names.push(GivenName { model: key.clone(), name: name.clone(), what: "constraint", location: spec.location.clone() });
+                    }
+                    if database {
+                        self.edit(origin, |e| e.add_constraint(&model, &spec));
+                    }
+                    model.options.constraints.push(spec);
+                }
+                self.state.models.insert(key, model);
+            }
+            "RemoveIndex" | "RemoveConstraint" => {
+                let (Some(model_name), Some(name)) = (self.string(arg(call, 0, "model_name")), self.string(arg(call, 1, "name"))) else {
+                    return;
+                };
+                let key = self.key(&model_name);
+                let Some(mut model) = self.model(&key, &location) else { return };
+                if op == "RemoveIndex" {
+                    if database {
+                        self.edit(origin, |e| e.remove_index(&model, &name));
+                    }
+                    model.options.indexes.retain(|i| i.name.as_deref() != Some(name.as_str()));
+                } else {
+                    let spec = model.options.constraints.iter().find(|c| c.name.as_deref() == Some(name.as_str())).cloned();
+                    if let (true, Some(spec)) = (database, &spec) {
+                        self.edit(origin, |e| e.remove_constraint(&model, spec));
+                    }
+                    model.options.constraints.retain(|c| c.name.as_deref() != Some(name.as_str()));
+                }
+                self.state.models.insert(key, model);
+            }
+            "RenameIndex" => {
+                let (Some(model_name), Some(new_name)) = (self.string(arg(call, 0, "model_name")), self.string(arg(call, 1, "new_name"))) else {
+                    return;
+                };
+                let key = self.key(&model_name);
+                let Some(mut model) = self.model(&key, &location) else { return };
+                let old_name = match self.string(arg(call, 2, "old_name")) {
+                    Some(n) => Some(n),
+                    None => {
+                        let fields = arg(call, 3, "old_fields").and_then(|e| strings(e, &mut self.resolver()));
+                        fields.and_then(|f| {
+                            let columns: Option<Vec<String>> = f.iter().map(|f| model.column_of(f)).collect();
+                            let columns = columns?;
+                            let refs: Vec<&str> = columns.iter().map(String::as_str).collect();
+                            Some(crate::naming::create_index_name(&model.db_table(), &refs, "_idx"))
+                        })
+                    }
+                };
+                let Some(old_name) = old_name else { return };
+                self.names.push(GivenName { model: key.clone(), name: new_name.clone(), what: "index", location: location.clone() });
+                if database {
+                    self.edit(origin, |e| e.rename_index(&model, &old_name, &new_name));
+                }
+                for i in model.options.indexes.iter_mut().filter(|i| i.name.as_deref() == Some(old_name.as_str())) {
+                    i.name = Some(new_name.clone());
+                }
+                self.state.models.insert(key, model);
+            }
+            "RunSQL" => {
+                if database {
+                    if let Some(sql) = arg(call, 0, "sql") {
+                        self.run_sql(sql, &origin);
+                    }
+                }
+                if let Some(items) = keyword(call, "state_operations").and_then(elements) {
+                    for item in items {
+                        if let Expr::Call(c) = item {
+                            self.operation(c, false);
+                        }
+                    }
+                }
+            }
+            "SeparateDatabaseAndState" => {
+                if database {
+                    // The database operations run against a state of their own.
+                    let saved = self.state.clone();
+                    for item in arg(call, 0, "database_operations").and_then(elements).unwrap_or(&[]) {
+                        if let Expr::Call(c) = item {
+                            self.operation(c, true);
+                        }
+                    }
+                    self.state = saved;
+                }
+                for item in arg(call, 1, "state_operations").and_then(elements).unwrap_or(&[]) {
+                    if let Expr::Call(c) = item {
+                        self.operation(c, false);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// `RunSQL(sql)`: a string, or a list of strings and `(sql, params)`.
+    fn run_sql(&mut self, sql: &'a Expr, origin: &Provenance) {
+        let pieces: Vec<&'a Expr> = match elements(sql) {
+            Some(items) => items.iter().map(|i| elements(i).and_then(|t| t.first()).unwrap_or(i)).collect(),
+            None => vec![sql],
+        };
+        for piece in pieces {
+            let location = self.location(piece);
+            if let Some(Literal::Str(text)) = self.literal(Some(piece)) {
+                let origin = Provenance { location, action: dbveto_sql_summary(&text) };
+                dbveto_sql::replay_generated(&mut self.schema, &text, &origin.location, &origin.action, self.diagnostics);
+            } else if matches!(piece, Expr::Attribute(a) if a.attr.as_str() == "noop") {
+            } else {
+                self.diagnostics.push(Diagnostic {
+                    location: origin.location.clone(),
+                    severity: dbveto_source::Severity::Info,
+                    message: "RunSQL with SQL that is not known statically; its changes are not replayed".into(),
+                });
+            }
+        }
+    }
+
+    fn create_model(&mut self, call: &'a ast::ExprCall, database: bool, origin: Provenance) {
+        let Some(name) = self.string(arg(call, 0, "name")) else { return };
+        let mut model = ModelState {
+            app_label: self.app.clone(),
+            name,
+            fields: Vec::new(),
+            options: Options::default(),
+            location: origin.location.clone(),
+        };
+        for item in arg(call, 1, "fields").and_then(elements).unwrap_or(&[]) {
+            let Some([field_name, field]) = elements(item) else { continue };
+            let Some(Literal::Str(field_name)) = self.literal(Some(field_name)) else { continue };
+            if let Some(field) = self.field(Some(field)) {
+                if field.class.written.ends_with("Manager") {
+                    continue;
+                }
+                model.fields.push((field_name, field));
+            }
+        }
+        if let Some(Expr::Dict(dict)) = arg(call, 2, "options") {
+            for item in dict.items.iter() {
+                if let Some(Literal::Str(k)) = self.literal(item.key.as_ref()) {
+                    option(&mut model.options, &k, &item.value, &mut self.resolver());
+                }
+            }
+        }
+        let key = model.key();
+        for spec in &model.options.indexes {
+            if let Some(name) = &spec.name {
+                self.names.push(GivenName { model: key.clone(), name: name.clone(), what: "index", location: spec.location.clone() });
+            }
+        }
+        if database {
+            self.created_now.push(model.db_table());
+            let m = model.clone();
+            self.edit(origin, |e| e.create_model(&m));
+        }
+        self.state.models.insert(key, model);
+    }
+
+    fn rename_model(&mut self, call: &'a ast::ExprCall, database: bool, origin: Provenance) {
+        let (Some(old_name), Some(new_name)) = (self.string(arg(call, 0, "old_name")), self.string(arg(call, 1, "new_name"))) else {
+            return;
+        };
+        let old_key = self.key(&old_name);
+        let Some(model) = self.model(&old_key, &origin.location) else { return };
+        let mut renamed = model.clone();
+        renamed.name = new_name.clone();
+        let (old_table, new_table) = (model.db_table(), renamed.db_table());
+        if database && model.has_table() {
+            self.edit(origin, |e| e.rename_table(&old_table, &new_table));
+        }
+        self.state.models.remove(&old_key);
+        let new_key = renamed.key();
+        self.state.models.insert(new_key, renamed);
+        // Relations that pointed at the old name now point at the new one.
+        let old_ref = format!("{}.{}", old_key.app_label, old_key.name);
+        for m in self.state.models.values_mut() {
+            let same_app = m.app_label == old_key.app_label;
+            for (_, f) in m.fields.iter_mut() {
+                if let Some(r) = f.relation.as_mut() {
+                    let points = r.to.as_deref().is_some_and(|t| {
+                        t.to_lowercase() == old_ref || (same_app && !t.contains('.') && t.to_lowercase() == old_key.name)
+                    });
+                    if points {
+                        r.to = Some(format!("{}.{new_name}", old_key.app_label));
+                    }
+                }
+            }
+        }
+    }
+
+    fn add_field(&mut self, call: &'a ast::ExprCall, database: bool, origin: Provenance) {
+        let (Some(model_name), Some(name)) = (self.string(arg(call, 0, "model_name")), self.string(arg(call, 1, "name"))) else {
+            return;
+        };
+        let key = self.key(&model_name);
+        let Some(mut model) = self.model(&key, &origin.location) else { return };
+        let Some(mut field) = self.field(arg(call, 2, "field")) else { return };
+        if database {
+            let table = model.db_table();
+            if model.has_table() && !self.created_now.contains(&table) {
+                self.added_fields.push(AddedField {
+                    model: key.clone(),
+                    table,
+                    name: name.clone(),
+                    field: field.clone(),
+                    location: origin.location.clone(),
+                });
+            }
+            let m = model.clone();
+            let (n, f) = (name.clone(), field.clone());
+            self.edit(origin, |e| e.add_field(&m, &n, &f));
+        }
+        if matches!(self.literal(arg(call, 3, "preserve_default")), Some(Literal::Bool(false))) {
+            field.default = None;
+        }
+        model.fields.push((name, field));
+        self.state.models.insert(key, model);
+    }
+}
+
+fn replace_field(model: &ModelState, old_name: &str, new_name: &str, field: Field) -> ModelState {
+    let mut after = model.clone();
+    if let Some(slot) = after.fields.iter_mut().find(|(n, _)| n == old_name) {
+        *slot = (new_name.to_string(), field);
+    }
+    after
+}
+
+fn rename_in_options(options: &mut Options, old: &str, new: &str) {
+    let rename = |f: &mut String| {
+        let desc = f.starts_with('-');
+        if f.trim_start_matches('-') == old {
+            *f = if desc { format!("-{new}") } else { new.to_string() };
+        }
+    };
+    for group in options.unique_together.iter_mut().chain(options.index_together.iter_mut()) {
+        group.iter_mut().for_each(rename);
+    }
+    for index in options.indexes.iter_mut() {
+        index.fields.iter_mut().for_each(rename);
+    }
+}
+
+/// The first line of an operation or statement, shortened.
+fn dbveto_sql_summary(text: &str) -> String {
+    let line = text.trim().lines().next().unwrap_or("").trim();
+    let mut out: String = line.chars().take(80).collect();
+    if line.chars().count() > 80 || text.trim().lines().count() > 1 {
+        out.push('…');
+    }
+    out
+}
