@@ -104,7 +104,10 @@ mod tests {
         );
         assert_eq!(create_index_name("shop_orderitem", &["sku"], ""), "shop_orderitem_sku_4fe5dbcb");
         assert_eq!(create_index_name("shop_orderitem", &["sku"], "_like"), "shop_orderitem_sku_4fe5dbcb_like");
-        assert_eq!(default_index_name("shop_orderitem", &[("note".to_string(), false)]), "shop_orderi_note_3b911b_idx");
+        let note_qty = [("note".to_string(), false), ("qty".to_string(), false)];
+        assert_eq!(default_index_name("shop_orderitem", &note_qty), "shop_orderi_note_3b911b_idx");
+        // Descending order is part of the hash (checked with Django 5.2).
+        assert_eq!(default_index_name("shop_orderitem", &[("note".to_string(), true)]), "shop_orderi_note_320fa7_idx");
     }
 
     #[test]
