@@ -42,6 +42,7 @@ pub fn analyze(root: &Path) -> Analysis {
     );
     let mut databases = Vec::new();
     diagnostics.extend(django.diagnostics);
+    let django_writes = django.writes;
     if let Some(applied) = django.migrations {
         databases.push(django_database(&django.apps, applied));
     }
@@ -61,7 +62,7 @@ pub fn analyze(root: &Path) -> Analysis {
         sources.insert(f);
     }
     let extracted: Vec<(Vec<Write>, Vec<Diagnostic>)> = queries.par_iter().map(dbveto_sql::extract_writes).collect();
-    let mut writes = Vec::new();
+    let mut writes = django_writes;
     for (w, diags) in extracted {
         writes.extend(w);
         diagnostics.extend(diags);

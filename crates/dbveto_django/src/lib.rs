@@ -11,8 +11,10 @@
 mod apps;
 mod field;
 mod graph;
+mod models;
 mod naming;
 mod operations;
+mod orm;
 mod read;
 mod resolver;
 mod schema_editor;
@@ -20,18 +22,24 @@ mod state;
 
 pub use apps::{App, Apps};
 pub use field::{Field, OrmDefault};
+pub use models::{Model, Models};
 pub use naming::{INDEX_MAX_NAME, POSTGRES_MAX_NAME};
 pub use operations::{AddedField, Applied, GivenName};
 pub use state::{ModelKey, ModelState, ProjectState};
 
 use dbveto_python::ProjectIndex;
 use dbveto_source::Diagnostic;
+use dbveto_writes::Write;
 
 /// What the Django side of a repository holds.
 pub struct Django {
     pub apps: Apps,
     /// `None` when the repository has no Django migrations.
     pub migrations: Option<Applied>,
+    /// The model classes of the code.
+    pub models: Models,
+    /// What the ORM calls of the code send.
+    pub writes: Vec<Write>,
     pub diagnostics: Vec<Diagnostic>,
 }
 
@@ -46,5 +54,7 @@ pub fn analyze(index: &ProjectIndex<'_>) -> Django {
         let order = graph::plan(&modules, &mut diagnostics);
         Some(operations::apply(index, &apps, &modules, &order, &mut diagnostics))
     };
-    Django { apps, migrations, diagnostics }
+    let models = models::read(index, &apps);
+    let writes = orm::writes(index, &models);
+    Django { apps, migrations, models, writes, diagnostics }
 }

@@ -1,0 +1,239 @@
+//! The models as the code declares them (`models.py`, `models/`): what the
+//! ORM sends is decided by these classes at run time, not by migrations.
+
+use std::collections::HashMap;
+
+use dbveto_python::{Evaluator, ModuleId, ProjectIndex, Value};
+use dbveto_source::Location;
+use ruff_python_ast::{self as ast, Expr, Stmt};
+use ruff_text_size::Ranged;
+
+use crate::apps::{migration_app_dir, Apps};
+use crate::field::{is_known_class, Field, FieldClass, Relation, RelationKind};
+use crate::read::option;
+use crate::resolver::Resolver;
+use crate::state::{ModelState, Options};
+
+/// How deep a chain of model base classes is followed.
+const MAX_BASES: u32 = 16;
+
+/// A model class of the repository.
+#[derive(Debug, Clone)]
+pub struct Model {
+    /// The fields of this class's own table: inherited abstract fields
+    /// included, a concrete parent's left out (it has its own table).
+    pub state: ModelState,
+    /// The table holding the rows: the model's own, or for a proxy, the
+    /// concrete model's.
+    pub table: String,
+    /// A field class dbveto does not know (third-party): the model may
+    /// have columns not listed in `state.fields`.
+    pub incomplete: bool,
+}
+
+/// Every model class, by (module, class offset).
+#[derive(Debug, Default)]
+pub struct Models {
+    pub models: Vec<Model>,
+    pub by_class: HashMap<(ModuleId, u32), usize>,
+}
+
+impl Models {
+    pub fn of_class(&self, module: ModuleId, class: &ast::StmtClassDef) -> Option<&Model> {
+        self.by_class.get(&(module, class.start().to_u32())).map(|&i| &self.models[i])
+    }
+}
+
+/// What a class is, as far as Django models go.
+#[derive(Debug, Clone)]
+enum Kind {
+    NotAModel,
+    Model(Box<Model>),
+}
+
+struct Reader<'r, 'p, 'a> {
+    eval: Evaluator<'p, 'a>,
+    apps: &'r Apps,
+    index: &'p ProjectIndex<'a>,
+    memo: HashMap<(ModuleId, u32), Kind>,
+}
+
+pub fn read(index: &ProjectIndex<'_>, apps: &Apps) -> Models {
+    let mut reader = Reader { eval: Evaluator::new(index), apps, index, memo: HashMap::new() };
+    let mut models = Models::default();
+    for module in &index.modules {
+        if migration_app_dir(&module.file.path).is_some() || apps.app_of(&module.file.path).is_none() {
+            continue;
+        }
+        for stmt in module.body {
+            let Stmt::ClassDef(class) = stmt else { continue };
+            if let Kind::Model(model) = reader.class(module.id, class, 0) {
+                if model.state.has_table() || model.state.options.proxy || !model.state.options.managed {
+                    if !model.state.options.abstract_ {
+                        models.by_class.insert((module.id, class.start().to_u32()), models.models.len());
+                        models.models.push(*model);
+                    }
+                }
+            }
+        }
+    }
+    models
+}
+
+fn auto_pk(location: Location) -> Field {
+    Field {
+        class: FieldClass { base: "BigAutoField".into(), written: "BigAutoField".into(), custom_db_type: false },
+        null: false,
+        blank: true,
+        primary_key: true,
+        unique: false,
+        db_index: false,
+        db_column: None,
+        max_length: None,
+        max_digits: None,
+        decimal_places: None,
+        default: None,
+        db_default: None,
+        auto_now: false,
+        relation: None,
+        element: None,
+        uncertain: false,
+        location,
+    }
+}
+
+impl<'a> Reader<'_, '_, 'a> {
+    fn class(&mut self, module: ModuleId, class: &'a ast::StmtClassDef, depth: u32) -> Kind {
+        let key = (module, class.start().to_u32());
+        if let Some(kind) = self.memo.get(&key) {
+            return kind.clone();
+        }
+        // Stops cycles (`class A(B)`, `class B(A)`) too.
+        self.memo.insert(key, Kind::NotAModel);
+        let kind = if depth > MAX_BASES { Kind::NotAModel } else { self.read_class(module, class, depth) };
+        self.memo.insert(key, kind.clone());
+        kind
+    }
+
+    fn read_class(&mut self, module: ModuleId, class: &'a ast::StmtClassDef, depth: u32) -> Kind {
+        let Some(file) = self.index.module(module).map(|m| m.file) else { return Kind::NotAModel };
+        let location = file.location(class.start().to_usize());
+        let mut is_model = false;
+        let mut inherited: Vec<(String, Field)> = Vec::new();
+        let mut inherited_options: Option<Options> = None;
+        let mut concrete_parent: Option<Model> = None;
+        let mut incomplete = false;
+        for base in class.bases() {
+            match self.eval.eval(module, &[], base) {
+                Some(Value::Module(m)) if m.path.dotted.ends_with(".Model") && m.path.dotted.starts_with("django.") => {
+                    is_model = true
+                }
+                Some(Value::Class { module: base_module, class: base_class }) => {
+                    if let Kind::Model(parent) = self.class(base_module, base_class, depth + 1) {
+                        is_model = true;
+                        incomplete |= parent.incomplete;
+                        if parent.state.options.abstract_ {
+                            for (n, f) in parent.state.fields {
+                                if !inherited.iter().any(|(m, _)| *m == n) {
+                                    inherited.push((n, f));
+                                }
+                            }
+                            if inherited_options.is_none() {
+                                inherited_options = Some(parent.state.options.clone());
+                            }
+                        } else if concrete_parent.is_none() {
+                            concrete_parent = Some(*parent);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        if !is_model {
+            return Kind::NotAModel;
+        }
+        let app_label = self.apps.app_of(&file.path).map(|a| a.label.clone()).unwrap_or_default();
+        let mut resolver = Resolver { eval: &mut self.eval, module, apps: self.apps };
+        let mut own: Vec<(String, Field)> = Vec::new();
+        let mut meta: Option<Options> = None;
+        for stmt in &class.body {
+            let (target, value) = match stmt {
+                Stmt::Assign(a) => match &a.targets[..] {
+                    [Expr::Name(n)] => (n.id.as_str(), a.value.as_ref()),
+                    _ => continue,
+                },
+                Stmt::AnnAssign(a) => match (a.target.as_ref(), a.value.as_deref()) {
+                    (Expr::Name(n), Some(v)) => (n.id.as_str(), v),
+                    _ => continue,
+                },
+                Stmt::ClassDef(c) if c.name.as_str() == "Meta" => {
+                    let mut options = Options::default();
+                    for s in &c.body {
+                        if let Stmt::Assign(a) = s {
+                            if let [Expr::Name(n)] = &a.targets[..] {
+                                option(&mut options, n.id.as_str(), &a.value, &mut resolver);
+                            }
+                        }
+                    }
+                    meta = Some(options);
+                    continue;
+                }
+                _ => continue,
+            };
+            let Expr::Call(call) = value else { continue };
+            match Field::from_call(call, &mut resolver) {
+                Some(field) if is_known_class(&field.class.base) => {
+                    own.retain(|(n, _)| n != target);
+                    own.push((target.to_string(), field));
+                }
+                Some(field) if field.class.written.ends_with("Field") => incomplete = true,
+                _ => {}
+            }
+        }
+        // A child without `Meta` inherits its abstract parent's.
+        let mut options = match (meta, inherited_options) {
+            (Some(m), _) => m,
+            (None, Some(mut parent)) => {
+                parent.abstract_ = false;
+                parent
+            }
+            (None, None) => Options::default(),
+        };
+        let mut fields = inherited;
+        for (n, f) in own {
+            fields.retain(|(m, _)| *m != n);
+            fields.push((n, f));
+        }
+        let mut table_of_rows = None;
+        if let Some(parent) = concrete_parent {
+            if options.proxy {
+                // A proxy writes the rows of its concrete model.
+                table_of_rows = Some(parent.table.clone());
+                fields = parent.state.fields.clone();
+                incomplete |= parent.incomplete;
+            } else if !fields.iter().any(|(_, f)| f.primary_key) {
+                let ptr = format!("{}_ptr", parent.state.name.to_lowercase());
+                let mut field = auto_pk(location.clone());
+                field.class = FieldClass { base: "OneToOneField".into(), written: "OneToOneField".into(), custom_db_type: false };
+                field.unique = true;
+                field.relation = Some(Relation {
+                    kind: RelationKind::OneToOne,
+                    to: Some(format!("{}.{}", parent.state.app_label, parent.state.name)),
+                    to_field: None,
+                    db_constraint: true,
+                    through: false,
+                    db_table: None,
+                });
+                fields.insert(0, (ptr, field));
+            }
+        } else if !options.abstract_ && !fields.iter().any(|(_, f)| f.primary_key) {
+            fields.insert(0, ("id".to_string(), auto_pk(location.clone())));
+        }
+        if options.proxy && table_of_rows.is_none() {
+            options.uncertain = true;
+        }
+        let state = ModelState { app_label, name: class.name.to_string(), fields, options, location };
+        let table = table_of_rows.unwrap_or_else(|| state.db_table());
+        Kind::Model(Box::new(Model { state, table, incomplete }))
+    }
+}

@@ -1,0 +1,385 @@
+//! What the ORM sends: `create()`, `get_or_create()`, `update_or_create()`,
+//! `bulk_create()`, `Model(...).save()` and `QuerySet.update()` turned into
+//! the INSERT and UPDATE statements Django runs (`Model._save_table`,
+//! `QuerySet._extract_model_params`).
+
+use dbveto_python::{ModuleId, ModuleIndex, ProjectIndex, Scope, Value, Binding, Evaluator};
+use dbveto_source::Location;
+use dbveto_writes::{Arg, Literal, TableRef, Write, WriteKind};
+use ruff_python_ast::visitor::{self, Visitor};
+use ruff_python_ast::{self as ast, Expr, Stmt};
+use ruff_text_size::Ranged;
+
+use crate::apps::migration_app_dir;
+use crate::field::OrmDefault;
+use crate::models::{Model, Models};
+
+const MAX_DEPTH: u32 = 200;
+
+pub fn writes(index: &ProjectIndex<'_>, models: &Models) -> Vec<Write> {
+    use rayon::prelude::*;
+    if models.models.is_empty() {
+        return Vec::new();
+    }
+    index
+        .modules
+        .par_iter()
+        .filter(|m| migration_app_dir(&m.file.path).is_none())
+        .flat_map_iter(|module| {
+            let mut walker = Walker { ev: Evaluator::new(index), module, models, scopes: Vec::new(), depth: 0, out: Vec::new() };
+            walker.body(module.body);
+            walker.out
+        })
+        .collect()
+}
+
+struct Walker<'p, 'a> {
+    ev: Evaluator<'p, 'a>,
+    module: &'p ModuleIndex<'a>,
+    models: &'p Models,
+    scopes: Vec<Scope<'a>>,
+    depth: u32,
+    out: Vec<Write>,
+}
+
+/// Values given for fields, by field (or attname) name; `rest` is set when
+/// `**kwargs` may give any other field.
+#[derive(Default)]
+struct Given {
+    values: Vec<(String, Arg)>,
+    rest: bool,
+}
+
+impl<'p, 'a> Walker<'p, 'a> {
+    fn body(&mut self, body: &'a [Stmt]) {
+        for stmt in body {
+            self.visit_stmt(stmt);
+        }
+    }
+
+    fn id(&self) -> ModuleId {
+        self.module.id
+    }
+
+    fn location(&self, node: &impl Ranged) -> Location {
+        self.module.file.location(node.start().to_usize())
+    }
+
+    /// The model a class expression names.
+    fn model_of(&mut self, expr: &'a Expr) -> Option<&'p Model> {
+        let chain: Vec<&Scope<'a>> = self.scopes.iter().collect();
+        match self.ev.eval(self.id(), &chain, expr)? {
+            Value::Class { module, class } => self.models.of_class(module, class),
+            _ => None,
+        }
+    }
+
+    /// `Model.<manager>` possibly followed by queryset methods
+    /// (`.filter(...)`, `.using(...)`): the model.
+    fn manager_model(&mut self, receiver: &'a Expr) -> Option<&'p Model> {
+        let mut current = receiver;
+        let mut hops = 0;
+        loop {
+            hops += 1;
+            if hops > 32 {
+                return None;
+            }
+            match current {
+                Expr::Call(call) => match call.func.as_ref() {
+                    Expr::Attribute(a) => current = &a.value,
+                    _ => return None,
+                },
+                Expr::Attribute(a) => {
+                    if let Some(model) = self.model_of(&a.value) {
+                        return Some(model);
+                    }
+                    current = &a.value;
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    fn value(&mut self, expr: &'a Expr, position: &str) -> Arg {
+        if let Some(arg) = self.choices_member(expr, position) {
+            return arg;
+        }
+        let chain: Vec<&Scope<'a>> = self.scopes.iter().collect();
+        self.ev.arg(self.id(), &chain, expr, position)
+    }
+
+    /// `Status.ACTIVE` or `Status.ACTIVE.value` of a `TextChoices` or
+    /// `IntegerChoices` class: the value before the label.
+    fn choices_member(&mut self, expr: &'a Expr, position: &str) -> Option<Arg> {
+        let expr = match expr {
+            Expr::Attribute(a) if a.attr.as_str() == "value" && matches!(a.value.as_ref(), Expr::Attribute(_)) => &a.value,
+            other => other,
+        };
+        let Expr::Attribute(member) = expr else { return None };
+        let chain: Vec<&Scope<'a>> = self.scopes.iter().collect();
+        let Some(Value::Class { module, class }) = self.ev.eval(self.id(), &chain, &member.value) else { return None };
+        let is_choices = class.bases().iter().any(|b| match b {
+            Expr::Name(n) => n.id.as_str().ends_with("Choices"),
+            Expr::Attribute(a) => a.attr.as_str().ends_with("Choices"),
+            _ => false,
+        });
+        if !is_choices {
+            return None;
+        }
+        let assigned = class.body.iter().find_map(|s| match s {
+            Stmt::Assign(a) => match &a.targets[..] {
+                [Expr::Name(n)] if n.id.as_str() == member.attr.as_str() => Some(a.value.as_ref()),
+                _ => None,
+            },
+            _ => None,
+        })?;
+        let value = match assigned {
+            Expr::Tuple(t) => t.elts.first()?,
+            other => other,
+        };
+        let mut arg = self.ev.arg(module, &[], value, position);
+        let via = format!("{}.{}", class.name, member.attr);
+        for known in arg.known.iter_mut() {
+            known.via = Some(via.clone());
+        }
+        if arg.known.is_empty() {
+            arg = Arg::unknown();
+        }
+        Some(arg)
+    }
+
+    fn keywords(&mut self, call: &'a ast::ExprCall, skip: &[&str]) -> Given {
+        let mut given = Given::default();
+        for kw in call.arguments.keywords.iter() {
+            match &kw.arg {
+                None => given.rest = true,
+                Some(name) if skip.contains(&name.as_str()) => {}
+                // A lookup (`name__iexact=`) is not a value given to a field.
+                Some(name) if name.as_str().contains("__") => {}
+                Some(name) => {
+                    let position = format!("`{name}=`");
+                    let arg = self.value(&kw.value, &position);
+                    given.values.push((name.to_string(), arg));
+                }
+            }
+        }
+        given
+    }
+
+    /// `defaults={...}`: a dict display adds its entries; anything else may
+    /// give any field.
+    fn dict(&mut self, expr: Option<&'a Expr>, given: &mut Given) {
+        let Some(expr) = expr else { return };
+        let Expr::Dict(dict) = expr else {
+            if !matches!(expr, Expr::NoneLiteral(_)) {
+                given.rest = true;
+            }
+            return;
+        };
+        for item in dict.items.iter() {
+            let key = match &item.key {
+                Some(Expr::StringLiteral(s)) => s.value.to_str().to_string(),
+                _ => {
+                    given.rest = true;
+                    continue;
+                }
+            };
+            let position = format!("`{key}` in defaults");
+            let arg = self.value(&item.value, &position);
+            given.values.retain(|(k, _)| *k != key);
+            given.values.push((key, arg));
+        }
+    }
+
+    /// The INSERT Django runs for a new object of `model` given `given`.
+    fn insert(&self, model: &Model, given: &Given, location: Location, statement: String) -> Write {
+        let mut columns = Vec::new();
+        let mut values = Vec::new();
+        for (name, field) in &model.state.fields {
+            let Some(column) = field.column(name) else { continue };
+            if field.is_generated() {
+                continue;
+            }
+            let value = given.values.iter().find(|(k, _)| k == name || (field.is_foreign_key() && *k == column) || *k == column);
+            let arg = match value {
+                Some((_, arg)) => arg.clone(),
+                // The auto key is left out when no value is set.
+                None if field.is_auto() => continue,
+                None if given.rest || field.uncertain => Arg::unknown(),
+                None => match field.orm_default() {
+                    OrmDefault::Value(literal) => {
+                        let via = match (&literal, &field.default) {
+                            (_, Some(_)) => format!("default of `{}.{name}`", model.state.name),
+                            (Literal::Null, None) => format!("`{}.{name}` not given and without a default: Django sends NULL", model.state.name),
+                            _ => format!("`{}.{name}` not given: Django sends ''", model.state.name),
+                        };
+                        Arg::known(literal, None, Some(via))
+                    }
+                    OrmDefault::Dynamic => Arg::unknown(),
+                    OrmDefault::DatabaseDefault => Arg::default_keyword(),
+                },
+            };
+            columns.push(column);
+            values.push(arg);
+        }
+        Write {
+            kind: WriteKind::Insert,
+            table: TableRef { schema: None, name: model.table.clone() },
+            columns: Some(columns),
+            values,
+            location,
+            call: None,
+            statement,
+        }
+    }
+
+    fn update(&self, model: &Model, given: &Given, location: Location, statement: String) -> Option<Write> {
+        let mut columns = Vec::new();
+        let mut values = Vec::new();
+        for (key, arg) in &given.values {
+            let Some(column) = model.state.column_of(key) else { continue };
+            columns.push(column);
+            values.push(arg.clone());
+        }
+        (!columns.is_empty()).then(|| Write {
+            kind: WriteKind::Update,
+            table: TableRef { schema: None, name: model.table.clone() },
+            columns: Some(columns),
+            values,
+            location,
+            call: None,
+            statement,
+        })
+    }
+
+    /// A variable bound once, in the innermost scope that binds it, to
+    /// `Model(...)`: the constructor call.
+    fn constructed(&self, name: &str) -> Option<(&'a ast::ExprCall, bool)> {
+        for scope in self.scopes.iter().rev() {
+            match scope.bindings.get(name) {
+                Some(Binding::Value(Expr::Call(call))) => {
+                    let assigned = scope.bindings.assigned_attributes.iter().any(|(n, _)| *n == name);
+                    return Some((call, assigned));
+                }
+                Some(_) => return None,
+                None => {}
+            }
+        }
+        None
+    }
+
+    fn call(&mut self, call: &'a ast::ExprCall) {
+        let Expr::Attribute(method) = call.func.as_ref() else { return };
+        let location = self.location(call);
+        let name = method.attr.as_str();
+        match name {
+            "create" | "get_or_create" | "update_or_create" | "bulk_create" | "update" => {
+                let Some(model) = self.manager_model(&method.value) else { return };
+                let statement = format!("{}.objects.{name}(...)", model.state.name);
+                match name {
+                    "create" => {
+                        let given = self.keywords(call, &[]);
+                        self.out.push(self.insert(model, &given, location, statement));
+                    }
+                    "get_or_create" | "update_or_create" => {
+                        let mut given = self.keywords(call, &["defaults", "create_defaults"]);
+                        let defaults = crate::field::keyword(call, "create_defaults").or_else(|| crate::field::keyword(call, "defaults"));
+                        self.dict(defaults, &mut given);
+                        self.out.push(self.insert(model, &given, location.clone(), statement.clone()));
+                        if name == "update_or_create" {
+                            let mut updated = Given::default();
+                            self.dict(crate::field::keyword(call, "defaults"), &mut updated);
+                            if let Some(w) = self.update(model, &updated, location, statement) {
+                                self.out.push(w);
+                            }
+                        }
+                    }
+                    "bulk_create" => {
+                        let objects = call.arguments.args.first().and_then(|a| match a {
+                            Expr::List(l) => Some(&l.elts[..]),
+                            Expr::Tuple(t) => Some(&t.elts[..]),
+                            _ => None,
+                        });
+                        for object in objects.unwrap_or(&[]) {
+                            if let Expr::Call(ctor) = object {
+                                if self.model_of(&ctor.func).is_some_and(|m| std::ptr::eq(m, model)) {
+                                    let given = self.keywords(ctor, &[]);
+                                    let at = self.location(ctor);
+                                    self.out.push(self.insert(model, &given, at, statement.clone()));
+                                }
+                            }
+                        }
+                    }
+                    _ => {
+                        let given = self.keywords(call, &[]);
+                        if let Some(w) = self.update(model, &given, location, statement) {
+                            self.out.push(w);
+                        }
+                    }
+                }
+            }
+            "save" => {
+                // `Model(...).save()` or `obj = Model(...)` ... `obj.save()`.
+                let (ctor, assigned) = match method.value.as_ref() {
+                    Expr::Call(c) => (c, false),
+                    Expr::Name(n) => match self.constructed(n.id.as_str()) {
+                        Some(found) => found,
+                        None => return,
+                    },
+                    _ => return,
+                };
+                let Some(model) = self.model_of(&ctor.func) else { return };
+                if crate::field::keyword(call, "update_fields").is_some() {
+                    return;
+                }
+                let mut given = self.keywords(ctor, &[]);
+                // Attributes set after construction: their values are not followed.
+                given.rest |= assigned || !ctor.arguments.args.is_empty();
+                let statement = format!("{}(...).save()", model.state.name);
+                self.out.push(self.insert(model, &given, location, statement));
+            }
+            _ => {}
+        }
+    }
+}
+
+impl<'a> Visitor<'a> for Walker<'_, 'a> {
+    fn visit_stmt(&mut self, stmt: &'a Stmt) {
+        if self.depth >= MAX_DEPTH {
+            return;
+        }
+        self.depth += 1;
+        match stmt {
+            Stmt::FunctionDef(function) => {
+                let scope = self.module.function_scope(function);
+                self.scopes.push(scope);
+                self.body(&function.body);
+                self.scopes.pop();
+            }
+            Stmt::ClassDef(class) => {
+                let scope = self.module.class_body_scope(class);
+                self.scopes.push(scope);
+                self.body(&class.body);
+                self.scopes.pop();
+            }
+            _ => visitor::walk_stmt(self, stmt),
+        }
+        self.depth -= 1;
+    }
+
+    fn visit_expr(&mut self, expr: &'a Expr) {
+        if self.depth >= MAX_DEPTH {
+            return;
+        }
+        self.depth += 1;
+        if let Expr::Call(call) = expr {
+            self.call(call);
+        }
+        match expr {
+            // Their own scopes: names inside are not the function's.
+            Expr::Lambda(_) | Expr::ListComp(_) | Expr::SetComp(_) | Expr::DictComp(_) | Expr::Generator(_) => {}
+            _ => visitor::walk_expr(self, expr),
+        }
+        self.depth -= 1;
+    }
+}
