@@ -20,6 +20,8 @@ pub struct Database {
 
 pub struct Analysis {
     pub databases: Vec<Database>,
+    /// What project rules read: names, added columns, model drift.
+    pub facts: dbveto_rules::ProjectFacts,
     pub writes: Vec<Write>,
     pub diagnostics: Vec<Diagnostic>,
     pub sources: Sources,
@@ -41,6 +43,7 @@ pub fn analyze(root: &Path) -> Analysis {
         || rayon::join(|| dbveto_go::extract(&d.go_files, &d.go_mods), || python_frontends(&d.python_files)),
     );
     let mut databases = Vec::new();
+    let facts = dbveto_django::facts(&django);
     diagnostics.extend(django.diagnostics);
     let django_writes = django.writes;
     if let Some(applied) = django.migrations {
@@ -69,7 +72,7 @@ pub fn analyze(root: &Path) -> Analysis {
     }
     diagnostics.sort();
     diagnostics.dedup();
-    Analysis { databases, writes, diagnostics, sources, files }
+    Analysis { databases, facts, writes, diagnostics, sources, files }
 }
 
 fn replay_set(set: MigrationSet) -> (Database, Vec<Diagnostic>) {
@@ -137,6 +140,7 @@ impl Analysis {
                 None => Vec::new(),
             })
             .collect();
+        findings.extend(dbveto_rules::check_project(rules, &self.facts));
         findings.sort_by(|a, b| (&a.location, a.rule, &a.column, &a.message).cmp(&(&b.location, b.rule, &b.column, &b.message)));
         findings.dedup();
         findings

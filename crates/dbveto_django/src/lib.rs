@@ -9,6 +9,7 @@
 //! or option that is not known statically stays unknown.
 
 mod apps;
+mod facts;
 mod field;
 mod graph;
 mod models;
@@ -21,6 +22,7 @@ mod schema_editor;
 mod state;
 
 pub use apps::{App, Apps};
+pub use facts::facts;
 pub use field::{Field, OrmDefault};
 pub use models::{Model, Models};
 pub use naming::{INDEX_MAX_NAME, POSTGRES_MAX_NAME};

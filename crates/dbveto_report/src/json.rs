@@ -25,7 +25,7 @@ pub fn json(findings: &[Finding], diagnostics: &[Diagnostic]) -> serde_json::Val
         .map(|f| {
             j!({
                 "rule": f.rule,
-                "severity": "error",
+                "severity": f.severity,
                 "message": f.message,
                 "location": location(&f.location),
                 "table": f.table,

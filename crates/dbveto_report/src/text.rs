@@ -44,7 +44,12 @@ pub fn text(findings: &[Finding], diagnostics: &[Diagnostic], sources: &Sources,
         let _ = writeln!(out, "  {} {}\n", style.gutter("-->"), d.location);
     }
     for f in findings {
-        let _ = writeln!(out, "{}: {}", style.error(&format!("error[{}]", f.rule)), style.bold(&f.message));
+        let label = match f.severity {
+            Severity::Error => style.error(&format!("error[{}]", f.rule)),
+            Severity::Warning => style.warning(&format!("warning[{}]", f.rule)),
+            Severity::Info => style.bold(&format!("note[{}]", f.rule)),
+        };
+        let _ = writeln!(out, "{label}: {}", style.bold(&f.message));
         let width = std::iter::once(&f.location)
             .chain(f.related.iter().map(|r| &r.location))
             .map(|l| l.line.to_string().len())

@@ -1,4 +1,4 @@
-use dbveto_source::Location;
+use dbveto_source::{Location, Severity};
 use dbveto_writes::Literal;
 use serde::Serialize;
 
@@ -25,6 +25,10 @@ pub struct Finding {
     pub related: Vec<Related>,
     /// What to do about it.
     pub help: Option<String>,
-    /// The SQLSTATE PostgreSQL answers with.
-    pub sqlstate: &'static str,
+    /// The SQLSTATE PostgreSQL answers with; `None` when the failure is
+    /// not a database error (a framework's start-up check).
+    pub sqlstate: Option<&'static str>,
+    /// `Error` for what the database (or framework) will refuse; `Warning`
+    /// for drift that is likely to become one.
+    pub severity: Severity,
 }

@@ -5,9 +5,11 @@
 //! known statically, a table or column the schema does not have, is not a
 //! finding.
 
+mod facts;
 mod finding;
 pub mod rules;
 
+pub use facts::{AddedColumn, GivenName, ModelDrift, NameLimit, ProjectFacts};
 pub use finding::{Finding, Related};
 
 use dbveto_schema::{Schema, Table};
@@ -20,7 +22,15 @@ pub struct Rule {
     /// Markdown with the headings *What it does*, *Why is this bad?*,
     /// *Example*, *Use instead*.
     pub docs: &'static str,
-    pub check: fn(&Table, &Schema, &Write, &mut Vec<Finding>),
+    pub check: Check,
+}
+
+/// What a rule looks at.
+pub enum Check {
+    /// One write at a time, against the schema of its database.
+    Write(fn(&Table, &Schema, &Write, &mut Vec<Finding>)),
+    /// The project as a whole: migrations, models, names.
+    Project(fn(&ProjectFacts, &mut Vec<Finding>)),
 }
 
 /// Every rule, in the order `dbveto rules` lists them.
@@ -39,7 +49,20 @@ pub fn check_write(rules: &[&Rule], schema: &Schema, write: &Write) -> Vec<Findi
         return findings;
     };
     for rule in rules {
-        (rule.check)(table, schema, write, &mut findings);
+        if let Check::Write(check) = rule.check {
+            check(table, schema, write, &mut findings);
+        }
+    }
+    findings
+}
+
+/// Runs the project rules among `rules`.
+pub fn check_project(rules: &[&Rule], facts: &ProjectFacts) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    for rule in rules {
+        if let Check::Project(check) = rule.check {
+            check(facts, &mut findings);
+        }
     }
     findings
 }

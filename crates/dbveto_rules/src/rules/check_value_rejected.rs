@@ -1,8 +1,9 @@
 use dbveto_schema::{ConstraintKind, Schema, Table};
+use dbveto_source::Severity;
 use dbveto_writes::{KnownValue, Literal, Write};
 
 use super::{schema_related, value_site};
-use crate::{target_columns, Finding, Rule};
+use crate::{target_columns, Check, Finding, Rule};
 
 pub const RULE: Rule = Rule {
     id: "check-value-rejected",
@@ -45,7 +46,7 @@ ALTER TABLE update_logs ADD CONSTRAINT update_logs_result_check
 A value dbveto cannot know statically is never reported. A CHECK that is
 not a value set or comparison is not judged statically.
 "#,
-    check,
+    check: Check::Write(check),
 };
 
 fn check(table: &Table, schema: &Schema, write: &Write, out: &mut Vec<Finding>) {
@@ -120,7 +121,8 @@ fn finding(
         value: Some(value.literal.clone()),
         related,
         help: Some(help),
-        sqlstate,
+        sqlstate: Some(sqlstate),
+        severity: Severity::Error,
     }
 }
 
@@ -176,7 +178,7 @@ mod tests {
         assert!(check(&RULE, ddl, "INSERT INTO m (m) VALUES ('happy')", &[]).is_empty());
         let f = check(&RULE, ddl, "INSERT INTO m (m) VALUES ('angry')", &[]);
         assert_eq!(messages(&f), ["'angry' is not a label of enum `mood` of `m.m`"]);
-        assert_eq!(f[0].sqlstate, "22P02");
+        assert_eq!(f[0].sqlstate, Some("22P02"));
     }
 
     #[test]

@@ -1,6 +1,9 @@
 //! One rule per file.
 
+pub mod add_not_null_without_default;
 pub mod check_value_rejected;
+pub mod identifier_too_long;
+pub mod model_drift;
 pub mod not_null_omitted;
 pub mod value_too_long;
 
@@ -9,7 +12,14 @@ use dbveto_writes::{KnownValue, Write};
 
 use crate::{Related, Rule};
 
-pub static ALL: &[Rule] = &[not_null_omitted::RULE, check_value_rejected::RULE, value_too_long::RULE];
+pub static ALL: &[Rule] = &[
+    not_null_omitted::RULE,
+    check_value_rejected::RULE,
+    value_too_long::RULE,
+    identifier_too_long::RULE,
+    add_not_null_without_default::RULE,
+    model_drift::RULE,
+];
 
 /// Where a known value is written (its origin, else the statement), and
 /// the other places a reader needs: the statement and the call that runs it.

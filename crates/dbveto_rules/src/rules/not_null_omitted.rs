@@ -1,8 +1,9 @@
 use dbveto_schema::{Schema, Table};
+use dbveto_source::Severity;
 use dbveto_writes::{Literal, Write, WriteKind};
 
 use super::{schema_related, value_site};
-use crate::{target_columns, Finding, Related, Rule};
+use crate::{target_columns, Check, Finding, Related, Rule};
 
 pub const RULE: Rule = Rule {
     id: "not-null-omitted",
@@ -39,7 +40,7 @@ Send the column, or give it a default in a new migration:
 ALTER TABLE update_logs ALTER COLUMN agent_id SET DEFAULT '00000000-0000-0000-0000-000000000000';
 ```
 "#,
-    check,
+    check: Check::Write(check),
 };
 
 fn check(table: &Table, _schema: &Schema, write: &Write, out: &mut Vec<Finding>) {
@@ -62,7 +63,8 @@ fn check(table: &Table, _schema: &Schema, write: &Write, out: &mut Vec<Finding>)
                 value: None,
                 related: related(write, column),
                 help: Some(format!("send `{}`, or give it a DEFAULT in a new migration", column.name)),
-                sqlstate: "23502",
+                sqlstate: Some("23502"),
+                severity: Severity::Error,
             });
         }
     }
@@ -82,7 +84,8 @@ fn check(table: &Table, _schema: &Schema, write: &Write, out: &mut Vec<Finding>)
                 value: Some(Literal::Null),
                 related: related(write, column),
                 help: Some(format!("send a value for `{}`, or give it a DEFAULT in a new migration", column.name)),
-                sqlstate: "23502",
+                sqlstate: Some("23502"),
+                severity: Severity::Error,
             });
         }
         for value in arg.known.iter().filter(|v| v.literal == Literal::Null) {
@@ -98,7 +101,8 @@ fn check(table: &Table, _schema: &Schema, write: &Write, out: &mut Vec<Finding>)
                 value: Some(Literal::Null),
                 related: rel,
                 help: Some(format!("send a value for `{}`, or drop NOT NULL in a new migration", column.name)),
-                sqlstate: "23502",
+                sqlstate: Some("23502"),
+                severity: Severity::Error,
             });
         }
     }

@@ -1,8 +1,9 @@
 use dbveto_schema::{Schema, Table};
+use dbveto_source::Severity;
 use dbveto_writes::{Literal, Write};
 
 use super::{schema_related, value_site};
-use crate::{target_columns, Finding, Rule};
+use crate::{target_columns, Check, Finding, Rule};
 
 pub const RULE: Rule = Rule {
     id: "value-too-long",
@@ -33,7 +34,7 @@ cur.execute("UPDATE jobs SET status = %s", ("cancelled_by_user",))
 Widen the column in a new migration (`ALTER COLUMN status TYPE varchar(32)`)
 or write a shorter value.
 "#,
-    check,
+    check: Check::Write(check),
 };
 
 fn check(table: &Table, schema: &Schema, write: &Write, out: &mut Vec<Finding>) {
@@ -68,7 +69,8 @@ fn check(table: &Table, schema: &Schema, write: &Write, out: &mut Vec<Finding>) 
                 value: Some(value.literal.clone()),
                 related,
                 help: Some(format!("widen `{}` in a new migration, or write at most {limit} characters", column.name)),
-                sqlstate: "22001",
+                sqlstate: Some("22001"),
+                severity: Severity::Error,
             });
         }
     }

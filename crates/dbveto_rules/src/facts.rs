@@ -1,0 +1,68 @@
+//! What project rules read: facts about a repository's migrations and
+//! models that are not single writes. Frontends produce them.
+
+use dbveto_source::Location;
+
+use crate::Related;
+
+#[derive(Debug, Default)]
+pub struct ProjectFacts {
+    pub names: Vec<GivenName>,
+    pub added_columns: Vec<AddedColumn>,
+    pub drifts: Vec<ModelDrift>,
+}
+
+/// A limit a framework puts on a name, below the database's own.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NameLimit {
+    pub max: usize,
+    /// Who enforces it and how: `Django's Index.max_name_length (system
+    /// check models.E034)`.
+    pub by: &'static str,
+    /// What the user sees, as the framework prints it.
+    pub error: String,
+}
+
+/// A name the user wrote for a table, index or constraint.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GivenName {
+    pub name: String,
+    /// `index`, `constraint`, `table`, `column`.
+    pub what: &'static str,
+    pub table: String,
+    pub location: Location,
+    pub limit: Option<NameLimit>,
+    /// Other places the same name is written (the migration of a model's index).
+    pub related: Vec<Related>,
+}
+
+/// A NOT NULL column without a database default, added to a table that an
+/// earlier migration created: the migration fails once the table has rows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AddedColumn {
+    pub table: String,
+    pub column: String,
+    /// What adds it, for messages: `AddField` of `CharField(max_length=500)`.
+    pub operation: String,
+    pub location: Location,
+    /// Where the table was created.
+    pub table_created: Option<Location>,
+    /// The ways out, most recommended first.
+    pub fixes: Vec<String>,
+}
+
+/// The columns of a model's table that the model does not declare, and
+/// the declared fields the table does not have.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelDrift {
+    /// `app_label.Model`.
+    pub model: String,
+    pub table: String,
+    pub location: Location,
+    /// Columns in the database only, with where each was added and
+    /// whether an INSERT that leaves it out fails.
+    pub database_only: Vec<(String, Location, bool)>,
+    /// Fields of the model whose column the database lacks, with where
+    /// each is declared.
+    pub model_only: Vec<(String, Location)>,
+}

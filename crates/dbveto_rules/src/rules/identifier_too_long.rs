@@ -1,0 +1,163 @@
+use std::collections::BTreeMap;
+
+use dbveto_schema::truncate_identifier;
+use dbveto_source::Severity;
+
+use crate::{Check, Finding, GivenName, ProjectFacts, Related, Rule};
+
+/// PostgreSQL's `NAMEDATALEN - 1`, in bytes.
+const POSTGRES_MAX: usize = 63;
+
+pub const RULE: Rule = Rule {
+    id: "identifier-too-long",
+    summary: "A table, index or constraint name is longer than the framework or the database allows",
+    docs: r#"## What it does
+Finds names written in models and migrations that are too long:
+
+- an index name in Django's `Meta.indexes` (or `AddIndex`) over 30
+  characters, Django's `Index.max_name_length` on every backend;
+- any name over PostgreSQL's 63 bytes (MySQL's limit is 64 characters);
+- two names that PostgreSQL truncates to the same 63 bytes.
+
+## Why is this bad?
+Django's system check refuses the first at start-up, for every management
+command, `migrate` and `runserver` included:
+
+```
+SystemCheckError: System check identified some issues:
+ERRORS:
+netops.SyncJob: (models.E034) The index name 'netops_syncjob_fabric_type_start_idx' cannot be longer than 30 characters.
+```
+
+PostgreSQL silently truncates a longer name (`NOTICE: identifier ... will be
+truncated`, SQLSTATE 42622): code that later refers to the full name does
+not find it, and two names with the same first 63 bytes collide
+(`relation ... already exists`). MySQL refuses names over 64 characters
+(`ERROR 1059: Identifier name ... is too long`).
+
+## Example
+```python
+class Meta:
+    indexes = [models.Index(fields=["fabric", "operation_type", "started"], name="netops_syncjob_fabric_type_start_idx")]
+```
+
+## Use instead
+```python
+class Meta:
+    indexes = [models.Index(fields=["fabric", "operation_type", "started"], name="syncjob_fab_type_start_idx")]
+```
+and a `RenameIndex` migration for databases that already have the old name.
+"#,
+    check: Check::Project(check),
+};
+
+fn check(facts: &ProjectFacts, out: &mut Vec<Finding>) {
+    for given in &facts.names {
+        let chars = given.name.chars().count();
+        if let Some(limit) = given.limit.as_ref().filter(|l| chars > l.max) {
+            out.push(finding(
+                given,
+                format!("{} name `{}` is {chars} characters, over {} of {}", given.what, given.name, limit.by, limit.max),
+                format!("shorten it to {} characters or fewer; Django reports: {}", limit.max, limit.error),
+                None,
+            ));
+        } else if given.name.len() > POSTGRES_MAX {
+            out.push(finding(
+                given,
+                format!(
+                    "{} name `{}` is {} bytes: PostgreSQL truncates it to `{}` (MySQL refuses names over 64 characters)",
+                    given.what,
+                    given.name,
+                    given.name.len(),
+                    truncate_identifier(&given.name)
+                ),
+                format!("shorten it to {POSTGRES_MAX} bytes or fewer"),
+                Some("42622"),
+            ));
+        }
+    }
+    // Indexes share the schema's namespace with tables; constraints are per table.
+    let mut seen: BTreeMap<(String, String), &GivenName> = BTreeMap::new();
+    for given in facts.names.iter().filter(|g| g.name.len() > POSTGRES_MAX) {
+        let scope = if given.what == "constraint" { given.table.clone() } else { String::new() };
+        let key = (scope, truncate_identifier(&given.name));
+        match seen.get(&key) {
+            Some(first) if first.name != given.name => {
+                let mut f = finding(
+                    given,
+                    format!("{} name `{}` collides with `{}`: PostgreSQL truncates both to `{}`", given.what, given.name, first.name, key.1),
+                    "make the first 63 bytes of the two names differ".to_string(),
+                    Some(if given.what == "constraint" { "42710" } else { "42P07" }),
+                );
+                f.related.insert(0, Related { location: first.location.clone(), message: format!("`{}` is named here", first.name) });
+                out.push(f);
+            }
+            Some(_) => {}
+            None => {
+                seen.insert(key, given);
+            }
+        }
+    }
+}
+
+fn finding(given: &GivenName, message: String, help: String, sqlstate: Option<&'static str>) -> Finding {
+    Finding {
+        rule: RULE.id,
+        message,
+        location: given.location.clone(),
+        table: given.table.clone(),
+        column: None,
+        constraint: (given.what != "table").then(|| given.name.clone()),
+        value: None,
+        related: given.related.clone(),
+        help: Some(help),
+        sqlstate,
+        severity: Severity::Error,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::NameLimit;
+    use dbveto_source::Location;
+
+    fn name(name: &str, limit: Option<usize>) -> GivenName {
+        GivenName {
+            name: name.into(),
+            what: "index",
+            table: "netops_syncjob".into(),
+            location: Location { path: "netops/models.py".into(), line: 30, column: 13 },
+            limit: limit.map(|max| NameLimit { max, by: "Django's Index.max_name_length", error: "models.E034".into() }),
+            related: Vec::new(),
+        }
+    }
+
+    fn run(names: Vec<GivenName>) -> Vec<Finding> {
+        let mut out = Vec::new();
+        check(&ProjectFacts { names, ..Default::default() }, &mut out);
+        out
+    }
+
+    #[test]
+    fn django_index_name_over_30_characters_is_reported() {
+        let f = run(vec![name("netops_syncjob_fabric_type_start_idx", Some(30))]);
+        assert_eq!(f.len(), 1);
+        assert!(f[0].message.contains("is 36 characters, over Django's Index.max_name_length of 30"), "{}", f[0].message);
+    }
+
+    #[test]
+    fn names_within_limits_are_fine() {
+        assert!(run(vec![name("netops_syncjob_status_idx", Some(30)), name(&"x".repeat(63), None)]).is_empty());
+    }
+
+    #[test]
+    fn names_over_63_bytes_are_truncated_and_may_collide() {
+        let long = "a".repeat(63);
+        let f = run(vec![name(&format!("{long}_one"), None), name(&format!("{long}_two"), None)]);
+        assert_eq!(f.iter().filter(|f| f.message.contains("collides")).count(), 1);
+        assert_eq!(f.iter().filter(|f| f.message.contains("PostgreSQL truncates it")).count(), 2);
+        // Multibyte names are measured in bytes.
+        assert_eq!(run(vec![name(&"é".repeat(35), None)]).len(), 1);
+    }
+}
