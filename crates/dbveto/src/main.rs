@@ -189,6 +189,6 @@ fn summary(findings: &[dbveto_rules::Finding], files: usize) -> String {
         *counts.entry(f.rule).or_default() += 1;
     }
     let per_rule: Vec<String> = counts.iter().map(|(r, n)| format!("{n} {r}")).collect();
-    let noun = if findings.len() == 1 { "write" } else { "writes" };
-    format!("Found {} {noun} the database will reject ({}) in {files} files.\n", findings.len(), per_rule.join(", "))
+    let noun = if findings.len() == 1 { "problem" } else { "problems" };
+    format!("Found {} {noun} ({}) in {files} files.\n", findings.len(), per_rule.join(", "))
 }

@@ -230,6 +230,7 @@ impl<'p, 'a> Walker<'p, 'a> {
             location,
             call: None,
             statement,
+            model: Some(model.state.name.clone()),
         }
     }
 
@@ -249,6 +250,7 @@ impl<'p, 'a> Walker<'p, 'a> {
             location,
             call: None,
             statement,
+            model: Some(model.state.name.clone()),
         })
     }
 

@@ -110,6 +110,7 @@ impl StatementContext<'_> {
             values,
             location: self.location(self.start),
             call: self.ctx.query.call.clone(),
+            model: None,
             statement: self.summary.clone(),
         }
     }

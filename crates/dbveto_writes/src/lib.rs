@@ -190,6 +190,9 @@ pub struct Write {
     pub call: Option<Location>,
     /// The statement, shortened for messages.
     pub statement: String,
+    /// The ORM model whose save this is (`ManagedResource`): the columns
+    /// are the fields it declares, not a list written in the code.
+    pub model: Option<String>,
 }
 
 /// Whether a string literal found in code is worth handing to the SQL

@@ -50,19 +50,30 @@ fn check(table: &Table, _schema: &Schema, write: &Write, out: &mut Vec<Finding>)
             if !column.not_null || column.fills_itself() || targets.iter().any(|t| t.name == column.name) {
                 continue;
             }
+            let (message, help) = match &write.model {
+                // The ORM sends the fields the model declares, nothing else.
+                Some(model) => (
+                    format!(
+                        "`{}` never sends `{}`: the model `{model}` does not declare it, and `{}.{}` is NOT NULL without a default",
+                        write.statement, column.name, table.name, column.name
+                    ),
+                    format!("declare `{}` on `{model}` (with a default if the code does not set it), or give the column a DEFAULT in a new migration", column.name),
+                ),
+                None => (
+                    format!("INSERT into `{}` leaves out `{}`, which is NOT NULL without a default", table.name, column.name),
+                    format!("send `{}`, or give it a DEFAULT in a new migration", column.name),
+                ),
+            };
             out.push(Finding {
                 rule: RULE.id,
-                message: format!(
-                    "INSERT into `{}` leaves out `{}`, which is NOT NULL without a default",
-                    table.name, column.name
-                ),
+                message,
                 location: write.location.clone(),
                 table: table.name.to_string(),
                 column: Some(column.name.clone()),
                 constraint: None,
                 value: None,
                 related: related(write, column),
-                help: Some(format!("send `{}`, or give it a DEFAULT in a new migration", column.name)),
+                help: Some(help),
                 sqlstate: Some("23502"),
                 severity: Severity::Error,
             });
