@@ -104,7 +104,10 @@ fn check(table: &Table, _schema: &Schema, write: &Write, out: &mut Vec<Finding>)
             rel.extend(related(write, column).into_iter().filter(|r| r.location != write.location));
             out.push(Finding {
                 rule: RULE.id,
-                message: format!("NULL written to `{}.{}`, which is NOT NULL", table.name, column.name),
+                message: match &value.via {
+                    Some(via) if write.model.is_some() => format!("NULL written to `{}.{}`, which is NOT NULL: {via}", table.name, column.name),
+                    _ => format!("NULL written to `{}.{}`, which is NOT NULL", table.name, column.name),
+                },
                 location,
                 table: table.name.to_string(),
                 column: Some(column.name.clone()),
