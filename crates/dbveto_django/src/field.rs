@@ -55,6 +55,8 @@ pub struct Relation {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Default {
     Value(Literal),
+    /// A database expression Django compiles to this SQL (`Now()`).
+    Expression(String),
     /// A callable (`timezone.now`, `dict`) or an expression not known here.
     Dynamic,
 }
@@ -77,6 +79,9 @@ pub struct Field {
     pub relation: Option<Relation>,
     /// `ArrayField(base_field)`: the element field.
     pub element: Option<Box<Field>>,
+    /// `GeneratedField(expression=...)`: the SQL of the expression, when
+    /// it is simple enough to compile (`F("a") * F("b")`).
+    pub generated: Option<String>,
     /// A keyword argument whose value is not known (`null=SETTING`): the
     /// field's meaning is then partly unknown, and rules stay silent.
     pub uncertain: bool,
@@ -188,6 +193,7 @@ impl Field {
             auto_now: false,
             relation: None,
             element: None,
+            generated: None,
             uncertain: false,
             location: resolve.location(&call.func),
         };
@@ -218,6 +224,12 @@ impl Field {
             if let Some(Expr::Call(inner)) = call.arguments.args.first().or_else(|| keyword(call, "base_field")) {
                 field.element = Field::from_call(inner, resolve).map(Box::new);
             }
+        }
+        if base == "GeneratedField" {
+            if let Some(Expr::Call(output)) = keyword(call, "output_field") {
+                field.element = Field::from_call(output, resolve).map(Box::new);
+            }
+            field.generated = keyword(call, "expression").and_then(|e| expression_sql(e, resolve));
         }
         if let Some(max) = kind_of(&base).and_then(|k| k.default_max_length) {
             field.max_length = Some(max).filter(|m| *m > 0);
@@ -342,6 +354,9 @@ impl Field {
         if self.class.base == "ArrayField" {
             return self.element.as_ref()?.own_db_type().map(|t| format!("{t}[]"));
         }
+        if self.is_generated() {
+            return self.element.as_ref()?.own_db_type();
+        }
         let kind = kind_of(&self.class.base)?;
         let base = kind.db_type?;
         Some(match base {
@@ -373,7 +388,7 @@ impl Field {
     pub fn orm_default(&self) -> OrmDefault {
         match (&self.default, &self.db_default) {
             (Some(Default::Value(v)), _) => OrmDefault::Value(v.clone()),
-            (Some(Default::Dynamic), _) => OrmDefault::Dynamic,
+            (Some(Default::Dynamic | Default::Expression(_)), _) => OrmDefault::Dynamic,
             (None, Some(_)) => OrmDefault::DatabaseDefault,
             (None, None) if self.auto_now => OrmDefault::Dynamic,
             (None, None) if !self.empty_strings_allowed() || self.null => OrmDefault::Value(Literal::Null),
@@ -392,9 +407,46 @@ pub enum OrmDefault {
 }
 
 fn default_of<'a>(value: &'a Expr, resolve: &mut dyn Resolve<'a>) -> Default {
-    match resolve.literal(value) {
-        Some(literal) => Default::Value(literal),
-        None => Default::Dynamic,
+    if let Some(literal) = resolve.literal(value) {
+        return Default::Value(literal);
+    }
+    match value {
+        Expr::Call(c) if crate::read::callee_name(&c.func) == Some("Now") => Default::Expression("STATEMENT_TIMESTAMP()".into()),
+        _ => Default::Dynamic,
+    }
+}
+
+/// SQL for a simple expression: `F("a")`, literals, and arithmetic of
+/// them (`F("price") * F("copies")`, `CombinedExpression(F(...), "*", ...)`).
+fn expression_sql<'a>(expr: &'a Expr, resolve: &mut dyn Resolve<'a>) -> Option<String> {
+    match expr {
+        Expr::Call(c) => match crate::read::callee_name(&c.func)? {
+            "F" => match resolve.literal(c.arguments.args.first()?)? {
+                Literal::Str(name) => Some(quote(&name)),
+                _ => None,
+            },
+            "CombinedExpression" => {
+                let [lhs, op, rhs] = &c.arguments.args[..] else { return None };
+                let Literal::Str(op) = resolve.literal(op)? else { return None };
+                if !["+", "-", "*", "/"].contains(&op.as_str()) {
+                    return None;
+                }
+                Some(format!("({} {op} {})", expression_sql(lhs, resolve)?, expression_sql(rhs, resolve)?))
+            }
+            "Value" => resolve.literal(c.arguments.args.first()?).map(|l| l.to_sql()),
+            _ => None,
+        },
+        Expr::BinOp(b) => {
+            let op = match b.op {
+                ast::Operator::Add => "+",
+                ast::Operator::Sub => "-",
+                ast::Operator::Mult => "*",
+                ast::Operator::Div => "/",
+                _ => return None,
+            };
+            Some(format!("({} {op} {})", expression_sql(&b.left, resolve)?, expression_sql(&b.right, resolve)?))
+        }
+        other => resolve.literal(other).map(|l| l.to_sql()),
     }
 }
 

@@ -97,6 +97,7 @@ fn auto_pk(location: Location) -> Field {
         auto_now: false,
         relation: None,
         element: None,
+        generated: None,
         uncertain: false,
         location,
     }

@@ -498,6 +498,7 @@ impl<'p, 'a> Interpreter<'_, 'p, 'a> {
         };
         let old_key = self.key(&old_name);
         let Some(model) = self.model(&old_key, &origin.location) else { return };
+        let (location, action) = (origin.location.clone(), origin.action.clone());
         let mut renamed = model.clone();
         renamed.name = new_name.clone();
         let (old_table, new_table) = (model.db_table(), renamed.db_table());
@@ -507,19 +508,32 @@ impl<'p, 'a> Interpreter<'_, 'p, 'a> {
         self.state.models.remove(&old_key);
         let new_key = renamed.key();
         self.state.models.insert(new_key, renamed);
-        // Relations that pointed at the old name now point at the new one.
+        // Relations that pointed at the old name now point at the new one,
+        // and their constraints are made again for the new target.
         let old_ref = format!("{}.{}", old_key.app_label, old_key.name);
-        for m in self.state.models.values_mut() {
+        let mut repointed = Vec::new();
+        for (key, m) in self.state.models.iter_mut() {
             let same_app = m.app_label == old_key.app_label;
-            for (_, f) in m.fields.iter_mut() {
+            for (field_name, f) in m.fields.iter_mut() {
                 if let Some(r) = f.relation.as_mut() {
                     let points = r.to.as_deref().is_some_and(|t| {
                         t.to_lowercase() == old_ref || (same_app && !t.contains('.') && t.to_lowercase() == old_key.name)
                     });
                     if points {
                         r.to = Some(format!("{}.{new_name}", old_key.app_label));
+                        if r.kind != crate::field::RelationKind::ManyToMany {
+                            repointed.push((key.clone(), field_name.clone()));
+                        }
                     }
                 }
+            }
+        }
+        if database {
+            for (key, field_name) in repointed {
+                let Some(model) = self.state.get(&key).cloned() else { continue };
+                let Some(field) = model.field(&field_name).cloned() else { continue };
+                let origin = Provenance { location: location.clone(), action: action.clone() };
+                self.edit(origin, |e| e.repoint_foreign_key(&model, &field_name, &field));
             }
         }
     }

@@ -42,6 +42,9 @@ pub fn strings<'a>(expr: &'a Expr, resolve: &mut dyn Resolve<'a>) -> Option<Vec<
 /// `unique_together`: `[('a', 'b')]`, `{('a', 'b')}` or just `('a', 'b')`.
 fn together<'a>(expr: &'a Expr, resolve: &mut dyn Resolve<'a>) -> Option<Vec<Vec<String>>> {
     let items = elements(expr)?;
+    if items.is_empty() {
+        return Some(Vec::new());
+    }
     if items.iter().all(|e| elements(e).is_none()) {
         return Some(vec![strings(expr, resolve)?]).filter(|v| !v[0].is_empty());
     }

@@ -49,6 +49,15 @@ fn sql_value(value: &Literal) -> String {
     value.to_sql()
 }
 
+/// A `db_default` as DDL; one dbveto cannot compile still is a default.
+fn default_sql(default: &Default) -> String {
+    match default {
+        Default::Value(v) => sql_value(v),
+        Default::Expression(sql) => sql.clone(),
+        Default::Dynamic => "dbveto_unknown_default()".into(),
+    }
+}
+
 impl<'s> Editor<'s> {
     pub fn new(state: &'s ProjectState, schema: &'s Schema) -> Self {
         Editor { state, schema, steps: Vec::new(), deferred: Vec::new() }
@@ -95,14 +104,17 @@ impl<'s> Editor<'s> {
     /// `column_sql` + check + identity, without the foreign key.
     fn column_sql(&self, model: &ModelState, name: &str, field: &Field) -> Option<String> {
         let column = field.column(name)?;
-        if field.is_generated() {
-            return None;
-        }
         let mut sql = format!("{} {}", quote(&column), self.db_type(model, field));
-        if let Some(Default::Value(v)) = &field.db_default {
-            sql.push_str(&format!(" DEFAULT {}", sql_value(v)));
+        if let Some(default) = &field.db_default {
+            sql.push_str(&format!(" DEFAULT {}", default_sql(default)));
         }
-        sql.push_str(if field.null { " NULL" } else { " NOT NULL" });
+        if field.is_generated() {
+            // An expression dbveto cannot compile still makes a generated column.
+            let expression = field.generated.clone().unwrap_or_else(|| "dbveto_unknown_expression()".into());
+            sql.push_str(&format!(" GENERATED ALWAYS AS ({expression}) STORED"));
+        } else {
+            sql.push_str(if field.null { " NULL" } else { " NOT NULL" });
+        }
         if field.primary_key {
             sql.push_str(" PRIMARY KEY");
         } else if field.unique {
@@ -272,6 +284,21 @@ impl<'s> Editor<'s> {
         }
     }
 
+    /// A foreign key whose target model was renamed: Django drops the
+    /// constraint and adds it again under a name for the new target.
+    pub fn repoint_foreign_key(&mut self, model: &ModelState, name: &str, field: &Field) {
+        let Some(column) = field.column(name) else { return };
+        if !model.has_table() {
+            return;
+        }
+        for constraint in self.constraints_on(model, &column, |k| matches!(k, DbConstraint::ForeignKey { .. })) {
+            self.sql(format!("ALTER TABLE {} DROP CONSTRAINT {}", quote(&model.db_table()), quote(&constraint)));
+        }
+        if let Some(fk) = self.fk_sql(model, name, field) {
+            self.sql(fk);
+        }
+    }
+
     pub fn delete_model(&mut self, model: &ModelState) {
         if !model.has_table() {
             return;
@@ -380,13 +407,13 @@ impl<'s> Editor<'s> {
         }
         if old.db_default != new.db_default {
             match &new.db_default {
-                Some(Default::Value(v)) => self.sql(format!(
+                Some(default) => self.sql(format!(
                     "ALTER TABLE {} ALTER COLUMN {} SET DEFAULT {}",
                     quote(&table),
                     quote(&new_column),
-                    sql_value(v)
+                    default_sql(default)
                 )),
-                _ => self.sql(format!("ALTER TABLE {} ALTER COLUMN {} DROP DEFAULT", quote(&table), quote(&new_column))),
+                None => self.sql(format!("ALTER TABLE {} ALTER COLUMN {} DROP DEFAULT", quote(&table), quote(&new_column))),
             }
         }
         if old.null && !new.null {

@@ -178,6 +178,10 @@ impl<'a, 'i> Collector<'a, 'i> {
 
     fn bind(&mut self, name: &'a str, binding: Binding<'a>) {
         let entry = self.counts.entry(name).or_insert((0, Binding::Opaque));
+        // `import a.b` then `import a.c` bind `a` to the same package twice.
+        if entry.0 > 0 && entry.1 == binding && matches!(binding, Binding::Import(Import::Module(_))) {
+            return;
+        }
         entry.0 += 1;
         entry.1 = binding;
     }
@@ -400,6 +404,9 @@ mod tests {
             assert!(matches!(b.get("o"), Some(Binding::Import(Import::From { name, .. })) if name == "n"));
             assert_eq!(b.get("H"), Some(&Binding::Opaque));
             assert!(b.assigned_attributes.contains(&("I", "attr")));
+        });
+        bindings_of("import a.b\nimport a.c\n", |b| {
+            assert!(matches!(b.get("a"), Some(Binding::Import(Import::Module(p))) if p.dotted == "a"));
         });
     }
 
