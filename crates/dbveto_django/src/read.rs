@@ -18,12 +18,13 @@ pub fn callee_name(expr: &Expr) -> Option<&str> {
     }
 }
 
-/// The elements of a list, tuple or set display.
+/// The elements of a list, tuple or set display (`set()` is empty).
 pub fn elements(expr: &Expr) -> Option<&[Expr]> {
     match expr {
         Expr::List(l) => Some(&l.elts),
         Expr::Tuple(t) => Some(&t.elts),
         Expr::Set(s) => Some(&s.elts),
+        Expr::Call(c) if c.arguments.is_empty() && matches!(callee_name(&c.func), Some("set" | "list" | "tuple")) => Some(&[]),
         _ => None,
     }
 }
