@@ -292,6 +292,8 @@ impl Field {
                     }
                 }
                 "to" => {}
+                // Set by Django from the parent row, never by the caller.
+                "parent_link" => field.uncertain = true,
                 "through" => {
                     if let Some(r) = field.relation.as_mut() {
                         r.through = true;

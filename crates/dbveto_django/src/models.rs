@@ -217,6 +217,8 @@ impl<'a> Reader<'_, '_, 'a> {
                 let mut field = auto_pk(location.clone());
                 field.class = FieldClass { base: "OneToOneField".into(), written: "OneToOneField".into(), custom_db_type: false };
                 field.unique = true;
+                // Django sets the parent link from the parent's INSERT.
+                field.uncertain = true;
                 field.relation = Some(Relation {
                     kind: RelationKind::OneToOne,
                     to: Some(format!("{}.{}", parent.state.app_label, parent.state.name)),
