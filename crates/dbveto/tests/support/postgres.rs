@@ -3,7 +3,7 @@
 //! Run as the `postgres` user when the tests run as root (the server
 //! refuses root).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 pub struct Postgres {
@@ -51,6 +51,20 @@ impl Postgres {
         let opts = format!("-k {} -p {} -c listen_addresses='' -c fsync=off", pg.dir.display(), pg.port);
         pg.run("pg_ctl", &["-D", pg.data().to_str().unwrap(), "-o", &opts, "-l", pg.dir.join("log").to_str().unwrap(), "-w", "start"]);
         pg
+    }
+
+    /// The directory of the server's Unix socket: what libpq takes as `host`.
+    pub fn socket_dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The superuser `initdb` created; it logs in without a password.
+    pub fn user(&self) -> &'static str {
+        "postgres"
     }
 
     fn data(&self) -> PathBuf {
