@@ -174,10 +174,9 @@ pub fn is_known_class(name: &str) -> bool {
 }
 
 impl Field {
-    /// Reads a field constructor call; `None` if the callee is not a field.
-    pub fn from_call<'a>(call: &'a ast::ExprCall, resolve: &mut dyn Resolve<'a>) -> Option<Field> {
-        let class = resolve.field_class(&call.func)?;
-        let mut field = Field {
+    /// A field of `class` with Django's defaults for every option.
+    pub fn new(class: FieldClass, location: Location) -> Field {
+        Field {
             class,
             null: false,
             blank: false,
@@ -195,8 +194,15 @@ impl Field {
             element: None,
             generated: None,
             uncertain: false,
-            location: resolve.location(&call.func),
-        };
+            location,
+        }
+    }
+
+    /// Reads a field constructor call; `None` if the callee is not a field.
+    pub fn from_call<'a>(call: &'a ast::ExprCall, resolve: &mut dyn Resolve<'a>) -> Option<Field> {
+        let class = resolve.field_class(&call.func)?;
+        let location = resolve.location(&call.func);
+        let mut field = Field::new(class, location);
         let base = field.class.base.clone();
         let kind = match base.as_str() {
             "ForeignKey" => Some(RelationKind::ForeignKey),

@@ -81,26 +81,11 @@ pub fn read(index: &ProjectIndex<'_>, apps: &Apps) -> Models {
 }
 
 fn auto_pk(location: Location) -> Field {
-    Field {
-        class: FieldClass { base: "BigAutoField".into(), written: "BigAutoField".into(), custom_db_type: false },
-        null: false,
-        blank: true,
-        primary_key: true,
-        unique: false,
-        db_index: false,
-        db_column: None,
-        max_length: None,
-        max_digits: None,
-        decimal_places: None,
-        default: None,
-        db_default: None,
-        auto_now: false,
-        relation: None,
-        element: None,
-        generated: None,
-        uncertain: false,
-        location,
-    }
+    let class = FieldClass { base: "BigAutoField".into(), written: "BigAutoField".into(), custom_db_type: false };
+    let mut field = Field::new(class, location);
+    field.primary_key = true;
+    field.blank = true;
+    field
 }
 
 impl<'a> Reader<'_, '_, 'a> {

@@ -222,16 +222,7 @@ impl<'p, 'a> Walker<'p, 'a> {
             columns.push(column);
             values.push(arg);
         }
-        Write {
-            kind: WriteKind::Insert,
-            table: TableRef { schema: None, name: model.table.clone() },
-            columns: Some(columns),
-            values,
-            location,
-            call: None,
-            statement,
-            model: Some(model.state.name.clone()),
-        }
+        write(model, WriteKind::Insert, columns, values, location, statement)
     }
 
     fn update(&self, model: &Model, given: &Given, location: Location, statement: String) -> Option<Write> {
@@ -242,16 +233,7 @@ impl<'p, 'a> Walker<'p, 'a> {
             columns.push(column);
             values.push(arg.clone());
         }
-        (!columns.is_empty()).then(|| Write {
-            kind: WriteKind::Update,
-            table: TableRef { schema: None, name: model.table.clone() },
-            columns: Some(columns),
-            values,
-            location,
-            call: None,
-            statement,
-            model: Some(model.state.name.clone()),
-        })
+        (!columns.is_empty()).then(|| write(model, WriteKind::Update, columns, values, location, statement))
     }
 
     /// A variable bound once, in the innermost scope that binds it, to
@@ -342,6 +324,19 @@ impl<'p, 'a> Walker<'p, 'a> {
             }
             _ => {}
         }
+    }
+}
+
+fn write(model: &Model, kind: WriteKind, columns: Vec<String>, values: Vec<Arg>, location: Location, statement: String) -> Write {
+    Write {
+        kind,
+        table: TableRef { schema: None, name: model.table.clone() },
+        columns: Some(columns),
+        values,
+        location,
+        call: None,
+        statement,
+        model: Some(model.state.name.clone()),
     }
 }
 
