@@ -64,7 +64,7 @@ pub fn analyze(root: &Path) -> Analysis {
     for f in d.go_files.iter().chain(&d.python_files).chain(&d.query_files) {
         sources.insert(f);
     }
-    let extracted: Vec<(Vec<Write>, Vec<Diagnostic>)> = queries.par_iter().map(dbveto_sql::extract_writes).collect();
+    let extracted: Vec<(Vec<Write>, Vec<Diagnostic>)> = dbveto_sql::extract_writes_all(&queries);
     let mut writes = django_writes;
     for (w, diags) in extracted {
         writes.extend(w);

@@ -5,17 +5,15 @@
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
 use dbveto_writes::{looks_like_write, Arg, EmbeddedQuery, KnownValue, Params};
-use tree_sitter::Node;
 
-use crate::eval::{sql_text, Ctx, Evaluator, Value};
-use crate::facts::{CallSite, FieldDef, Key, StringRoot};
-use crate::index::{strip_parens, strip_pointer};
+use crate::eval::{sql_text, Evaluator, Value};
+use crate::facts::{
+    CallSite, ElemValue, Expr, FieldDef, Key, MapEntry, NamedArg, StringRoot, StructLit, Via,
+};
 use crate::resolve::{Index, StructKey};
-use crate::scope::FuncScope;
-use crate::text;
 
 /// sqlx package functions, which take the executor (and a ctx) first.
-const SQLX_FUNCTIONS: &[&str] = &[
+pub(crate) const SQLX_FUNCTIONS: &[&str] = &[
     "NamedExec",
     "NamedExecContext",
     "NamedQuery",
@@ -55,7 +53,7 @@ pub(crate) fn file_queries(index: &Index<'_>, file: usize) -> FileQueries {
     for call in &facts.calls {
         if let Some((query, keys)) = pass.call(call) {
             out.consumed.extend(keys);
-            out.found.push((call.node.start_byte(), query));
+            out.found.push((call.at, query));
         }
     }
     for root in &facts.roots {
@@ -75,33 +73,16 @@ struct Pass<'i, 't> {
 }
 
 impl<'i, 't> Pass<'i, 't> {
-    fn src(&self) -> &'t str {
-        self.index.src(self.file)
-    }
-
-    fn scope(&self, scope: Option<usize>) -> Option<&'i FuncScope<'t>> {
-        let index: &'i Index<'t> = self.index;
-        index.files.get(self.file)?.scopes.get(scope?)
-    }
-
-    /// Whether an identifier names a local where it is used.
-    fn is_local(&self, scope: Option<usize>, name: Node<'_>) -> bool {
-        self.scope(scope).is_some_and(|s| s.shadows(text(self.src(), name), name.start_byte()))
-    }
-
-    fn location(&self, node: Node<'_>) -> Option<dbveto_source::Location> {
-        self.index.sources.get(self.file).map(|s| s.location(node.start_byte()))
+    fn location(&self, at: usize) -> Option<dbveto_source::Location> {
+        self.index.sources.get(self.file).map(|s| s.location(at))
     }
 
     fn call(&mut self, call: &CallSite<'t>) -> Option<(EmbeddedQuery, Vec<Key>)> {
         let method = call.method;
         let context = method.ends_with("Context");
         let dest = method.starts_with("Get") || method.starts_with("Select");
-        let package_function = call.operand.is_some_and(|o| {
-            let name = text(self.src(), o);
-            o.kind() == "identifier"
-                && !self.is_local(call.scope, o)
-                && self.index.imports.get(self.file).is_some_and(|i| i.sqlx.iter().any(|s| s == name))
+        let package_function = call.package_operand.is_some_and(|name| {
+            self.index.imports.get(self.file).is_some_and(|i| i.sqlx.iter().any(|s| s == name))
         });
         let query_at = if package_function {
             if !SQLX_FUNCTIONS.contains(&method) {
@@ -110,66 +91,44 @@ impl<'i, 't> Pass<'i, 't> {
             usize::from(context) + 1 + usize::from(dest)
         } else {
             // pgx and wrappers take a ctx first without the `Context` suffix.
-            let ctx_first = context || call.args.first().is_some_and(|a| self.context_like(call.scope, *a));
-            usize::from(ctx_first) + usize::from(dest)
+            usize::from(context || call.ctx_first) + usize::from(dest)
         };
-        let ctx = Ctx { file: self.file, scope: call.scope, iota: None };
-        let query = unwrap_rebind(self.src(), *call.args.get(query_at)?);
-        let Value::Str(pieces) = self.ev.eval(ctx, query)? else { return None };
+        let query = call.args.get(query_at)?;
+        let query_expr = query.rebound.as_ref().unwrap_or(&query.expr);
+        let Value::Str(pieces) = self.ev.eval(self.file, query_expr)? else { return None };
         let sql = sql_text(&pieces)?;
         if !looks_like_write(&sql.text) {
             return None;
         }
         let rest = call.args.get(query_at + 1..).unwrap_or(&[]);
         let params = if method.starts_with("Named") {
-            match rest.first() {
-                Some(arg) => self.named(call.scope, *arg),
+            match rest.first().and_then(|a| a.named.as_ref()) {
+                Some(arg) => self.named(arg),
                 None => Params::Unknown,
             }
         } else {
-            self.positional(call, query_at, rest)
+            self.positional(call, query_at)
         };
-        let query = EmbeddedQuery { sql, params, call: self.location(call.node) };
+        let query = EmbeddedQuery { sql, params, call: self.location(call.at) };
         Some((query, pieces.into_iter().map(|p| p.key).collect()))
     }
 
-    /// `ctx`, a `context.Context` parameter, `context.Background()`, `r.Context()`.
-    fn context_like(&self, scope: Option<usize>, arg: Node<'t>) -> bool {
-        let src = self.src();
-        let arg = strip_parens(arg);
-        match arg.kind() {
-            "identifier" => {
-                let name = text(src, arg);
-                let declared = self.scope(scope).and_then(|s| s.type_text(name, arg.start_byte()));
-                name == "ctx" || declared == Some("context.Context")
-            }
-            "call_expression" => {
-                let Some(function) = arg.child_by_field_name("function") else { return false };
-                if function.kind() != "selector_expression" {
-                    return false;
-                }
-                let operand = function.child_by_field_name("operand");
-                let field = function.child_by_field_name("field").map(|n| text(src, n));
-                let context_package =
-                    operand.is_some_and(|o| text(src, o) == "context" && !self.is_local(scope, o));
-                field == Some("Context") || context_package
-            }
-            _ => false,
-        }
-    }
-
-    fn positional(&mut self, call: &CallSite<'t>, query_at: usize, rest: &[Node<'t>]) -> Params {
-        if rest.iter().any(|a| a.kind() == "variadic_argument") {
+    fn positional(&mut self, call: &CallSite<'t>, query_at: usize) -> Params {
+        let rest = call.args.get(query_at + 1..).unwrap_or(&[]);
+        if rest.iter().any(|a| a.variadic) {
             return Params::Unknown;
         }
-        let ctx = Ctx { file: self.file, scope: call.scope, iota: None };
         let args = rest
             .iter()
             .enumerate()
-            .map(|(i, arg)| match self.ev.eval(ctx, *arg) {
+            .map(|(i, arg)| match self.ev.eval(self.file, &arg.expr) {
                 Some(value) => {
-                    let via = self.describe(call.scope, *arg, query_at + i + 2, call.method);
-                    Arg::known(value.literal(), self.location(*arg), Some(via))
+                    let via = match arg.via {
+                        Via::Variable(name) => format!("variable {name}"),
+                        Via::Constant(name) => format!("constant {name}"),
+                        Via::Argument => format!("argument {} of {}", query_at + i + 2, call.method),
+                    };
+                    Arg::known(value.literal(), self.location(arg.at), Some(via))
                 }
                 None => Arg::unknown(),
             })
@@ -177,81 +136,30 @@ impl<'i, 't> Pass<'i, 't> {
         Params::Positional(args)
     }
 
-    /// How a known argument reaches the call, for people.
-    fn describe(&self, scope: Option<usize>, arg: Node<'t>, position: usize, method: &str) -> String {
-        let arg = strip_parens(arg);
-        let name = text(self.src(), arg);
-        match arg.kind() {
-            "identifier" if self.is_local(scope, arg) => format!("variable {name}"),
-            "identifier" | "selector_expression" => format!("constant {name}"),
-            _ => format!("argument {position} of {method}"),
-        }
-    }
-
     /// The named parameters a Named* call binds from its argument.
-    fn named(&mut self, scope: Option<usize>, arg: Node<'t>) -> Params {
-        let mut node = strip_parens(arg);
-        if node.kind() == "unary_expression"
-            && node.child_by_field_name("operator").map(|o| o.kind()) == Some("&")
-        {
-            match node.child_by_field_name("operand") {
-                Some(operand) => node = strip_parens(operand),
-                None => return Params::Unknown,
-            }
-        }
-        if is_map_literal(node) {
-            return self.map_params(scope, node);
-        }
-        let ty = match node.kind() {
-            "composite_literal" => node.child_by_field_name("type"),
-            "identifier" => {
-                let name = text(self.src(), node);
-                let local = self.scope(scope);
-                // A map built once right before the call.
-                let def =
-                    local.and_then(|s| s.value_at(name, node.start_byte())).map(|d| strip_parens(d.value));
-                if let Some(map) = def.filter(|d| is_map_literal(*d)) {
-                    return self.map_params(scope, map);
-                }
-                local.and_then(|s| s.type_of(name, node.start_byte()))
-            }
-            "call_expression"
-                if node.child_by_field_name("function").map(|f| text(self.src(), f)) == Some("new") =>
-            {
-                node.child_by_field_name("arguments").and_then(|a| a.named_child(0))
-            }
-            _ => None,
-        };
-        let Some(mut ty) = ty.map(strip_pointer) else { return Params::Unknown };
-        // sqlx binds a slice of structs as a batch: same columns.
-        if matches!(ty.kind(), "slice_type" | "array_type") {
-            match ty.child_by_field_name("element") {
-                Some(element) => ty = strip_pointer(element),
-                None => return Params::Unknown,
-            }
-        }
-        match self.index.resolve_struct(self.file, ty) {
-            Some(key) => self.struct_params(key),
-            None => Params::Unknown,
+    fn named(&mut self, arg: &NamedArg<'t>) -> Params {
+        match arg {
+            NamedArg::Map(entries) => self.map_params(entries),
+            NamedArg::Type(ty) => match self.index.resolve_struct(self.file, ty) {
+                Some(key) => self.struct_params(key),
+                None => Params::Unknown,
+            },
+            NamedArg::Unknown => Params::Unknown,
         }
     }
 
-    fn map_params(&mut self, scope: Option<usize>, literal: Node<'t>) -> Params {
-        let Some(body) = literal.child_by_field_name("body") else { return Params::Unknown };
-        let ctx = Ctx { file: self.file, scope, iota: None };
-        let mut cursor = body.walk();
-        let elements: Vec<Node<'t>> =
-            body.named_children(&mut cursor).filter(|n| n.kind() == "keyed_element").collect();
+    fn map_params(&mut self, entries: &[MapEntry<'t>]) -> Params {
         let mut params = BTreeMap::new();
-        for element in elements {
-            let key = element.child_by_field_name("key").and_then(element_expression);
-            let Some(Value::Str(pieces)) = key.and_then(|k| self.ev.eval(ctx, k)) else { continue };
+        for entry in entries {
+            let Some(Value::Str(pieces)) = entry.key.as_ref().and_then(|k| self.ev.eval(self.file, k)) else {
+                continue;
+            };
             let column: String = pieces.iter().map(|p| p.text.as_str()).collect();
-            let value = element.child_by_field_name("value").and_then(element_expression);
-            let arg = match value.and_then(|v| Some((v, self.ev.eval(ctx, v)?))) {
-                Some((node, v)) => Arg::known(
+            let arg = match entry.value.as_ref().and_then(|(at, v)| Some((*at, self.ev.eval(self.file, v)?)))
+            {
+                Some((at, v)) => Arg::known(
                     v.literal(),
-                    self.location(node),
+                    self.location(at),
                     Some(format!("key \"{column}\" of a map literal")),
                 ),
                 None => Arg::unknown(),
@@ -287,11 +195,11 @@ impl<'i, 't> Pass<'i, 't> {
         let fields = index.struct_fields(column.owner).map_or(&[][..], |(_, f)| f);
         let mut arg = Arg::default();
         let mut set = false;
-        let mut add = |ev: &mut Evaluator<'i, 't>, ctx: Ctx, value: Option<Node<'t>>| {
+        let mut add = |ev: &mut Evaluator<'i, 't>, file: usize, value: Option<(usize, &Expr<'t>)>| {
             set = true;
-            match value.and_then(|v| Some((v, ev.eval(ctx, v)?))) {
-                Some((node, v)) => {
-                    let origin = index.sources.get(ctx.file).map(|s| s.location(node.start_byte()));
+            match value.and_then(|(at, v)| Some((at, ev.eval(file, v)?))) {
+                Some((at, v)) => {
+                    let origin = index.sources.get(file).map(|s| s.location(at));
                     // Each value has its own origin: no duplicates to merge.
                     arg.known.push(KnownValue { literal: v.literal(), origin, via: Some(via.clone()) });
                 }
@@ -300,17 +208,17 @@ impl<'i, 't> Pass<'i, 't> {
         };
         for &(file, item) in index.literals.get(&column.owner).into_iter().flatten() {
             let Some(lit) = index.files.get(file).and_then(|f| f.literals.get(item)) else { continue };
-            let ctx = Ctx { file, scope: lit.scope, iota: None };
-            if let Some(value) = literal_field(index.src(file), lit.body, fields, column.field) {
-                add(&mut self.ev, ctx, value);
+            match literal_field(lit, fields, column.field) {
+                Some(ElemValue::Expr(at, value)) => add(&mut self.ev, file, Some((*at, value))),
+                Some(ElemValue::Nested) => add(&mut self.ev, file, None),
+                Some(ElemValue::Missing) | None => {}
             }
         }
         // Promoted fields can be assigned through any struct embedding them.
         for owner in &column.path {
             for &(file, item) in index.assigns.get(&(*owner, column.field)).into_iter().flatten() {
                 let Some(assign) = index.files.get(file).and_then(|f| f.assigns.get(item)) else { continue };
-                let ctx = Ctx { file, scope: assign.scope, iota: None };
-                add(&mut self.ev, ctx, assign.value);
+                add(&mut self.ev, file, assign.value.as_ref().map(|(at, v)| (*at, v)));
             }
         }
         if !set {
@@ -321,18 +229,14 @@ impl<'i, 't> Pass<'i, 't> {
     }
 
     fn root(&mut self, root: &StringRoot<'t>) -> Option<Candidate> {
-        if !root.constant && root.node.kind() == "binary_expression" && !has_string_leaf(root.node) {
-            return None;
-        }
-        let ctx = Ctx { file: self.file, scope: root.scope, iota: root.iota };
-        let Value::Str(pieces) = self.ev.eval(ctx, root.node)? else { return None };
+        let Value::Str(pieces) = self.ev.eval(self.file, &root.expr)? else { return None };
         let sql = sql_text(&pieces)?;
         if !looks_like_write(&sql.text) {
             return None;
         }
         let keys = pieces.into_iter().map(|p| p.key).collect();
         Some(Candidate {
-            at: root.node.start_byte(),
+            at: root.at,
             query: EmbeddedQuery { sql, params: Params::Unknown, call: None },
             keys,
         })
@@ -359,7 +263,7 @@ fn columns<'t>(index: &Index<'t>, key: StructKey<'t>) -> Vec<Column<'t>> {
     while let Some((owner, path, prefix)) = queue.pop_front() {
         let Some((file, fields)) = index.struct_fields(owner) else { continue };
         for field in fields.iter().filter(|f| !f.skip) {
-            let embedded = field.embedded.and_then(|ty| index.resolve_struct(file, ty));
+            let embedded = field.embedded.and_then(|ty| index.resolve_struct(file, &ty));
             match (embedded, &field.column) {
                 (Some(inner), column) => {
                     if path.len() < MAX_EMBEDDING && seen.insert(inner) {
@@ -387,76 +291,16 @@ fn columns<'t>(index: &Index<'t>, key: StructKey<'t>) -> Vec<Column<'t>> {
 }
 
 /// The value a struct literal gives a field, keyed (`F: v`) or positional.
-/// `Some(None)`: set to something that is not an expression (a nested literal).
-fn literal_field<'t>(
-    src: &str,
-    body: Node<'t>,
+fn literal_field<'a, 't>(
+    lit: &'a StructLit<'t>,
     fields: &[FieldDef<'_>],
     field: &str,
-) -> Option<Option<Node<'t>>> {
-    let mut cursor = body.walk();
-    let elements: Vec<Node<'t>> =
-        body.named_children(&mut cursor).filter(|n| n.kind() != "comment").collect();
-    let keyed = elements.iter().any(|e| e.kind() == "keyed_element");
-    let element = if keyed {
-        let src_key = |e: &Node<'t>| e.child_by_field_name("key").and_then(element_expression);
-        let found = elements.iter().find(|e| {
-            e.kind() == "keyed_element"
-                && src_key(e).is_some_and(|k| k.kind() == "identifier" && text(src, k) == field)
-        })?;
-        found.child_by_field_name("value")?
+) -> Option<&'a ElemValue<'t>> {
+    let element = if lit.keyed {
+        lit.elements.iter().find(|e| e.keyed && e.key == Some(field))?
     } else {
         let position = fields.iter().position(|f| f.name == field)?;
-        *elements.get(position)?
+        lit.elements.get(position)?
     };
-    Some(element_expression(element))
-}
-
-/// `db.Rebind(q)` only rewrites placeholders: the query is `q`.
-fn unwrap_rebind<'t>(src: &str, arg: Node<'t>) -> Node<'t> {
-    let call = strip_parens(arg);
-    if call.kind() != "call_expression" {
-        return arg;
-    }
-    let method = call
-        .child_by_field_name("function")
-        .filter(|f| f.kind() == "selector_expression")
-        .and_then(|f| f.child_by_field_name("field"));
-    if method.map(|m| text(src, m)) != Some("Rebind") {
-        return arg;
-    }
-    let Some(args) = call.child_by_field_name("arguments") else { return arg };
-    let mut cursor = args.walk();
-    let args: Vec<Node<'t>> = args.named_children(&mut cursor).filter(|n| n.kind() != "comment").collect();
-    match args.as_slice() {
-        [only] if only.kind() != "variadic_argument" => *only,
-        _ => arg,
-    }
-}
-
-/// The expression inside a `literal_element`, `None` for a nested literal.
-fn element_expression(element: Node<'_>) -> Option<Node<'_>> {
-    let inner = if element.kind() == "literal_element" { element.named_child(0)? } else { element };
-    (inner.kind() != "literal_value").then_some(inner)
-}
-
-fn is_map_literal(node: Node<'_>) -> bool {
-    node.kind() == "composite_literal"
-        && node.child_by_field_name("type").is_some_and(|t| t.kind() == "map_type")
-}
-
-/// Whether a `+` chain has a string literal among its operands.
-fn has_string_leaf(node: Node<'_>) -> bool {
-    let mut stack = vec![node];
-    while let Some(n) = stack.pop() {
-        match n.kind() {
-            "interpreted_string_literal" | "raw_string_literal" => return true,
-            "binary_expression" | "parenthesized_expression" => {
-                let mut cursor = n.walk();
-                stack.extend(n.named_children(&mut cursor));
-            }
-            _ => {}
-        }
-    }
-    false
+    Some(&element.value)
 }

@@ -2,18 +2,19 @@
 //! package of the module, locals assigned exactly once, `+` chains,
 //! integer arithmetic and conversions. Anything else is unknown.
 //!
+//! Works on the expressions pass 1 kept ([`Expr`]), whose locals are
+//! already resolved; package-level names are looked up in the index.
+//!
 //! Bounded on every input: recursion depth, a fuel budget per evaluation
 //! (constants may refer to each other exponentially), the size of strings,
 //! and a stack of definitions being evaluated (cyclic constants).
 
 use dbveto_source::Location;
 use dbveto_writes::{Literal, SqlText};
-use tree_sitter::Node;
 
-use crate::facts::Key;
-use crate::index::strip_parens;
+use crate::facts::{Conversion, Expr, Key, StrPart};
 use crate::resolve::{Index, Lookup};
-use crate::{strings, text};
+use crate::strings;
 
 const MAX_DEPTH: u32 = 64;
 const FUEL: u32 = 20_000;
@@ -61,18 +62,48 @@ pub(crate) fn sql_text(pieces: &[Piece]) -> Option<SqlText> {
     Some(sql)
 }
 
-/// Where an expression is evaluated: its file, function scope, and `iota`.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Ctx {
-    pub file: usize,
-    pub scope: Option<usize>,
-    pub iota: Option<i64>,
+/// An interpreted literal, one piece (offset, text) per run of plain text
+/// or of escapes: a decoded `\n` must not shift the lines of what follows.
+pub(crate) fn interpreted_pieces(
+    src: &str,
+    start: usize,
+    end: usize,
+    parts: Option<&[StrPart]>,
+) -> Vec<(usize, String)> {
+    let mut pieces = Vec::new();
+    // A run of adjacent escapes is decoded at once: `\xc3\xa9` is one character.
+    let mut escapes: Option<(usize, usize)> = None;
+    let flush = |pieces: &mut Vec<(usize, String)>, escapes: &mut Option<(usize, usize)>| {
+        if let Some((start, end)) = escapes.take() {
+            pieces.push((start, strings::unescape(src.get(start..end).unwrap_or(""))));
+        }
+    };
+    for part in crate::lower::parts_of(start, end, parts).iter() {
+        if part.escape {
+            escapes = Some(match escapes {
+                Some((start, end)) if end == part.start => (start, part.end),
+                _ => {
+                    flush(&mut pieces, &mut escapes);
+                    (part.start, part.end)
+                }
+            });
+        } else {
+            flush(&mut pieces, &mut escapes);
+            pieces.push((part.start, src.get(part.start..part.end).unwrap_or("").to_string()));
+        }
+    }
+    flush(&mut pieces, &mut escapes);
+    if pieces.is_empty() {
+        // `""`: an empty piece after the opening quote.
+        pieces.push((start + 1, String::new()));
+    }
+    pieces
 }
 
 pub(crate) struct Evaluator<'i, 't> {
     index: &'i Index<'t>,
     fuel: u32,
-    /// Definitions being evaluated: (file, offset of the value, iota).
+    /// Constants being evaluated: (file, offset of the value, iota).
     visiting: Vec<(usize, usize, i64)>,
 }
 
@@ -89,123 +120,90 @@ impl<'i, 't> Evaluator<'i, 't> {
         Evaluator { index, fuel: FUEL, visiting: Vec::new() }
     }
 
-    /// The constant value of an expression, if it has one.
-    pub fn eval(&mut self, ctx: Ctx, node: Node<'t>) -> Option<Value> {
+    /// The constant value of an expression written in `file`, if it has one.
+    pub fn eval(&mut self, file: usize, expr: &Expr<'t>) -> Option<Value> {
         self.fuel = FUEL;
         self.visiting.clear();
-        self.value(ctx, node, 0)
+        self.value(file, expr, 0)
     }
 
-    fn value(&mut self, ctx: Ctx, node: Node<'t>, depth: u32) -> Option<Value> {
+    fn value(&mut self, file: usize, expr: &Expr<'t>, depth: u32) -> Option<Value> {
         if depth > MAX_DEPTH || self.fuel == 0 {
             return None;
         }
         self.fuel -= 1;
-        let src = self.index.src(ctx.file);
-        let raw = text(src, node);
-        match node.kind() {
-            "interpreted_string_literal" => Some(Value::Str(self.interpreted(ctx.file, node))),
-            "raw_string_literal" => {
-                // The content starts after the one-byte backtick.
-                Some(Value::Str(vec![self.piece(ctx.file, node, node.start_byte() + 1, strings::raw(raw))]))
+        match expr {
+            Expr::Interpreted { start, end, parts } => {
+                let src = self.index.src(file);
+                let pieces = interpreted_pieces(src, *start, *end, parts.as_deref());
+                Some(Value::Str(
+                    pieces.into_iter().map(|(at, text)| self.piece(file, *start, at, text)).collect(),
+                ))
             }
-            "int_literal" => strings::int(raw).map(Value::Int),
-            "rune_literal" => strings::rune(raw).map(Value::Int),
-            "float_literal" => Some(Value::Float(raw.to_string())),
-            "true" => Some(Value::Bool(true)),
-            "false" => Some(Value::Bool(false)),
-            "nil" => Some(Value::Nil),
-            "iota" => ctx.iota.map(|i| Value::Int(i.into())),
-            "identifier" => self.identifier(ctx, node, depth),
-            "selector_expression" => {
-                let pkg = self.package(ctx, node.child_by_field_name("operand")?)?;
-                let name = text(src, node.child_by_field_name("field")?);
+            Expr::Raw { start, end } => {
+                let raw = self.index.src(file).get(*start..*end).unwrap_or("");
+                // The content starts after the one-byte backtick.
+                Some(Value::Str(vec![self.piece(file, *start, start + 1, strings::raw(raw))]))
+            }
+            Expr::Int(raw) => strings::int(raw).map(Value::Int),
+            Expr::Rune(raw) => strings::rune(raw).map(Value::Int),
+            Expr::Float(raw) => Some(Value::Float(raw.to_string())),
+            Expr::Bool(b) => Some(Value::Bool(*b)),
+            Expr::Nil => Some(Value::Nil),
+            Expr::Iota(i) => Some(Value::Int((*i).into())),
+            Expr::Ident(name) => self.identifier(file, name, depth),
+            Expr::Qualified(pkg, name) => {
+                let pkg = self.index.import(file, pkg)?;
                 self.constant(pkg, name, depth)
             }
-            "parenthesized_expression" => self.value(ctx, node.named_child(0)?, depth + 1),
-            "binary_expression" => self.binary(ctx, node, depth),
-            "unary_expression" => {
-                let operand = self.value(ctx, node.child_by_field_name("operand")?, depth + 1)?;
-                unary(node.child_by_field_name("operator")?.kind(), operand)
+            Expr::Local(value) => self.value(file, value, depth + 1),
+            Expr::Paren(inner) => self.value(file, inner, depth + 1),
+            Expr::Concat { operands, nodes } => {
+                // Each node of the chain costs what it did as a tree.
+                self.fuel = self.fuel.checked_sub(*nodes)?;
+                let mut sum: Option<Value> = None;
+                for operand in operands {
+                    let v = self.value(file, operand, depth + 1)?;
+                    sum = Some(match sum {
+                        None => v,
+                        Some(acc) => add(acc, v)?,
+                    });
+                }
+                sum
             }
-            "call_expression" => {
-                // `T(x)`: a conversion when the callee is a type.
-                let args = node.child_by_field_name("arguments")?;
-                let mut cursor = args.walk();
-                let mut args = args.named_children(&mut cursor).filter(|n| n.kind() != "comment");
-                let (Some(arg), None) = (args.next(), args.next()) else { return None };
-                let target = self.conversion(ctx, node.child_by_field_name("function")?)?;
-                convert(target, self.value(ctx, arg, depth + 1)?)
+            Expr::Binary(op, left, right) => {
+                let left = self.value(file, left, depth + 1)?;
+                let right = self.value(file, right, depth + 1)?;
+                arithmetic(op, left, right)
             }
-            "type_conversion_expression" => {
-                let target = self.conversion(ctx, node.child_by_field_name("type")?)?;
-                convert(target, self.value(ctx, node.child_by_field_name("operand")?, depth + 1)?)
+            Expr::Unary(op, operand) => {
+                let operand = self.value(file, operand, depth + 1)?;
+                unary(op, operand)
             }
-            _ => None,
+            Expr::Convert(target, arg) => {
+                let target = self.conversion(file, target)?;
+                convert(target, self.value(file, arg, depth + 1)?)
+            }
+            Expr::Unknown => None,
         }
     }
 
-    /// A piece of the literal `node` whose text starts at byte `at`.
-    fn piece(&self, file: usize, node: Node<'t>, at: usize, text: String) -> Piece {
+    /// A piece of the literal starting at `literal` whose text starts at byte `at`.
+    fn piece(&self, file: usize, literal: usize, at: usize, text: String) -> Piece {
         let start = match self.index.sources.get(file) {
             Some(source) => source.location(at),
             None => Location { path: "".into(), line: 1, column: 1 },
         };
-        Piece { text, start, key: (file, node.start_byte()) }
+        Piece { text, start, key: (file, literal) }
     }
 
-    /// An interpreted literal, one piece per run of plain text or of
-    /// escapes: a decoded `\n` must not shift the lines of what follows.
-    fn interpreted(&self, file: usize, node: Node<'t>) -> Vec<Piece> {
-        let src = self.index.src(file);
-        let mut pieces = Vec::new();
-        // A run of adjacent escapes is decoded at once: `\xc3\xa9` is one character.
-        let mut escapes: Option<(usize, usize)> = None;
-        let flush = |pieces: &mut Vec<Piece>, escapes: &mut Option<(usize, usize)>| {
-            if let Some((start, end)) = escapes.take() {
-                let decoded = strings::unescape(src.get(start..end).unwrap_or(""));
-                pieces.push(self.piece(file, node, start, decoded));
-            }
-        };
-        let mut cursor = node.walk();
-        for child in node.named_children(&mut cursor) {
-            if child.kind() == "escape_sequence" {
-                escapes = Some(match escapes {
-                    Some((start, end)) if end == child.start_byte() => (start, child.end_byte()),
-                    _ => {
-                        flush(&mut pieces, &mut escapes);
-                        (child.start_byte(), child.end_byte())
-                    }
-                });
-            } else {
-                flush(&mut pieces, &mut escapes);
-                pieces.push(self.piece(file, node, child.start_byte(), text(src, child).to_string()));
-            }
-        }
-        flush(&mut pieces, &mut escapes);
-        if pieces.is_empty() {
-            // `""`: an empty piece after the opening quote.
-            pieces.push(self.piece(file, node, node.start_byte() + 1, String::new()));
-        }
-        pieces
-    }
-
-    fn identifier(&mut self, ctx: Ctx, node: Node<'t>, depth: u32) -> Option<Value> {
+    fn identifier(&mut self, file: usize, name: &str, depth: u32) -> Option<Value> {
         let index = self.index;
-        let name = text(index.src(ctx.file), node);
-        if let Some(scope) = ctx.scope.and_then(|s| index.files.get(ctx.file)?.scopes.get(s)) {
-            if scope.shadows(name, node.start_byte()) {
-                let def = scope.value_at(name, node.start_byte())?;
-                let key = (ctx.file, def.value.start_byte(), def.iota.unwrap_or(i64::MIN));
-                let inner = Ctx { iota: def.iota, ..ctx };
-                return self.guarded(key, |this| this.value(inner, def.value, depth + 1));
-            }
-        }
-        let pkg = *index.file_pkg.get(ctx.file)?;
+        let pkg = *index.file_pkg.get(file)?;
         if index.packages.get(pkg)?.consts.contains_key(name) {
             return self.constant(pkg, name, depth);
         }
-        let dots = &index.imports.get(ctx.file)?.dot;
+        let dots = &index.imports.get(file)?.dot;
         let mut found =
             dots.iter().filter(|&&p| index.packages.get(p).is_some_and(|p| p.consts.contains_key(name)));
         match (found.next(), found.next()) {
@@ -215,103 +213,34 @@ impl<'i, 't> Evaluator<'i, 't> {
     }
 
     fn constant(&mut self, pkg: usize, name: &str, depth: u32) -> Option<Value> {
-        let Lookup::Found(file, def) = self.index.constant(pkg, name) else { return None };
-        let value = def.value?;
-        let key = (file, value.start_byte(), def.iota);
-        let ctx = Ctx { file, scope: None, iota: Some(def.iota) };
-        self.guarded(key, |this| this.value(ctx, value, depth + 1))
-    }
-
-    fn guarded(
-        &mut self,
-        key: (usize, usize, i64),
-        f: impl FnOnce(&mut Self) -> Option<Value>,
-    ) -> Option<Value> {
+        let index: &'i Index<'t> = self.index;
+        let Lookup::Found(file, def) = index.constant(pkg, name) else { return None };
+        let (at, value) = def.value.as_ref()?;
+        let key = (file, *at, def.iota);
         if self.visiting.contains(&key) {
             return None;
         }
         self.visiting.push(key);
-        let value = f(self);
+        let value = self.value(file, value, depth + 1);
         self.visiting.pop();
         value
     }
 
-    /// The package an operand names (`models` in `models.X`), unless a
-    /// local of that name hides the import.
-    fn package(&self, ctx: Ctx, operand: Node<'t>) -> Option<usize> {
-        let name = match operand.kind() {
-            "identifier" | "package_identifier" => text(self.index.src(ctx.file), operand),
-            _ => return None,
-        };
-        if self.is_local(ctx, operand) {
-            return None;
-        }
-        self.index.import(ctx.file, name)
-    }
-
-    /// Whether an identifier names a local where it is used.
-    fn is_local(&self, ctx: Ctx, name: Node<'t>) -> bool {
-        let text = text(self.index.src(ctx.file), name);
-        ctx.scope
-            .and_then(|s| self.index.files.get(ctx.file)?.scopes.get(s))
-            .is_some_and(|scope| scope.shadows(text, name.start_byte()))
-    }
-
-    fn binary(&mut self, ctx: Ctx, node: Node<'t>, depth: u32) -> Option<Value> {
-        let op = node.child_by_field_name("operator")?.kind();
-        if op != "+" {
-            let left = self.value(ctx, node.child_by_field_name("left")?, depth + 1)?;
-            let right = self.value(ctx, node.child_by_field_name("right")?, depth + 1)?;
-            return arithmetic(op, left, right);
-        }
-        // Long concatenations are left-deep trees: flatten them with a
-        // stack instead of recursing once per `+`.
-        let mut sum: Option<Value> = None;
-        let mut stack = vec![node];
-        while let Some(n) = stack.pop() {
-            self.fuel = self.fuel.checked_sub(1)?;
-            let n = strip_parens(n);
-            if n.kind() == "binary_expression"
-                && n.child_by_field_name("operator").map(|o| o.kind()) == Some("+")
-            {
-                stack.push(n.child_by_field_name("right")?);
-                stack.push(n.child_by_field_name("left")?);
-                continue;
-            }
-            let v = self.value(ctx, n, depth + 1)?;
-            sum = Some(match sum {
-                None => v,
-                Some(acc) => add(acc, v)?,
-            });
-        }
-        sum
-    }
-
-    /// The basic kind a conversion's target type converts to.
-    fn conversion(&self, ctx: Ctx, ty: Node<'t>) -> Option<Option<Basic>> {
-        let ty = strip_parens(ty);
-        let src = self.index.src(ctx.file);
-        match ty.kind() {
-            "identifier" | "type_identifier" => {
-                let name = text(src, ty);
-                if self.is_local(ctx, ty) {
-                    return None;
-                }
-                let pkg = *self.index.file_pkg.get(ctx.file)?;
+    /// The basic kind a conversion's target type converts to; `Some(None)`
+    /// for a type of the module.
+    fn conversion(&self, file: usize, target: &Conversion<'t>) -> Option<Option<Basic>> {
+        match target {
+            Conversion::Name(name) => {
+                let pkg = *self.index.file_pkg.get(file)?;
                 if self.index.is_type(pkg, name) {
                     return Some(None);
                 }
                 basic(name).map(Some)
             }
-            "selector_expression" | "qualified_type" => {
-                let (operand, name) = match ty.kind() {
-                    "qualified_type" => (ty.child_by_field_name("package")?, ty.child_by_field_name("name")?),
-                    _ => (ty.child_by_field_name("operand")?, ty.child_by_field_name("field")?),
-                };
-                let pkg = self.package(ctx, operand)?;
-                self.index.is_type(pkg, text(src, name)).then_some(None)
+            Conversion::Qualified(qualifier, name) => {
+                let pkg = self.index.import(file, qualifier)?;
+                self.index.is_type(pkg, name).then_some(None)
             }
-            _ => None,
         }
     }
 }

@@ -1,18 +1,20 @@
 //! Pass 1: one walk over a file's tree collects what other files may need
 //! (package, imports, constants, struct types, struct literals, field
 //! assignments) and what pass 2 will evaluate (exec-like calls, string
-//! roots, function scopes). Nothing is evaluated here: values may depend on
-//! constants of packages not indexed yet.
+//! roots), with the function scopes their names resolve in. Nothing is
+//! evaluated here: values may depend on constants of packages not indexed
+//! yet. Once the walk is done, `lower` turns what was found into owned
+//! facts, and the tree can go.
 
 use std::ops::Range;
 
 use dbveto_source::SourceFile;
 use tree_sitter::{Node, Tree, TreeCursor};
 
-use crate::facts::{
-    CallSite, ConstDef, FieldAssign, FieldDef, FileFacts, Import, StringRoot, StructLit, TypeBody, TypeDef,
-};
+use crate::facts::{FieldDef, FileFacts, Import, TypeBody, TypeDef};
+use crate::lower::{self, Found, RawCall, RawConst, RawLit, RawRoot};
 use crate::scope::{Def, FuncScope};
+use crate::syntax::{field_id, NodeExt, F};
 use crate::{strings, text};
 
 /// Methods (and sqlx package functions) that run their query argument.
@@ -57,17 +59,17 @@ const BLOCK_KINDS: &[&str] = &[
 ];
 
 /// Pass 1 over one file. A file without a tree gives empty facts.
-pub(crate) fn index_file<'t>(
-    source: &'t SourceFile,
-    tree: Option<&'t Tree>,
-    generated: bool,
-) -> FileFacts<'t> {
-    let facts = FileFacts { generated, ..FileFacts::default() };
+pub(crate) fn index_file<'t>(source: &'t SourceFile, tree: Option<&Tree>, generated: bool) -> FileFacts<'t> {
+    let mut facts = FileFacts { generated, ..FileFacts::default() };
     let Some(tree) = tree else { return facts };
     let root = tree.root_node();
     let mut walker = Walker {
         src: &source.text,
-        facts,
+        generated,
+        found: Found::default(),
+        imports: Vec::new(),
+        types: Vec::new(),
+        package: None,
         pending: Vec::new(),
         cursor: root.walk(),
         stack: vec![Frame { node: root, scope: None, block: (0, source.text.len()), chain: false }],
@@ -75,12 +77,29 @@ pub(crate) fn index_file<'t>(
     while let Some(frame) = walker.stack.pop() {
         walker.visit(frame);
     }
-    walker.finish()
+    for scope in &mut walker.found.scopes {
+        scope.finish();
+    }
+    for p in std::mem::take(&mut walker.pending) {
+        if let Some(ty) = walker.found.scopes[p.scope].type_of(p.var, p.at) {
+            walker.found.assigns.push(lower::RawAssign {
+                ty,
+                field: p.field,
+                value: p.value,
+                scope: p.scope,
+            });
+        }
+    }
+    facts.package = walker.package;
+    facts.imports = walker.imports;
+    facts.types = walker.types;
+    lower::lower(&source.text, walker.found, &mut facts);
+    facts
 }
 
 #[derive(Clone, Copy)]
-struct Frame<'t> {
-    node: Node<'t>,
+struct Frame<'n> {
+    node: Node<'n>,
     /// The function scope the node is in.
     scope: Option<usize>,
     /// The byte range names declared here are visible in.
@@ -97,32 +116,37 @@ impl Frame<'_> {
 
 /// `v.Field` written in a function; `v`'s type is known once the whole
 /// function has been walked.
-struct PendingAssign<'t> {
+struct PendingAssign<'t, 'n> {
     scope: usize,
     var: &'t str,
     field: &'t str,
-    value: Option<Node<'t>>,
+    value: Option<Node<'n>>,
     at: usize,
 }
 
-struct Walker<'t> {
+struct Walker<'t, 'n> {
     src: &'t str,
-    facts: FileFacts<'t>,
-    pending: Vec<PendingAssign<'t>>,
-    cursor: TreeCursor<'t>,
+    generated: bool,
+    package: Option<&'t str>,
+    imports: Vec<Import<'t>>,
+    types: Vec<TypeDef<'t>>,
+    /// What `lower` turns into facts once the walk is done.
+    found: Found<'t, 'n>,
+    pending: Vec<PendingAssign<'t, 'n>>,
+    cursor: TreeCursor<'n>,
     // An explicit stack: deeply nested code must not overflow ours.
-    stack: Vec<Frame<'t>>,
+    stack: Vec<Frame<'n>>,
 }
 
-impl<'t> Walker<'t> {
-    fn visit(&mut self, f: Frame<'t>) {
+impl<'t, 'n> Walker<'t, 'n> {
+    fn visit(&mut self, f: Frame<'n>) {
         let node = f.node;
-        match node.kind() {
+        match node.k() {
             // Types hold no values, and their parameter names are not variables.
             "comment" | "field_declaration" | "function_type" | "interface_type" | "struct_type" => {}
             "package_clause" => {
                 if let Some(name) = self.named_children(node).first() {
-                    self.facts.package = Some(text(self.src, *name));
+                    self.package = Some(text(self.src, *name));
                 }
             }
             "import_spec" => self.import(node),
@@ -133,8 +157,8 @@ impl<'t> Walker<'t> {
                 // hide package-level types of the same name.
                 Some(scope) => {
                     for spec in self.named_children(node) {
-                        if let Some(name) = spec.child_by_field_name("name") {
-                            self.facts.scopes[scope].declare_type(text(self.src, name));
+                        if let Some(name) = spec.field(F::Name) {
+                            self.found.scopes[scope].declare_type(text(self.src, name));
                         }
                     }
                 }
@@ -159,26 +183,26 @@ impl<'t> Walker<'t> {
             }
             "range_clause" | "receive_statement" => {
                 // `for k, v := range` declares; `for k = range` writes.
-                let declares = node.children(&mut self.cursor).any(|c| c.kind() == ":=");
-                if let (Some(scope), Some(left)) = (f.scope, node.child_by_field_name("left")) {
+                let declares = node.children(&mut self.cursor).any(|c| c.k() == ":=");
+                if let (Some(scope), Some(left)) = (f.scope, node.field(F::Left)) {
                     for name in self.named_children(left) {
                         if !declares {
                             self.mutated(Some(scope), name);
-                        } else if name.kind() == "identifier" {
+                        } else if name.k() == "identifier" {
                             let name = text(self.src, name);
-                            self.facts.scopes[scope].declare(name, f.visible(), node.end_byte(), None, None);
+                            self.found.scopes[scope].declare(name, f.visible(), node.end_byte(), None, None);
                         }
                     }
                 }
-                if let Some(right) = node.child_by_field_name("right") {
+                if let Some(right) = node.field(F::Right) {
                     self.push(right, f, false);
                 }
             }
             "type_switch_statement" => {
-                if let (Some(scope), Some(alias)) = (f.scope, node.child_by_field_name("alias")) {
+                if let (Some(scope), Some(alias)) = (f.scope, node.field(F::Alias)) {
                     for name in self.named_children(alias) {
                         let name = text(self.src, name);
-                        self.facts.scopes[scope].declare(
+                        self.found.scopes[scope].declare(
                             name,
                             node.byte_range(),
                             alias.end_byte(),
@@ -191,7 +215,7 @@ impl<'t> Walker<'t> {
             }
             "unary_expression" => {
                 if operator(node) == Some("&") {
-                    if let Some(operand) = node.child_by_field_name("operand") {
+                    if let Some(operand) = node.field(F::Operand) {
                         // Its address escapes: it may be written through it.
                         self.mutated(f.scope, operand);
                     }
@@ -223,82 +247,73 @@ impl<'t> Walker<'t> {
         }
     }
 
-    fn finish(mut self) -> FileFacts<'t> {
-        for scope in &mut self.facts.scopes {
-            scope.finish();
-        }
-        for p in std::mem::take(&mut self.pending) {
-            if let Some(ty) = self.facts.scopes[p.scope].type_of(p.var, p.at) {
-                self.facts.assigns.push(FieldAssign {
-                    ty,
-                    field: p.field,
-                    value: p.value,
-                    scope: Some(p.scope),
-                });
-            }
-        }
-        self.facts
+    fn named_children(&mut self, node: Node<'n>) -> Vec<Node<'n>> {
+        node.named_children(&mut self.cursor).filter(|n| n.k() != "comment").collect()
     }
 
-    fn named_children(&mut self, node: Node<'t>) -> Vec<Node<'t>> {
-        node.named_children(&mut self.cursor).filter(|n| n.kind() != "comment").collect()
-    }
-
-    fn push_children(&mut self, f: Frame<'t>, chain: bool) {
+    fn push_children(&mut self, f: Frame<'n>, chain: bool) {
         let node = f.node;
-        let block = match node.kind() {
+        if node.child_count() == 0 {
+            return;
+        }
+        let block = match node.k() {
             // Parameters live in the body's block: `x, err := ...` there
             // assigns a parameter `x`.
             "function_declaration" | "method_declaration" | "func_literal" => {
-                let body = node.child_by_field_name("body").unwrap_or(node);
+                let body = node.field(F::Body).unwrap_or(node);
                 (body.start_byte(), body.end_byte())
             }
             kind if BLOCK_KINDS.contains(&kind) => (node.start_byte(), node.end_byte()),
             _ => f.block,
         };
-        let children = self.named_children(f.node);
-        for child in children.into_iter().rev() {
-            self.stack.push(Frame { node: child, scope: f.scope, block, chain });
+        // Children go on the stack last first, so that they are visited in
+        // document order; no list of them is built.
+        let first = self.stack.len();
+        for child in node.named_children(&mut self.cursor) {
+            if child.k() != "comment" {
+                self.stack.push(Frame { node: child, scope: f.scope, block, chain });
+            }
         }
+        self.stack[first..].reverse();
     }
 
-    fn push(&mut self, node: Node<'t>, f: Frame<'t>, chain: bool) {
+    fn push(&mut self, node: Node<'n>, f: Frame<'n>, chain: bool) {
         self.stack.push(Frame { node, chain, ..f });
     }
 
     fn new_scope(&mut self) -> usize {
-        self.facts.scopes.push(FuncScope::default());
-        self.facts.scopes.len() - 1
+        self.found.scopes.push(FuncScope::default());
+        self.found.scopes.len() - 1
     }
 
-    fn root(&mut self, f: Frame<'t>, iota: Option<i64>, constant: bool) {
-        if !self.facts.generated {
-            self.facts.roots.push(StringRoot { node: f.node, scope: f.scope, iota, constant });
+    fn root(&mut self, f: Frame<'n>, iota: Option<i64>, constant: bool) {
+        if !self.generated {
+            self.found.roots.push(RawRoot { node: f.node, scope: f.scope, iota, constant });
         }
     }
 
-    fn import(&mut self, node: Node<'t>) {
-        let alias = node.child_by_field_name("name").map(|n| text(self.src, n));
-        if let Some(path) = node.child_by_field_name("path") {
+    fn import(&mut self, node: Node<'n>) {
+        let alias = node.field(F::Name).map(|n| text(self.src, n));
+        if let Some(path) = node.field(F::Path) {
             let path = string_value(self.src, path);
-            self.facts.imports.push(Import { alias, path });
+            self.imports.push(Import { alias, path });
         }
     }
 
     /// A const block: specs without values repeat the previous expressions,
     /// with `iota` counting specs.
-    fn constants(&mut self, f: Frame<'t>) {
+    fn constants(&mut self, f: Frame<'n>) {
         let mut iota: i64 = 0;
-        let mut values: Vec<Node<'t>> = Vec::new();
+        let mut values: Vec<Node<'n>> = Vec::new();
         for spec in self.named_children(f.node) {
-            if spec.kind() != "const_spec" {
+            if spec.k() != "const_spec" {
                 continue;
             }
-            if let Some(list) = spec.child_by_field_name("value") {
+            if let Some(list) = spec.field(F::Value) {
                 values = self.named_children(list);
                 for &value in &values {
                     let frame = Frame { node: value, ..f };
-                    if strip_parens(value).kind() == "binary_expression" {
+                    if strip_parens(value).k() == "binary_expression" {
                         self.root(frame, Some(iota), true);
                         self.push(value, f, true);
                     } else {
@@ -306,15 +321,15 @@ impl<'t> Walker<'t> {
                     }
                 }
             }
-            let names: Vec<Node<'t>> = spec.children_by_field_name("name", &mut self.cursor).collect();
+            let names: Vec<Node<'n>> = self.names_of(spec);
             for (i, name) in names.into_iter().enumerate() {
                 let name = text(self.src, name);
                 let value = values.get(i).copied();
                 match f.scope {
-                    None => self.facts.consts.push(ConstDef { name, value, iota }),
+                    None => self.found.consts.push(RawConst { name, value, iota }),
                     Some(scope) => {
                         let def = value.map(|value| Def { value, iota: Some(iota) });
-                        self.facts.scopes[scope].declare(name, f.visible(), spec.end_byte(), def, None);
+                        self.found.scopes[scope].declare(name, f.visible(), spec.end_byte(), def, None);
                     }
                 }
             }
@@ -322,44 +337,42 @@ impl<'t> Walker<'t> {
         }
     }
 
-    fn types(&mut self, node: Node<'t>) {
+    fn types(&mut self, node: Node<'n>) {
         for spec in self.named_children(node) {
-            let (Some(name), Some(ty)) = (spec.child_by_field_name("name"), spec.child_by_field_name("type"))
-            else {
+            let (Some(name), Some(ty)) = (spec.field(F::Name), spec.field(F::Type)) else {
                 continue;
             };
-            let body = match (spec.kind(), ty.kind()) {
-                ("type_alias", _) => TypeBody::Alias(ty),
+            let body = match (spec.k(), ty.k()) {
+                ("type_alias", _) => TypeBody::Alias(lower::type_ref(self.src, ty)),
                 (_, "struct_type") => TypeBody::Struct(self.fields(ty)),
                 _ => TypeBody::Other,
             };
-            self.facts.types.push(TypeDef { name: text(self.src, name), body });
+            self.types.push(TypeDef { name: text(self.src, name), body });
         }
     }
 
-    fn fields(&mut self, struct_type: Node<'t>) -> Vec<FieldDef<'t>> {
+    fn fields(&mut self, struct_type: Node<'n>) -> Vec<FieldDef<'t>> {
         let mut fields = Vec::new();
         let Some(list) =
-            self.named_children(struct_type).into_iter().find(|n| n.kind() == "field_declaration_list")
+            self.named_children(struct_type).into_iter().find(|n| n.k() == "field_declaration_list")
         else {
             return fields;
         };
         for decl in self.named_children(list) {
-            if decl.kind() != "field_declaration" {
+            if decl.k() != "field_declaration" {
                 continue;
             }
-            let tag = decl
-                .child_by_field_name("tag")
-                .and_then(|t| strings::tag_lookup(&string_value(self.src, t), "db"));
+            let tag = decl.field(F::Tag).and_then(|t| strings::tag_lookup(&string_value(self.src, t), "db"));
             let column = tag.as_deref().map(|t| t.split(',').next().unwrap_or(""));
             let skip = column == Some("-");
             let column = column.filter(|c| !c.is_empty() && *c != "-").map(str::to_string);
-            let names: Vec<Node<'t>> = decl.children_by_field_name("name", &mut self.cursor).collect();
-            let ty = decl.child_by_field_name("type");
+            let names: Vec<Node<'n>> = self.names_of(decl);
+            let ty = decl.field(F::Type);
             if names.is_empty() {
                 if let Some(ty) = ty {
                     let name = type_name(self.src, ty).unwrap_or("");
-                    fields.push(FieldDef { name, embedded: Some(ty), column, skip });
+                    let embedded = lower::type_ref(self.src, ty);
+                    fields.push(FieldDef { name, embedded, column, skip });
                 }
             } else {
                 for name in names {
@@ -375,15 +388,15 @@ impl<'t> Walker<'t> {
         fields
     }
 
-    fn parameters(&mut self, f: Frame<'t>) {
+    fn parameters(&mut self, f: Frame<'n>) {
         let Some(scope) = f.scope else { return };
-        let variadic = f.node.kind() == "variadic_parameter_declaration";
+        let variadic = f.node.k() == "variadic_parameter_declaration";
         // `xs ...T` is a []T: its element type is not its type.
-        let ty = f.node.child_by_field_name("type").filter(|_| !variadic);
+        let ty = f.node.field(F::Type).filter(|_| !variadic);
         let ty = self.module_type(f.scope, ty);
-        let names: Vec<Node<'t>> = f.node.children_by_field_name("name", &mut self.cursor).collect();
+        let names: Vec<Node<'n>> = self.names_of(f.node);
         for name in names {
-            self.facts.scopes[scope].declare(
+            self.found.scopes[scope].declare(
                 text(self.src, name),
                 f.visible(),
                 f.node.start_byte(),
@@ -393,19 +406,19 @@ impl<'t> Walker<'t> {
         }
     }
 
-    fn short_var(&mut self, f: Frame<'t>) {
-        let left = self.list(f.node, "left");
-        let right = self.list(f.node, "right");
+    fn short_var(&mut self, f: Frame<'n>) {
+        let left = self.list(f.node, F::Left);
+        let right = self.list(f.node, F::Right);
         if let Some(scope) = f.scope {
             for (i, name) in left.iter().enumerate() {
-                if name.kind() != "identifier" {
+                if name.k() != "identifier" {
                     continue;
                 }
                 let value = (left.len() == right.len()).then(|| right[i]);
                 let def = value.map(|value| Def { value, iota: None });
                 let ty = self.module_type(f.scope, value.and_then(|v| inferred_type(self.src, v)));
                 let name = text(self.src, *name);
-                self.facts.scopes[scope].declare(name, f.visible(), f.node.end_byte(), def, ty);
+                self.found.scopes[scope].declare(name, f.visible(), f.node.end_byte(), def, ty);
             }
         }
         for value in right.into_iter().rev() {
@@ -413,11 +426,11 @@ impl<'t> Walker<'t> {
         }
     }
 
-    fn var_spec(&mut self, f: Frame<'t>) {
-        let values = self.list(f.node, "value");
+    fn var_spec(&mut self, f: Frame<'n>) {
+        let values = self.list(f.node, F::Value);
         if let Some(scope) = f.scope {
-            let declared = f.node.child_by_field_name("type");
-            let names: Vec<Node<'t>> = f.node.children_by_field_name("name", &mut self.cursor).collect();
+            let declared = f.node.field(F::Type);
+            let names: Vec<Node<'n>> = self.names_of(f.node);
             for (i, name) in names.iter().enumerate() {
                 let value = (names.len() == values.len()).then(|| values[i]);
                 let def = value.map(|value| Def { value, iota: None });
@@ -426,7 +439,7 @@ impl<'t> Walker<'t> {
                     declared.or_else(|| value.and_then(|v| inferred_type(self.src, v))),
                 );
                 let name = text(self.src, *name);
-                self.facts.scopes[scope].declare(name, f.visible(), f.node.end_byte(), def, ty);
+                self.found.scopes[scope].declare(name, f.visible(), f.node.end_byte(), def, ty);
             }
         }
         for value in values.into_iter().rev() {
@@ -434,13 +447,13 @@ impl<'t> Walker<'t> {
         }
     }
 
-    fn assignment(&mut self, f: Frame<'t>) {
-        let left = self.list(f.node, "left");
-        let right = self.list(f.node, "right");
+    fn assignment(&mut self, f: Frame<'n>) {
+        let left = self.list(f.node, F::Left);
+        let right = self.list(f.node, F::Right);
         let plain = operator(f.node) == Some("=") && left.len() == right.len();
         if let Some(scope) = f.scope {
             for (i, target) in left.iter().enumerate() {
-                match target.kind() {
+                match target.k() {
                     "selector_expression" => {
                         let value = plain.then(|| right[i]);
                         self.field_write(scope, *target, value);
@@ -455,89 +468,86 @@ impl<'t> Walker<'t> {
     }
 
     /// A write to `x`, `x.F` or `m[k]` (through `x++`, `&x`, `x += ...`).
-    fn mutated(&mut self, scope: Option<usize>, target: Node<'t>) {
+    fn mutated(&mut self, scope: Option<usize>, target: Node<'n>) {
         let Some(scope) = scope else { return };
         let mut target = strip_parens(target);
         // `m[i][j] = v` writes `m`.
-        while target.kind() == "index_expression" {
-            match target.child_by_field_name("operand") {
+        while target.k() == "index_expression" {
+            match target.field(F::Operand) {
                 Some(operand) => target = strip_parens(operand),
                 None => return,
             }
         }
-        match target.kind() {
-            "identifier" => self.facts.scopes[scope].write(text(self.src, target), target.start_byte()),
+        match target.k() {
+            "identifier" => self.found.scopes[scope].write(text(self.src, target), target.start_byte()),
             "selector_expression" => self.field_write(scope, target, None),
             _ => {}
         }
     }
 
-    fn field_write(&mut self, scope: usize, selector: Node<'t>, value: Option<Node<'t>>) {
-        let (Some(operand), Some(field)) =
-            (selector.child_by_field_name("operand"), selector.child_by_field_name("field"))
-        else {
+    fn field_write(&mut self, scope: usize, selector: Node<'n>, value: Option<Node<'n>>) {
+        let (Some(operand), Some(field)) = (selector.field(F::Operand), selector.field(F::Field)) else {
             return;
         };
-        if operand.kind() == "identifier" {
+        if operand.k() == "identifier" {
             let var = text(self.src, operand);
             let (field, at) = (text(self.src, field), operand.start_byte());
             self.pending.push(PendingAssign { scope, var, field, value, at });
         }
     }
 
-    fn composite(&mut self, f: Frame<'t>) {
-        let (Some(ty), Some(body)) = (f.node.child_by_field_name("type"), f.node.child_by_field_name("body"))
-        else {
+    fn composite(&mut self, f: Frame<'n>) {
+        let (Some(ty), Some(body)) = (f.node.field(F::Type), f.node.field(F::Body)) else {
             return;
         };
-        let element = match ty.kind() {
+        let element = match ty.k() {
             "type_identifier" | "qualified_type" | "generic_type" => {
                 if self.module_type(f.scope, Some(ty)).is_some() {
-                    self.facts.literals.push(StructLit { ty, body, scope: f.scope });
+                    self.found.literals.push(RawLit { ty, body, scope: f.scope });
                 }
                 return;
             }
-            "slice_type" | "array_type" | "implicit_length_array_type" => ty.child_by_field_name("element"),
-            "map_type" => ty.child_by_field_name("value"),
+            "slice_type" | "array_type" | "implicit_length_array_type" => ty.field(F::Element),
+            "map_type" => ty.field(F::Value),
             _ => None,
         };
         let Some(element) = self.module_type(f.scope, element).map(|(t, _)| strip_pointer(t)) else { return };
-        if !matches!(element.kind(), "type_identifier" | "qualified_type" | "generic_type") {
+        if !matches!(element.k(), "type_identifier" | "qualified_type" | "generic_type") {
             return;
         }
         // `[]T{{...}, {...}}`: the inner literals are T literals.
         for item in self.named_children(body) {
-            let item = match item.kind() {
-                "keyed_element" => item.child_by_field_name("value"),
+            let item = match item.k() {
+                "keyed_element" => item.field(F::Value),
                 _ => Some(item),
             };
             let inner = item.and_then(|i| self.named_children(i).into_iter().next());
-            if let Some(inner) = inner.filter(|n| n.kind() == "literal_value") {
-                self.facts.literals.push(StructLit { ty: element, body: inner, scope: f.scope });
+            if let Some(inner) = inner.filter(|n| n.k() == "literal_value") {
+                self.found.literals.push(RawLit { ty: element, body: inner, scope: f.scope });
             }
         }
     }
 
-    fn call(&mut self, f: Frame<'t>) {
-        if self.facts.generated {
+    fn call(&mut self, f: Frame<'n>) {
+        if self.generated {
             return;
         }
-        let Some(function) = f.node.child_by_field_name("function") else { return };
-        if function.kind() != "selector_expression" {
+        let Some(function) = f.node.field(F::Function) else { return };
+        if function.k() != "selector_expression" {
             return;
         }
-        let Some(method) = function.child_by_field_name("field").map(|n| text(self.src, n)) else { return };
+        let Some(method) = function.field(F::Field).map(|n| text(self.src, n)) else { return };
         if !EXEC_METHODS.contains(&method) {
             return;
         }
-        let args = match f.node.child_by_field_name("arguments") {
+        let args = match f.node.field(F::Arguments) {
             Some(list) => self.named_children(list),
             None => Vec::new(),
         };
-        self.facts.calls.push(CallSite {
+        self.found.calls.push(RawCall {
             node: f.node,
             method,
-            operand: function.child_by_field_name("operand"),
+            operand: function.field(F::Operand),
             args,
             scope: f.scope,
         });
@@ -545,20 +555,28 @@ impl<'t> Walker<'t> {
 
     /// A type expression with its text, unless it names a type declared in
     /// the function (not indexed).
-    fn module_type(&self, scope: Option<usize>, ty: Option<Node<'t>>) -> Option<(Node<'t>, &'t str)> {
+    fn module_type(&self, scope: Option<usize>, ty: Option<Node<'n>>) -> Option<(Node<'n>, &'t str)> {
         let ty = ty?;
         let mut base = strip_pointer(ty);
-        while matches!(base.kind(), "slice_type" | "array_type") {
-            base = strip_pointer(base.child_by_field_name("element")?);
+        while matches!(base.k(), "slice_type" | "array_type") {
+            base = strip_pointer(base.field(F::Element)?);
         }
-        let local = base.kind() == "type_identifier"
-            && scope.is_some_and(|s| self.facts.scopes[s].has_type(text(self.src, base)));
+        let local = base.k() == "type_identifier"
+            && scope.is_some_and(|s| self.found.scopes[s].has_type(text(self.src, base)));
         (!local).then(|| (ty, text(self.src, ty)))
     }
 
-    fn list(&mut self, node: Node<'t>, field: &str) -> Vec<Node<'t>> {
-        match node.child_by_field_name(field) {
-            Some(list) if list.kind() == "expression_list" => self.named_children(list),
+    /// The children in field `name`.
+    fn names_of(&mut self, node: Node<'n>) -> Vec<Node<'n>> {
+        match field_id(F::Name) {
+            Some(id) => node.children_by_field_id(id, &mut self.cursor).collect(),
+            None => Vec::new(),
+        }
+    }
+
+    fn list(&mut self, node: Node<'n>, field: F) -> Vec<Node<'n>> {
+        match node.field(field) {
+            Some(list) if list.k() == "expression_list" => self.named_children(list),
             Some(single) => vec![single],
             None => Vec::new(),
         }
@@ -566,12 +584,12 @@ impl<'t> Walker<'t> {
 }
 
 fn operator(node: Node<'_>) -> Option<&'static str> {
-    node.child_by_field_name("operator").map(|n| n.kind())
+    node.field(F::Operator).map(|n| n.k())
 }
 
 pub(crate) fn strip_parens(mut node: Node<'_>) -> Node<'_> {
     // Bounded: a parenthesized expression always has a shorter child.
-    while matches!(node.kind(), "parenthesized_expression" | "parenthesized_type") {
+    while matches!(node.k(), "parenthesized_expression" | "parenthesized_type") {
         match node.named_child(0) {
             Some(inner) => node = inner,
             None => break,
@@ -581,7 +599,7 @@ pub(crate) fn strip_parens(mut node: Node<'_>) -> Node<'_> {
 }
 
 pub(crate) fn strip_pointer(mut node: Node<'_>) -> Node<'_> {
-    while matches!(node.kind(), "pointer_type" | "parenthesized_type") {
+    while matches!(node.k(), "pointer_type" | "parenthesized_type") {
         match node.named_child(0) {
             Some(inner) => node = inner,
             None => break,
@@ -594,17 +612,17 @@ pub(crate) fn strip_pointer(mut node: Node<'_>) -> Node<'_> {
 /// `&T{...}`, `T{...}`, `new(T)`.
 fn inferred_type<'t>(src: &str, value: Node<'t>) -> Option<Node<'t>> {
     let mut value = strip_parens(value);
-    if value.kind() == "unary_expression" && operator(value) == Some("&") {
-        value = strip_parens(value.child_by_field_name("operand")?);
+    if value.k() == "unary_expression" && operator(value) == Some("&") {
+        value = strip_parens(value.field(F::Operand)?);
     }
-    let ty = match value.kind() {
-        "composite_literal" => value.child_by_field_name("type")?,
+    let ty = match value.k() {
+        "composite_literal" => value.field(F::Type)?,
         "call_expression" => {
-            let function = value.child_by_field_name("function")?;
+            let function = value.field(F::Function)?;
             if text(src, function) != "new" {
                 return None;
             }
-            value.child_by_field_name("arguments")?.named_child(0)?
+            value.field(F::Arguments)?.named_child(0)?
         }
         _ => return None,
     };
@@ -612,12 +630,12 @@ fn inferred_type<'t>(src: &str, value: Node<'t>) -> Option<Node<'t>> {
 }
 
 /// The name an embedded field takes from its type: `Base`, `*Base`, `pkg.Base`.
-fn type_name<'t>(src: &'t str, ty: Node<'t>) -> Option<&'t str> {
+fn type_name<'t>(src: &'t str, ty: Node<'_>) -> Option<&'t str> {
     let ty = strip_pointer(ty);
-    match ty.kind() {
+    match ty.k() {
         "type_identifier" => Some(text(src, ty)),
-        "qualified_type" => ty.child_by_field_name("name").map(|n| text(src, n)),
-        "generic_type" => type_name(src, ty.child_by_field_name("type")?),
+        "qualified_type" => ty.field(F::Name).map(|n| text(src, n)),
+        "generic_type" => type_name(src, ty.field(F::Type)?),
         _ => None,
     }
 }
@@ -625,7 +643,7 @@ fn type_name<'t>(src: &'t str, ty: Node<'t>) -> Option<&'t str> {
 /// The decoded value of a string literal node.
 pub(crate) fn string_value(src: &str, node: Node<'_>) -> String {
     let raw = text(src, node);
-    if node.kind() == "raw_string_literal" {
+    if node.k() == "raw_string_literal" {
         strings::raw(raw)
     } else {
         strings::interpreted(raw)

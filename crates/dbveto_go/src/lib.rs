@@ -1,20 +1,28 @@
 //! The Go frontend: finds the SQL a Go module sends and what is known
 //! statically about the values bound to it.
 //!
-//! Every file is parsed once with tree-sitter-go. Pass 1 (`index`) collects
-//! per-file facts (`facts`); they are merged into packages (`resolve`) so
-//! that pass 2 (`calls`) can evaluate constants of other packages (`eval`)
-//! and bind the `db` tags of struct types to the values the whole module
-//! gives their fields.
+//! A quick lexical look at every file (`skim`) finds what cannot matter:
+//! function declarations with nothing the analysis uses, the fields of
+//! types sqlx cannot bind, comments. Every file is then parsed once with
+//! tree-sitter-go, without those parts. Pass 1 (`index`, then `lower`)
+//! turns each file's tree into owned facts (`facts`) and drops the tree, so
+//! files are parsed and indexed in parallel and no syntax tree outlives its
+//! file. The facts are merged into packages (`resolve`) so that pass 2
+//! (`calls`) can evaluate constants of other packages (`eval`) and bind the
+//! `db` tags of struct types to the values the whole module gives their
+//! fields.
 
 mod calls;
 mod eval;
 mod facts;
 mod gomod;
 mod index;
+mod lower;
 mod resolve;
 mod scope;
+mod skim;
 mod strings;
+mod syntax;
 
 #[cfg(test)]
 mod tests;
@@ -26,7 +34,7 @@ use dbveto_writes::EmbeddedQuery;
 use rayon::prelude::*;
 use tree_sitter::{Node, Parser, Tree};
 
-use crate::facts::Key;
+use crate::facts::{FileFacts, Key};
 
 /// What the Go frontend found in a repository.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -63,13 +71,25 @@ const MAX_GENERATED_BYTES: usize = 1 << 20;
 /// EDIT.` header give no queries. Never panics; values that cannot be
 /// determined statically are unknown.
 pub fn extract(files: &[SourceFile], go_mods: &[SourceFile]) -> GoExtraction {
-    let parsed: Vec<Parsed> =
-        files.par_iter().map_init(new_parser, |parser, file| parse(parser.as_mut(), file)).collect();
-    let facts = parsed
+    extract_with(files, go_mods, true)
+}
+
+/// [`extract`], with or without skimming function bodies first (the
+/// results are the same; tests compare them).
+fn extract_with(files: &[SourceFile], go_mods: &[SourceFile], skim: bool) -> GoExtraction {
+    // What of each file can matter (see `skim`): the rest is not parsed.
+    let texts: Vec<&str> = files.iter().map(|f| &*f.text).collect();
+    let skim = skim.then(|| skim::Skim::new(&texts));
+    // Pass 1, file by file in parallel: parse, index, keep the facts and
+    // drop the tree. No tree outlives its file's turn.
+    let (facts, diagnostics): (Vec<FileFacts<'_>>, Vec<Option<Diagnostic>>) = files
         .par_iter()
-        .zip(files.par_iter())
-        .map(|(p, file)| index::index_file(file, p.tree.as_ref(), p.generated))
-        .collect();
+        .enumerate()
+        .map_init(new_parser, |parser, (i, file)| {
+            let ranges = skim.as_ref().and_then(|skim| skim.included_ranges(i, &file.text));
+            index(parser.as_mut(), file, ranges)
+        })
+        .unzip();
     let index = resolve::Index::build(files, facts, go_mods);
     let per_file: Vec<calls::FileQueries> = (0..files.len())
         .into_par_iter()
@@ -93,14 +113,8 @@ pub fn extract(files: &[SourceFile], go_mods: &[SourceFile]) -> GoExtraction {
         found.sort_by_key(|(at, _)| *at);
         queries.extend(found.into_iter().map(|(_, q)| q));
     }
-    let diagnostics = parsed.into_iter().filter_map(|p| p.diagnostic).collect();
+    let diagnostics = diagnostics.into_iter().flatten().collect();
     GoExtraction { queries, diagnostics }
-}
-
-struct Parsed {
-    tree: Option<Tree>,
-    generated: bool,
-    diagnostic: Option<Diagnostic>,
 }
 
 fn new_parser() -> Option<Parser> {
@@ -109,26 +123,47 @@ fn new_parser() -> Option<Parser> {
     Some(parser)
 }
 
-fn parse(parser: Option<&mut Parser>, file: &SourceFile) -> Parsed {
+/// Pass 1 over one file: its facts, and a diagnostic if it could not be
+/// (fully) parsed or was skipped.
+fn index<'t>(
+    parser: Option<&mut Parser>,
+    file: &'t SourceFile,
+    ranges: Option<Vec<tree_sitter::Range>>,
+) -> (FileFacts<'t>, Option<Diagnostic>) {
     let generated = is_generated(&file.text);
-    let skipped = |diagnostic| Parsed { tree: None, generated, diagnostic };
+    let skipped = |diagnostic| (FileFacts { generated, ..FileFacts::default() }, Some(diagnostic));
     let size = file.text.len();
     if generated && size > MAX_GENERATED_BYTES {
         let message = format!("generated Go file of {size} bytes not indexed");
-        return skipped(Some(Diagnostic::file(file.path.clone(), Severity::Info, message)));
+        return skipped(Diagnostic::file(file.path.clone(), Severity::Info, message));
     }
     if size > MAX_FILE_BYTES {
         let message = format!("Go file too large to analyse ({size} bytes), skipped");
-        return skipped(Some(Diagnostic::file(file.path.clone(), Severity::Warning, message)));
+        return skipped(Diagnostic::file(file.path.clone(), Severity::Warning, message));
     }
-    let tree = parser.and_then(|p| p.parse(file.text.as_bytes(), None));
+    let tree = parser.and_then(|p| parse(p, &file.text, ranges));
     let Some(tree) = tree else {
-        return skipped(Some(Diagnostic::file(file.path.clone(), Severity::Warning, "could not parse Go")));
+        return skipped(Diagnostic::file(file.path.clone(), Severity::Warning, "could not parse Go"));
     };
     let diagnostic = first_error(tree.root_node()).map(|node| {
         file.diagnostic(node.start_byte(), Severity::Warning, "could not parse Go: syntax error")
     });
-    Parsed { tree: Some(tree), generated, diagnostic }
+    (index::index_file(file, Some(&tree), generated), diagnostic)
+}
+
+/// Parses `text`, only `ranges` of it if given and that parses cleanly.
+fn parse(parser: &mut Parser, text: &str, ranges: Option<Vec<tree_sitter::Range>>) -> Option<Tree> {
+    if let Some(ranges) = ranges {
+        if parser.set_included_ranges(&ranges).is_ok() {
+            let tree = parser.parse(text.as_bytes(), None);
+            // Back to whole files, for this one if need be and the next.
+            let _ = parser.set_included_ranges(&[]);
+            if let Some(tree) = tree.filter(|t| !t.root_node().has_error()) {
+                return Some(tree);
+            }
+        }
+    }
+    parser.parse(text.as_bytes(), None)
 }
 
 /// The first ERROR or MISSING node in document order.
@@ -147,6 +182,12 @@ fn first_error(root: Node<'_>) -> Option<Node<'_>> {
         stack.extend(children.into_iter().rev());
     }
     None
+}
+
+/// Whether a file is parsed and indexed at all (else it is skipped with a
+/// diagnostic).
+fn indexed(text: &str) -> bool {
+    text.len() <= MAX_FILE_BYTES && !(text.len() > MAX_GENERATED_BYTES && is_generated(text))
 }
 
 /// Go's convention: a `// Code generated ... DO NOT EDIT.` line before the

@@ -4,12 +4,9 @@
 
 use std::collections::HashMap;
 
-use dbveto_source::SourceFile;
-use tree_sitter::Node;
-
-use crate::facts::{ConstDef, FieldDef, FileFacts, TypeBody};
+use crate::facts::{ConstDef, FieldDef, FileFacts, TypeBody, TypeRef};
 use crate::gomod;
-use crate::text;
+use dbveto_source::SourceFile;
 
 /// A struct type: its package and name.
 pub(crate) type StructKey<'t> = (usize, &'t str);
@@ -149,12 +146,12 @@ impl<'t> Index<'t> {
         let mut assigns: HashMap<(StructKey<'t>, &'t str), Vec<(usize, usize)>> = HashMap::new();
         for (file, facts) in index.files.iter().enumerate() {
             for (item, lit) in facts.literals.iter().enumerate() {
-                if let Some(key) = index.resolve_struct(file, lit.ty) {
+                if let Some(key) = index.resolve_struct(file, &lit.ty) {
                     literals.entry(key).or_default().push((file, item));
                 }
             }
             for (item, assign) in facts.assigns.iter().enumerate() {
-                if let Some(key) = index.resolve_struct(file, assign.ty) {
+                if let Some(key) = index.resolve_struct(file, &assign.ty) {
                     assigns.entry((key, assign.field)).or_default().push((file, item));
                 }
             }
@@ -190,43 +187,25 @@ impl<'t> Index<'t> {
         *self.imports.get(file)?.names.get(qualifier)?
     }
 
-    /// The package and name of a named type expression, in a file.
-    pub fn named_type(&self, file: usize, ty: Node<'t>) -> Option<StructKey<'t>> {
-        let src = self.src(file);
-        let ty = crate::index::strip_pointer(ty);
-        match ty.kind() {
-            "type_identifier" | "identifier" => Some((*self.file_pkg.get(file)?, text(src, ty))),
-            "qualified_type" => {
-                let pkg = self.import(file, text(src, ty.child_by_field_name("package")?))?;
-                Some((pkg, text(src, ty.child_by_field_name("name")?)))
-            }
-            "selector_expression" => {
-                let pkg = self.import(file, text(src, ty.child_by_field_name("operand")?))?;
-                Some((pkg, text(src, ty.child_by_field_name("field")?)))
-            }
-            "generic_type" => {
-                // `Page[T]`: the grammar never nests a generic type here.
-                let inner = ty.child_by_field_name("type")?;
-                if inner.kind() == "generic_type" {
-                    return None;
-                }
-                self.named_type(file, inner)
-            }
-            _ => None,
+    /// The package and name of a named type, in a file.
+    pub fn named_type(&self, file: usize, ty: &TypeRef<'t>) -> Option<StructKey<'t>> {
+        match *ty {
+            TypeRef::Local(name) => Some((*self.file_pkg.get(file)?, name)),
+            TypeRef::Qualified(qualifier, name) => Some((self.import(file, qualifier)?, name)),
         }
     }
 
-    /// The struct type a type expression names, through pointers and aliases.
-    pub fn resolve_struct(&self, file: usize, ty: Node<'t>) -> Option<StructKey<'t>> {
-        let (mut file, mut ty) = (file, ty);
+    /// The struct type a type names, through aliases.
+    pub fn resolve_struct(&self, file: usize, ty: &TypeRef<'t>) -> Option<StructKey<'t>> {
+        let (mut file, mut ty) = (file, *ty);
         for _ in 0..MAX_ALIAS_HOPS {
-            let (pkg, name) = self.named_type(file, ty)?;
+            let (pkg, name) = self.named_type(file, &ty)?;
             let Entry::One { file: def_file, item } = *self.packages.get(pkg)?.types.get(name)? else {
                 return None;
             };
             match &self.files.get(def_file)?.types.get(item)?.body {
                 TypeBody::Struct(_) => return Some((pkg, name)),
-                TypeBody::Alias(target) => (file, ty) = (def_file, *target),
+                TypeBody::Alias(target) => (file, ty) = (def_file, (*target)?),
                 TypeBody::Other => return None,
             }
         }

@@ -15,44 +15,48 @@ use tree_sitter::Node;
 
 /// The value a declaration gives: `q := "..."`, `var q = ...`, `const q = ...`.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Def<'t> {
-    pub value: Node<'t>,
+pub(crate) struct Def<'n> {
+    pub value: Node<'n>,
     /// The `iota` of a local constant.
     pub iota: Option<i64>,
 }
 
 #[derive(Debug)]
-struct Decl<'t> {
+pub(crate) struct Decl<'t, 'n> {
+    /// Which declaration of the scope this is.
+    pub id: u32,
     /// The block the name is visible in.
     visible: Range<usize>,
     /// Uses before this offset are not of this declaration (they are of an
     /// outer name, or in the declaration's own right-hand side).
     from: usize,
-    def: Option<Def<'t>>,
+    pub def: Option<Def<'n>>,
     /// Writes after the declaration: assignments, `x++`, `&x`.
-    writes: u32,
+    pub writes: u32,
     /// The declared or inferred type expression, and its text.
-    ty: Option<(Node<'t>, &'t str)>,
+    ty: Option<(Node<'n>, &'t str)>,
 }
 
 #[derive(Debug, Default)]
-pub(crate) struct FuncScope<'t> {
-    decls: HashMap<&'t str, Vec<Decl<'t>>>,
+pub(crate) struct FuncScope<'t, 'n> {
+    decls: HashMap<&'t str, Vec<Decl<'t, 'n>>>,
+    /// Declarations so far, for their ids.
+    count: u32,
     /// Writes seen during the walk, bound to declarations by `finish`.
     writes: Vec<(&'t str, usize)>,
     /// Types declared in the function: they hide package-level types.
     types: Vec<&'t str>,
 }
 
-impl<'t> FuncScope<'t> {
+impl<'t, 'n> FuncScope<'t, 'n> {
     /// A declaration of `name` visible in `visible` from `from` on.
     pub fn declare(
         &mut self,
         name: &'t str,
         visible: Range<usize>,
         from: usize,
-        def: Option<Def<'t>>,
-        ty: Option<(Node<'t>, &'t str)>,
+        def: Option<Def<'n>>,
+        ty: Option<(Node<'n>, &'t str)>,
     ) {
         if name == "_" || name.is_empty() {
             return;
@@ -63,7 +67,8 @@ impl<'t> FuncScope<'t> {
             same_block.writes = same_block.writes.saturating_add(1);
             return;
         }
-        decls.push(Decl { visible, from, def, writes: 0, ty });
+        decls.push(Decl { id: self.count, visible, from, def, writes: 0, ty });
+        self.count = self.count.saturating_add(1);
     }
 
     pub fn declare_type(&mut self, name: &'t str) {
@@ -94,7 +99,8 @@ impl<'t> FuncScope<'t> {
         }
     }
 
-    fn binding(&self, name: &str, at: usize) -> Option<&Decl<'t>> {
+    /// The declaration `name` at `at` binds to.
+    pub fn binding(&self, name: &str, at: usize) -> Option<&Decl<'t, 'n>> {
         self.decls.get(name)?.iter().filter(|d| visible_at(d, at)).min_by_key(|d| d.visible.len())
     }
 
@@ -106,7 +112,7 @@ impl<'t> FuncScope<'t> {
 
     /// The value of the local `name` seen from `at`, if it is never written
     /// after its declaration.
-    pub fn value_at(&self, name: &str, at: usize) -> Option<Def<'t>> {
+    pub fn value_at(&self, name: &str, at: usize) -> Option<Def<'n>> {
         let decl = self.binding(name, at)?;
         if decl.writes == 0 {
             decl.def
@@ -116,7 +122,7 @@ impl<'t> FuncScope<'t> {
     }
 
     /// The static type expression of the local `name` seen from `at`.
-    pub fn type_of(&self, name: &str, at: usize) -> Option<Node<'t>> {
+    pub fn type_of(&self, name: &str, at: usize) -> Option<Node<'n>> {
         self.binding(name, at)?.ty.map(|(node, _)| node)
     }
 
@@ -125,6 +131,6 @@ impl<'t> FuncScope<'t> {
     }
 }
 
-fn visible_at(decl: &Decl<'_>, at: usize) -> bool {
+fn visible_at(decl: &Decl<'_, '_>, at: usize) -> bool {
     decl.visible.contains(&at) && decl.from <= at
 }

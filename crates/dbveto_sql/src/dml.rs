@@ -1,6 +1,8 @@
 //! SQL found in code turned into `Write`s: which table, which columns, and
 //! what each column gets, as far as it is known statically.
 
+use std::collections::HashMap;
+
 use dbveto_source::{Diagnostic, Location, Severity};
 use dbveto_writes::{Arg, EmbeddedQuery, Params, TableRef, Write, WriteKind};
 use pg_query::protobuf::node::Node as N;
@@ -15,14 +17,51 @@ use crate::statements::{leading_trivia, summary};
 /// known call is dropped quietly when it does not parse (it may be prose).
 pub fn extract_writes(query: &EmbeddedQuery) -> (Vec<Write>, Vec<Diagnostic>) {
     let normalized = normalize(&query.sql.text);
-    let parsed = match pg_query::parse(&normalized.text, 0) {
+    let parsed = pg_query::parse(&normalized.text, 0);
+    writes_of(query, &normalized, &parsed)
+}
+
+/// [`extract_writes`] of every query, in order, in parallel. Code often
+/// runs the same SQL text in many places: each distinct text is parsed once.
+pub fn extract_writes_all(queries: &[EmbeddedQuery]) -> Vec<(Vec<Write>, Vec<Diagnostic>)> {
+    type Extracted = (Vec<Write>, Vec<Diagnostic>);
+    use rayon::prelude::*;
+    let mut by_text: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, q) in queries.iter().enumerate() {
+        by_text.entry(q.sql.text.as_str()).or_default().push(i);
+    }
+    let groups: Vec<(&str, Vec<usize>)> = by_text.into_iter().collect();
+    let done: Vec<(usize, Extracted)> = groups
+        .par_iter()
+        .flat_map_iter(|(text, indices)| {
+            let normalized = normalize(text);
+            let parsed = pg_query::parse(&normalized.text, 0);
+            indices.iter().map(move |&i| (i, writes_of(&queries[i], &normalized, &parsed))).collect::<Vec<_>>()
+        })
+        .collect();
+    let mut out: Vec<Extracted> = Vec::new();
+    out.resize_with(queries.len(), Default::default);
+    for (i, result) in done {
+        if let Some(slot) = out.get_mut(i) {
+            *slot = result;
+        }
+    }
+    out
+}
+
+fn writes_of(
+    query: &EmbeddedQuery,
+    normalized: &Normalized,
+    parsed: &Result<pg_query::ParseResult, pg_query::Error>,
+) -> (Vec<Write>, Vec<Diagnostic>) {
+    let parsed = match parsed {
         Ok(p) => p,
         Err(e) => {
             let mut diagnostics = Vec::new();
             if let Some(call) = &query.call {
                 let at = query.sql.location(leading_trivia(&query.sql.text)).unwrap_or_else(|| call.clone());
                 let message = match e {
-                    pg_query::Error::Parse(m) => m,
+                    pg_query::Error::Parse(m) => m.clone(),
                     other => other.to_string(),
                 };
                 diagnostics.push(Diagnostic {
@@ -34,7 +73,7 @@ pub fn extract_writes(query: &EmbeddedQuery) -> (Vec<Write>, Vec<Diagnostic>) {
             return (Vec::new(), diagnostics);
         }
     };
-    let ctx = Context { query, normalized: &normalized };
+    let ctx = Context { query, normalized };
     let mut writes = Vec::new();
     for raw in &parsed.protobuf.stmts {
         let Some(stmt) = raw.stmt.as_deref() else { continue };

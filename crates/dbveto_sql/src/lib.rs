@@ -16,7 +16,7 @@ pub use replay::{replay, replay_generated};
 mod dml;
 mod placeholders;
 
-pub use dml::extract_writes;
+pub use dml::{extract_writes, extract_writes_all};
 
 /// The predicate of a CHECK definition as `pg_get_constraintdef` prints it
 /// (`CHECK ((state = ANY (ARRAY['a'::text])))`), for catalogs read from a

@@ -86,13 +86,61 @@ pub fn leading_trivia(text: &str) -> usize {
 
 /// A statement's text on one line, shortened for messages.
 pub fn summary(text: &str) -> String {
-    let one_line: Vec<&str> = text.split_whitespace().collect();
-    let s = one_line.join(" ");
+    const MAX: usize = 120;
+    // Words are joined until the summary is sure to be cut: long
+    // statements (a CREATE TABLE) are not joined whole.
+    let mut s = String::new();
+    let mut chars = 0;
+    let mut only_semicolons_follow = false;
+    for word in text.split_whitespace() {
+        if !s.is_empty() {
+            s.push(' ');
+            chars += 1;
+        }
+        s.push_str(word);
+        chars += word.chars().count();
+        // Trailing semicolons are dropped: cut once something else follows.
+        if chars > MAX && !only_semicolons_follow {
+            let end = word.as_ptr() as usize - text.as_ptr() as usize + word.len();
+            if text.get(end..).unwrap_or("").contains(|c: char| !c.is_whitespace() && c != ';') {
+                let cut: String = s.chars().take(MAX - 3).collect();
+                return format!("{cut}...");
+            }
+            only_semicolons_follow = true;
+        }
+    }
     let s = s.trim_end_matches(';');
-    if s.chars().count() > 120 {
-        let cut: String = s.chars().take(117).collect();
+    if s.chars().count() > MAX {
+        let cut: String = s.chars().take(MAX - 3).collect();
         format!("{cut}...")
     } else {
         s.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::summary;
+
+    /// What `summary` computes, the slow way.
+    fn joined_whole(text: &str) -> String {
+        let s = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        let s = s.trim_end_matches(';');
+        if s.chars().count() > 120 {
+            format!("{}...", s.chars().take(117).collect::<String>())
+        } else {
+            s.to_string()
+        }
+    }
+
+    #[test]
+    fn summaries_join_words_and_cut_long_statements() {
+        let long = format!("CREATE TABLE t (\n  {}\n);", (0..40).map(|i| format!("c{i} int")).collect::<Vec<_>>().join(",\n  "));
+        let edge = format!("{} ;;; ;\n", "x".repeat(119));
+        let wide = format!("INSERT INTO t VALUES ('{}')", "é".repeat(200));
+        for text in ["", ";", "  SELECT 1;  ", "a ; ;", long.as_str(), edge.as_str(), wide.as_str()] {
+            assert_eq!(summary(text), joined_whole(text), "{text:?}");
+        }
+        assert!(summary(&long).ends_with("..."));
     }
 }

@@ -15,7 +15,10 @@ fn run(files: &[(&str, &str)]) -> GoExtraction {
 fn run_with_mods(files: &[(&str, &str)], mods: &[(&str, &str)]) -> GoExtraction {
     let files: Vec<SourceFile> = files.iter().map(|(p, t)| SourceFile::new(*p, *t)).collect();
     let mods: Vec<SourceFile> = mods.iter().map(|(p, t)| SourceFile::new(*p, *t)).collect();
-    extract(&files, &mods)
+    let out = extract(&files, &mods);
+    // Skimming function bodies before parsing changes nothing.
+    assert_eq!(out, crate::extract_with(&files, &mods, false), "skimmed and whole parses differ");
+    out
 }
 
 fn only(out: &GoExtraction) -> &EmbeddedQuery {
@@ -897,4 +900,54 @@ fn escaped_newlines_do_not_shift_locations() {
     assert_eq!((values.line, values.column), (4, 30));
     let empty = run(&[("p/e.go", "package p\n\nconst q = \"\"\n")]);
     assert!(empty.queries.is_empty());
+}
+
+/// Skimmed and whole parses agree on a directory of real Go code
+/// (`DBVETO_GO_CORPUS=dir cargo test -p dbveto_go -- --ignored corpus`).
+#[test]
+#[ignore]
+fn corpus_skimmed_and_whole_parses_agree() {
+    let Some(root) = std::env::var_os("DBVETO_GO_CORPUS") else { return };
+    let root = std::path::PathBuf::from(root);
+    let mut stack = vec![root.clone()];
+    let mut files = Vec::new();
+    let mut mods = Vec::new();
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            let Ok(text) = std::fs::read_to_string(&path) else { continue };
+            let rel = path.strip_prefix(&root).unwrap_or(&path).to_string_lossy().replace('\\', "/");
+            if name == "go.mod" {
+                mods.push(SourceFile::new(rel, text));
+            } else if name.ends_with(".go") {
+                files.push(SourceFile::new(rel, text));
+            }
+        }
+    }
+    let started = std::time::Instant::now();
+    let skimmed = extract(&files, &mods);
+    let skim_time = started.elapsed();
+    let started = std::time::Instant::now();
+    let whole = crate::extract_with(&files, &mods, false);
+    eprintln!(
+        "{} files: {} queries, {} diagnostics; skimmed {skim_time:?}, whole {:?}",
+        files.len(),
+        whole.queries.len(),
+        whole.diagnostics.len(),
+        started.elapsed()
+    );
+    assert_eq!(skimmed.queries, whole.queries);
+    assert!(skimmed.diagnostics.iter().all(|d| whole.diagnostics.contains(d)));
+    // A syntax error inside a function the skim leaves out is not reported.
+    for d in &whole.diagnostics {
+        if !skimmed.diagnostics.contains(d) {
+            eprintln!("only in the whole parse: {} {}", d.location, d.message);
+        }
+    }
 }
