@@ -5,6 +5,8 @@
 use dbveto_python::ProjectIndex;
 use ruff_python_ast::{Expr, Stmt};
 
+use crate::read::class_attribute;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct App {
     /// The app's folder, relative to the root (`""` for the root itself).
@@ -68,7 +70,7 @@ impl Apps {
     pub fn app_of(&self, path: &str) -> Option<&App> {
         self.apps
             .iter()
-            .filter(|a| a.dir.is_empty() || path.starts_with(&format!("{}/", a.dir)))
+            .filter(|a| a.dir.is_empty() || path.strip_prefix(a.dir.as_str()).is_some_and(|rest| rest.starts_with('/')))
             .max_by_key(|a| a.dir.len())
     }
 }
@@ -77,14 +79,10 @@ impl Apps {
 fn label_in(body: &[Stmt]) -> Option<String> {
     body.iter().find_map(|stmt| {
         let Stmt::ClassDef(class) = stmt else { return None };
-        class.body.iter().find_map(|s| {
-            let Stmt::Assign(assign) = s else { return None };
-            let [Expr::Name(target)] = &assign.targets[..] else { return None };
-            match (target.id.as_str(), assign.value.as_ref()) {
-                ("label", Expr::StringLiteral(s)) => Some(s.value.to_str().to_string()),
-                _ => None,
-            }
-        })
+        match class_attribute(class, "label")? {
+            Expr::StringLiteral(s) => Some(s.value.to_str().to_string()),
+            _ => None,
+        }
     })
 }
 

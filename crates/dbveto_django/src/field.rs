@@ -380,12 +380,6 @@ impl Field {
         })
     }
 
-    /// The type a relation to this field (as the target's key) gets:
-    /// `rel_db_type`, which drops the identity of auto fields.
-    pub fn rel_db_type(&self) -> Option<String> {
-        self.own_db_type()
-    }
-
     /// The CHECK Django adds for positive integer fields.
     pub fn check_sql(&self, column: &str) -> Option<String> {
         kind_of(&self.class.base).filter(|k| k.positive).map(|_| format!("{} >= 0", quote(column)))

@@ -8,12 +8,12 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use dbveto_python::{Evaluator, ModuleId, ProjectIndex};
 use dbveto_source::{Diagnostic, Location, Severity, SourceFile};
 use dbveto_writes::Literal;
-use ruff_python_ast::{self as ast, Expr, Stmt};
+use ruff_python_ast::{Expr, Stmt};
 use ruff_text_size::Ranged;
 
 use crate::apps::{migration_app_dir, split, Apps};
 use crate::field::Resolve;
-use crate::read::elements;
+use crate::read::{class_attribute, elements};
 use crate::resolver::Resolver;
 
 pub type Key = (String, String);
@@ -27,20 +27,6 @@ pub struct MigrationModule<'a> {
     pub replaces: Vec<Key>,
     pub operations: &'a [Expr],
     pub location: Location,
-}
-
-fn class_attribute<'a>(class: &'a ast::StmtClassDef, name: &str) -> Option<&'a Expr> {
-    class.body.iter().find_map(|s| match s {
-        Stmt::Assign(a) => match &a.targets[..] {
-            [Expr::Name(n)] if n.id.as_str() == name => Some(a.value.as_ref()),
-            _ => None,
-        },
-        Stmt::AnnAssign(a) => match a.target.as_ref() {
-            Expr::Name(n) if n.id.as_str() == name => a.value.as_deref(),
-            _ => None,
-        },
-        _ => None,
-    })
 }
 
 /// `[("app", "0001_initial"), ...]`; entries that are not known (such as
@@ -155,7 +141,7 @@ pub fn plan(migrations: &[MigrationModule<'_>], diagnostics: &mut Vec<Diagnostic
     // Ordinary dependencies first, then `__first__`/`__latest__` and
     // `run_before`, which depend on the shape of the graph.
     for pass in 0..2 {
-        for (&key, &i) in &by_key.clone() {
+        for (&key, &i) in &by_key {
             let m = &migrations[i];
             for dep in &m.dependencies {
                 let special = dep.1.starts_with("__");

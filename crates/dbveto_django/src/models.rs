@@ -10,7 +10,7 @@ use ruff_text_size::Ranged;
 
 use crate::apps::{migration_app_dir, Apps};
 use crate::field::{is_known_class, Field, FieldClass, Relation, RelationKind};
-use crate::read::option;
+use crate::read::{assignment, option};
 use crate::resolver::Resolver;
 use crate::state::{ModelState, Options};
 
@@ -67,12 +67,11 @@ pub fn read(index: &ProjectIndex<'_>, apps: &Apps) -> Models {
         }
         for stmt in module.body {
             let Stmt::ClassDef(class) = stmt else { continue };
+            // Abstract models have no rows of their own: only their children do.
             if let Kind::Model(model) = reader.class(module.id, class, 0) {
-                if model.state.has_table() || model.state.options.proxy || !model.state.options.managed {
-                    if !model.state.options.abstract_ {
-                        models.by_class.insert((module.id, class.start().to_u32()), models.models.len());
-                        models.models.push(*model);
-                    }
+                if !model.state.options.abstract_ {
+                    models.by_class.insert((module.id, class.start().to_u32()), models.models.len());
+                    models.models.push(*model);
                 }
             }
         }
@@ -143,29 +142,17 @@ impl<'a> Reader<'_, '_, 'a> {
         let mut own: Vec<(String, Field)> = Vec::new();
         let mut meta: Option<Options> = None;
         for stmt in &class.body {
-            let (target, value) = match stmt {
-                Stmt::Assign(a) => match &a.targets[..] {
-                    [Expr::Name(n)] => (n.id.as_str(), a.value.as_ref()),
-                    _ => continue,
-                },
-                Stmt::AnnAssign(a) => match (a.target.as_ref(), a.value.as_deref()) {
-                    (Expr::Name(n), Some(v)) => (n.id.as_str(), v),
-                    _ => continue,
-                },
-                Stmt::ClassDef(c) if c.name.as_str() == "Meta" => {
+            if let Stmt::ClassDef(c) = stmt {
+                if c.name.as_str() == "Meta" {
                     let mut options = Options::default();
-                    for s in &c.body {
-                        if let Stmt::Assign(a) = s {
-                            if let [Expr::Name(n)] = &a.targets[..] {
-                                option(&mut options, n.id.as_str(), &a.value, &mut resolver);
-                            }
-                        }
+                    for (key, value) in c.body.iter().filter_map(assignment) {
+                        option(&mut options, key, value, &mut resolver);
                     }
                     meta = Some(options);
-                    continue;
                 }
-                _ => continue,
-            };
+                continue;
+            }
+            let Some((target, value)) = assignment(stmt) else { continue };
             let Expr::Call(call) = value else { continue };
             match Field::from_call(call, &mut resolver) {
                 Some(field) if is_known_class(&field.class.base) => {

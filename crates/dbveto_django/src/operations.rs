@@ -67,8 +67,8 @@ fn arg<'a>(call: &'a ast::ExprCall, i: usize, name: &str) -> Option<&'a Expr> {
     keyword(call, name).or_else(|| call.arguments.args.get(i))
 }
 
-pub fn apply<'p, 'a>(
-    index: &'p ProjectIndex<'a>,
+pub fn apply<'a>(
+    index: &ProjectIndex<'a>,
     apps: &Apps,
     migrations: &[MigrationModule<'a>],
     order: &[usize],
@@ -173,6 +173,13 @@ impl<'p, 'a> Interpreter<'_, 'p, 'a> {
         self.deferred.extend(deferred.into_iter().map(|s| (s, origin.clone())));
     }
 
+    /// The model of this migration's app that an operation names.
+    fn named_model(&mut self, name: &str, location: &Location) -> Option<(ModelKey, ModelState)> {
+        let key = self.key(name);
+        let model = self.model(&key, location)?;
+        Some((key, model))
+    }
+
     fn model(&mut self, key: &ModelKey, location: &Location) -> Option<ModelState> {
         let found = self.state.get(key).cloned();
         if found.is_none() {
@@ -211,8 +218,7 @@ impl<'p, 'a> Interpreter<'_, 'p, 'a> {
             "CreateModel" => self.create_model(call, database, origin),
             "DeleteModel" => {
                 let Some(name) = self.string(arg(call, 0, "name")) else { return };
-                let key = self.key(&name);
-                let Some(model) = self.model(&key, &location) else { return };
+                let Some((key, model)) = self.named_model(&name, &location) else { return };
                 if database {
                     self.edit(origin, |e| e.delete_model(&model));
                 }
@@ -221,8 +227,7 @@ impl<'p, 'a> Interpreter<'_, 'p, 'a> {
             "RenameModel" => self.rename_model(call, database, origin),
             "AlterModelTable" => {
                 let Some(name) = self.string(arg(call, 0, "name")) else { return };
-                let key = self.key(&name);
-                let Some(mut model) = self.model(&key, &location) else { return };
+                let Some((key, mut model)) = self.named_model(&name, &location) else { return };
                 let old = model.db_table();
                 model.options.db_table = self.string(arg(call, 1, "table"));
                 let new = model.db_table();
@@ -233,8 +238,7 @@ impl<'p, 'a> Interpreter<'_, 'p, 'a> {
             }
             "AlterModelOptions" => {
                 let Some(name) = self.string(arg(call, 0, "name")) else { return };
-                let key = self.key(&name);
-                let Some(mut model) = self.model(&key, &location) else { return };
+                let Some((key, mut model)) = self.named_model(&name, &location) else { return };
                 if let Some(Expr::Dict(dict)) = arg(call, 1, "options") {
                     for item in dict.items.iter() {
                         if let Some(Literal::Str(k)) = self.literal(item.key.as_ref()) {
@@ -251,8 +255,7 @@ impl<'p, 'a> Interpreter<'_, 'p, 'a> {
                 let (Some(model_name), Some(name)) = (self.string(arg(call, 0, "model_name")), self.string(arg(call, 1, "name"))) else {
                     return;
                 };
-                let key = self.key(&model_name);
-                let Some(mut model) = self.model(&key, &location) else { return };
+                let Some((key, mut model)) = self.named_model(&model_name, &location) else { return };
                 let Some(field) = model.field(&name).cloned() else { return };
                 if database {
                     self.edit(origin, |e| e.remove_field(&model, &name, &field));
@@ -264,8 +267,7 @@ impl<'p, 'a> Interpreter<'_, 'p, 'a> {
                 let (Some(model_name), Some(name)) = (self.string(arg(call, 0, "model_name")), self.string(arg(call, 1, "name"))) else {
                     return;
                 };
-                let key = self.key(&model_name);
-                let Some(mut model) = self.model(&key, &location) else { return };
+                let Some((key, mut model)) = self.named_model(&model_name, &location) else { return };
                 let (Some(old), Some(mut new)) = (model.field(&name).cloned(), self.field(arg(call, 2, "field"))) else { return };
                 if database {
                     let after = replace_field(&model, &name, &name, new.clone());
@@ -285,8 +287,7 @@ impl<'p, 'a> Interpreter<'_, 'p, 'a> {
                 ) else {
                     return;
                 };
-                let key = self.key(&model_name);
-                let Some(model) = self.model(&key, &location) else { return };
+                let Some((key, model)) = self.named_model(&model_name, &location) else { return };
                 let Some(field) = model.field(&old_name).cloned() else { return };
                 let mut after = replace_field(&model, &old_name, &new_name, field.clone());
                 rename_in_options(&mut after.options, &old_name, &new_name);
@@ -297,8 +298,7 @@ impl<'p, 'a> Interpreter<'_, 'p, 'a> {
             }
             "AlterUniqueTogether" | "AlterIndexTogether" => {
                 let Some(name) = self.string(arg(call, 0, "name")) else { return };
-                let key = self.key(&name);
-                let Some(mut model) = self.model(&key, &location) else { return };
+                let Some((key, mut model)) = self.named_model(&name, &location) else { return };
                 let unique = op == "AlterUniqueTogether";
                 let option_name = if unique { "unique_together" } else { "index_together" };
                 let old = if unique { model.options.unique_together.clone() } else { model.options.index_together.clone() };
@@ -323,8 +323,7 @@ impl<'p, 'a> Interpreter<'_, 'p, 'a> {
             }
             "AddIndex" | "AddConstraint" => {
                 let Some(model_name) = self.string(arg(call, 0, "model_name")) else { return };
-                let key = self.key(&model_name);
-                let Some(mut model) = self.model(&key, &location) else { return };
+                let Some((key, mut model)) = self.named_model(&model_name, &location) else { return };
                 let Some(Expr::Call(spec)) = arg(call, 1, if op == "AddIndex" { "index" } else { "constraint" }) else { return };
                 if op == "AddIndex" {
                     let Some(spec) = index(spec, &mut self.resolver()) else { return };
@@ -351,8 +350,7 @@ impl<'p, 'a> Interpreter<'_, 'p, 'a> {
                 let (Some(model_name), Some(name)) = (self.string(arg(call, 0, "model_name")), self.string(arg(call, 1, "name"))) else {
                     return;
                 };
-                let key = self.key(&model_name);
-                let Some(mut model) = self.model(&key, &location) else { return };
+                let Some((key, mut model)) = self.named_model(&model_name, &location) else { return };
                 if op == "RemoveIndex" {
                     if database {
                         self.edit(origin, |e| e.remove_index(&model, &name));
@@ -371,8 +369,7 @@ impl<'p, 'a> Interpreter<'_, 'p, 'a> {
                 let (Some(model_name), Some(new_name)) = (self.string(arg(call, 0, "model_name")), self.string(arg(call, 1, "new_name"))) else {
                     return;
                 };
-                let key = self.key(&model_name);
-                let Some(mut model) = self.model(&key, &location) else { return };
+                let Some((key, mut model)) = self.named_model(&model_name, &location) else { return };
                 let old_name = match self.string(arg(call, 2, "old_name")) {
                     Some(n) => Some(n),
                     None => {
@@ -542,8 +539,7 @@ impl<'p, 'a> Interpreter<'_, 'p, 'a> {
         let (Some(model_name), Some(name)) = (self.string(arg(call, 0, "model_name")), self.string(arg(call, 1, "name"))) else {
             return;
         };
-        let key = self.key(&model_name);
-        let Some(mut model) = self.model(&key, &origin.location) else { return };
+        let Some((key, mut model)) = self.named_model(&model_name, &origin.location) else { return };
         let Some(mut field) = self.field(arg(call, 2, "field")) else { return };
         if database {
             let table = model.db_table();

@@ -13,6 +13,7 @@ use ruff_text_size::Ranged;
 use crate::apps::migration_app_dir;
 use crate::field::OrmDefault;
 use crate::models::{Model, Models};
+use crate::read::class_attribute;
 
 const MAX_DEPTH: u32 = 200;
 
@@ -126,13 +127,7 @@ impl<'p, 'a> Walker<'p, 'a> {
         if !is_choices {
             return None;
         }
-        let assigned = class.body.iter().find_map(|s| match s {
-            Stmt::Assign(a) => match &a.targets[..] {
-                [Expr::Name(n)] if n.id.as_str() == member.attr.as_str() => Some(a.value.as_ref()),
-                _ => None,
-            },
-            _ => None,
-        })?;
+        let assigned = class_attribute(class, member.attr.as_str())?;
         let value = match assigned {
             Expr::Tuple(t) => t.elts.first()?,
             other => other,
@@ -200,7 +195,7 @@ impl<'p, 'a> Walker<'p, 'a> {
             if field.is_generated() {
                 continue;
             }
-            let value = given.values.iter().find(|(k, _)| k == name || (field.is_foreign_key() && *k == column) || *k == column);
+            let value = given.values.iter().find(|(k, _)| k == name || *k == column);
             let arg = match value {
                 Some((_, arg)) => arg.clone(),
                 // The auto key is left out when no value is set.

@@ -4,7 +4,7 @@
 //! migration interpreter and the models reader.
 
 use dbveto_writes::Literal;
-use ruff_python_ast::{self as ast, Expr};
+use ruff_python_ast::{self as ast, Expr, Stmt};
 
 use crate::field::{keyword, Resolve};
 use crate::state::{ConstraintKind, ConstraintSpec, IndexSpec, Options, QValue, Q};
@@ -16,6 +16,26 @@ pub fn callee_name(expr: &Expr) -> Option<&str> {
         Expr::Attribute(a) => Some(a.attr.as_str()),
         _ => None,
     }
+}
+
+/// `NAME = value` or `NAME: T = value`: the name and the value.
+pub fn assignment(stmt: &Stmt) -> Option<(&str, &Expr)> {
+    match stmt {
+        Stmt::Assign(a) => match &a.targets[..] {
+            [Expr::Name(n)] => Some((n.id.as_str(), a.value.as_ref())),
+            _ => None,
+        },
+        Stmt::AnnAssign(a) => match (a.target.as_ref(), a.value.as_deref()) {
+            (Expr::Name(n), Some(v)) => Some((n.id.as_str(), v)),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// The value a class body assigns to `name`.
+pub fn class_attribute<'a>(class: &'a ast::StmtClassDef, name: &str) -> Option<&'a Expr> {
+    class.body.iter().filter_map(assignment).find(|(n, _)| *n == name).map(|(_, v)| v)
 }
 
 /// The elements of a list, tuple or set display (`set()` is empty).

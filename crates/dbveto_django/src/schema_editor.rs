@@ -7,7 +7,7 @@
 use dbveto_schema::{ConstraintKind as DbConstraint, Schema};
 use dbveto_writes::Literal;
 
-use crate::field::{quote, Default, Field, RelationKind};
+use crate::field::{quote, Default, Field, Relation, RelationKind};
 use crate::naming::{create_index_name, truncate_name, POSTGRES_MAX_NAME};
 use crate::state::{ConstraintKind, ConstraintSpec, IndexSpec, ModelKey, ModelState, ProjectState, QValue, Q};
 
@@ -43,6 +43,29 @@ pub struct Editor<'s> {
     pub steps: Vec<Step>,
     /// Run when the migration ends (foreign keys, indexes, unique_together).
     pub deferred: Vec<Step>,
+}
+
+/// `"a", "b"`.
+fn quoted_list(columns: &[String]) -> String {
+    columns.iter().map(|c| quote(c)).collect::<Vec<_>>().join(", ")
+}
+
+/// The foreign key Django adds after the table, always deferrable.
+fn foreign_key_sql(table: &str, column: &str, to_table: &str, to_column: &str) -> String {
+    let name = create_index_name(table, &[column], &format!("_fk_{to_table}_{to_column}"));
+    format!(
+        "ALTER TABLE {} ADD CONSTRAINT {} FOREIGN KEY ({}) REFERENCES {} ({}) DEFERRABLE INITIALLY DEFERRED",
+        quote(table),
+        quote(&name),
+        quote(column),
+        quote(to_table),
+        quote(to_column)
+    )
+}
+
+/// The table of a many-to-many field: `db_table`, else `<table>_<field>`.
+fn many_to_many_table(model: &ModelState, name: &str, relation: &Relation) -> String {
+    relation.db_table.clone().unwrap_or_else(|| truncate_name(&format!("{}_{name}", model.db_table()), POSTGRES_MAX_NAME))
 }
 
 fn sql_value(value: &Literal) -> String {
@@ -82,7 +105,7 @@ impl<'s> Editor<'s> {
             return Some(Target {
                 table: target.db_table(),
                 column: pk.column(name)?,
-                db_type: if pk.is_foreign_key() { self.target(target, pk)?.db_type } else { pk.rel_db_type() },
+                db_type: if pk.is_foreign_key() { self.target(target, pk)?.db_type } else { pk.own_db_type() },
             });
         }
         CONTRIB_TARGETS.iter().find(|(app, name, _)| key.app_label == *app && key.name == *name).map(|(_, _, table)| {
@@ -134,17 +157,7 @@ impl<'s> Editor<'s> {
             return None;
         }
         let target = self.target(model, field)?;
-        let table = model.db_table();
-        let column = field.column(name)?;
-        let constraint = create_index_name(&table, &[&column], &format!("_fk_{}_{}", target.table, target.column));
-        Some(format!(
-            "ALTER TABLE {} ADD CONSTRAINT {} FOREIGN KEY ({}) REFERENCES {} ({}) DEFERRABLE INITIALLY DEFERRED",
-            quote(&table),
-            quote(&constraint),
-            quote(&column),
-            quote(&target.table),
-            quote(&target.column)
-        ))
+        Some(foreign_key_sql(&model.db_table(), &field.column(name)?, &target.table, &target.column))
     }
 
     /// `_field_indexes_sql`: `db_index` (and foreign keys), plus the
@@ -248,14 +261,14 @@ impl<'s> Editor<'s> {
         } else {
             (format!("{from}_id"), format!("{}_id", target_key.name))
         };
-        let table = relation.db_table.clone().unwrap_or_else(|| truncate_name(&format!("{}_{name}", model.db_table()), POSTGRES_MAX_NAME));
+        let table = many_to_many_table(model, name, relation);
         let pk_class = match model.primary_key() {
             Some((_, pk)) if pk.is_auto() => pk.class.base.clone(),
             _ => "BigAutoField".to_string(),
         };
         let pk_type = if pk_class == "AutoField" { "integer" } else if pk_class == "SmallAutoField" { "smallint" } else { "bigint" };
-        let Some(from_target) = model.primary_key().and_then(|(n, f)| Some((f.column(n)?, f.rel_db_type()?))) else { return };
-        let to_field = Field { relation: Some(crate::field::Relation { kind: RelationKind::ForeignKey, ..relation.clone() }), ..field.clone() };
+        let Some(from_target) = model.primary_key().and_then(|(n, f)| Some((f.column(n)?, f.own_db_type()?))) else { return };
+        let to_field = Field { relation: Some(Relation { kind: RelationKind::ForeignKey, ..relation.clone() }), ..field.clone() };
         let Some(target) = self.target(model, &to_field) else { return };
         let Some(to_type) = target.db_type.clone() else { return };
         self.sql(format!(
@@ -270,15 +283,7 @@ impl<'s> Editor<'s> {
         for (column, to_table, to_col) in
             [(&from_column, model.db_table(), from_target.0.clone()), (&to_column, target.table.clone(), target.column.clone())]
         {
-            let fk = create_index_name(&table, &[column], &format!("_fk_{to_table}_{to_col}"));
-            self.defer(format!(
-                "ALTER TABLE {} ADD CONSTRAINT {} FOREIGN KEY ({}) REFERENCES {} ({}) DEFERRABLE INITIALLY DEFERRED",
-                quote(&table),
-                quote(&fk),
-                quote(column),
-                quote(&to_table),
-                quote(&to_col)
-            ));
+            self.defer(foreign_key_sql(&table, column, &to_table, &to_col));
             let index = create_index_name(&table, &[column], "");
             self.defer(format!("CREATE INDEX {} ON {} ({})", quote(&index), quote(&table), quote(column)));
         }
@@ -291,7 +296,7 @@ impl<'s> Editor<'s> {
         if !model.has_table() {
             return;
         }
-        for constraint in self.constraints_on(model, &column, |k| matches!(k, DbConstraint::ForeignKey { .. })) {
+        for constraint in self.constraints_on(model, std::slice::from_ref(&column), |k| matches!(k, DbConstraint::ForeignKey { .. })) {
             self.sql(format!("ALTER TABLE {} DROP CONSTRAINT {}", quote(&model.db_table()), quote(&constraint)));
         }
         if let Some(fk) = self.fk_sql(model, name, field) {
@@ -305,7 +310,7 @@ impl<'s> Editor<'s> {
         }
         for (name, field) in &model.fields {
             if let Some(r) = field.relation.as_ref().filter(|r| r.kind == RelationKind::ManyToMany && !r.through) {
-                let table = r.db_table.clone().unwrap_or_else(|| truncate_name(&format!("{}_{name}", model.db_table()), POSTGRES_MAX_NAME));
+                let table = many_to_many_table(model, name, r);
                 self.sql(format!("DROP TABLE IF EXISTS {} CASCADE", quote(&table)));
             }
         }
@@ -342,7 +347,7 @@ impl<'s> Editor<'s> {
         }
         if let Some(r) = field.relation.as_ref().filter(|r| r.kind == RelationKind::ManyToMany) {
             if !r.through {
-                let table = r.db_table.clone().unwrap_or_else(|| truncate_name(&format!("{}_{name}", model.db_table()), POSTGRES_MAX_NAME));
+                let table = many_to_many_table(model, name, r);
                 self.sql(format!("DROP TABLE IF EXISTS {} CASCADE", quote(&table)));
             }
             return;
@@ -351,15 +356,15 @@ impl<'s> Editor<'s> {
         self.sql(format!("ALTER TABLE {} DROP COLUMN {} CASCADE", quote(&model.db_table()), quote(&column)));
     }
 
-    /// Constraints on exactly `[column]` of a kind, minus those that
+    /// Constraints on exactly `columns` of a kind, minus those that
     /// `Meta.constraints` names (`_constraint_names(..., exclude=...)`).
-    fn constraints_on(&self, model: &ModelState, column: &str, kind: fn(&DbConstraint) -> bool) -> Vec<String> {
+    fn constraints_on(&self, model: &ModelState, columns: &[String], kind: fn(&DbConstraint) -> bool) -> Vec<String> {
         let meta: Vec<&str> = model.options.constraints.iter().filter_map(|c| c.name.as_deref()).collect();
         let Some(table) = self.schema.table(None, &model.db_table()) else { return Vec::new() };
         table
             .constraints
             .iter()
-            .filter(|c| c.columns == [column] && kind(&c.kind) && !meta.contains(&c.name.as_str()))
+            .filter(|c| c.columns == columns && kind(&c.kind) && !meta.contains(&c.name.as_str()))
             .map(|c| c.name.clone())
             .collect()
     }
@@ -377,12 +382,12 @@ impl<'s> Editor<'s> {
         let new_fk = new.is_foreign_key() && new.relation.as_ref().is_some_and(|r| r.db_constraint);
         let fk_changed = old_fk && (!new_fk || old.relation != new.relation || old_type != new_type || old_column != new_column);
         if fk_changed {
-            for name in self.constraints_on(model, &old_column, |k| matches!(k, DbConstraint::ForeignKey { .. })) {
+            for name in self.constraints_on(model, std::slice::from_ref(&old_column), |k| matches!(k, DbConstraint::ForeignKey { .. })) {
                 self.sql(format!("ALTER TABLE {} DROP CONSTRAINT {}", quote(&table), quote(&name)));
             }
         }
         if old.unique && !new.unique && !old.primary_key {
-            for name in self.constraints_on(model, &old_column, |k| matches!(k, DbConstraint::Unique)) {
+            for name in self.constraints_on(model, std::slice::from_ref(&old_column), |k| matches!(k, DbConstraint::Unique)) {
                 self.sql(format!("ALTER TABLE {} DROP CONSTRAINT {}", quote(&table), quote(&name)));
             }
         }
@@ -390,7 +395,7 @@ impl<'s> Editor<'s> {
         // keeps the constraint.
         let check_changed = old.check_sql("__column_name__") != new.check_sql("__column_name__");
         if check_changed && old.check_sql(&old_column).is_some() {
-            for name in self.constraints_on(model, &old_column, |k| matches!(k, DbConstraint::Check { .. })) {
+            for name in self.constraints_on(model, std::slice::from_ref(&old_column), |k| matches!(k, DbConstraint::Check { .. })) {
                 self.sql(format!("ALTER TABLE {} DROP CONSTRAINT {}", quote(&table), quote(&name)));
             }
         }
@@ -456,7 +461,7 @@ impl<'s> Editor<'s> {
             "ALTER TABLE {} ADD CONSTRAINT {} UNIQUE ({})",
             quote(&table),
             quote(&name),
-            columns.iter().map(|c| quote(c)).collect::<Vec<_>>().join(", ")
+            quoted_list(&columns)
         ))
     }
 
@@ -469,7 +474,7 @@ impl<'s> Editor<'s> {
             "CREATE INDEX {} ON {} ({})",
             quote(&name),
             quote(&table),
-            columns.iter().map(|c| quote(c)).collect::<Vec<_>>().join(", ")
+            quoted_list(&columns)
         ))
     }
 
@@ -480,19 +485,7 @@ impl<'s> Editor<'s> {
         let table = model.db_table();
         for fields in old.iter().filter(|f| !new.contains(f)) {
             let Some(columns) = self.columns(model, fields) else { continue };
-            let meta: Vec<&str> = model.options.constraints.iter().filter_map(|c| c.name.as_deref()).collect();
-            let names: Vec<String> = self
-                .schema
-                .table(None, &table)
-                .map(|t| {
-                    t.constraints
-                        .iter()
-                        .filter(|c| matches!(c.kind, DbConstraint::Unique) && c.columns == columns && !meta.contains(&c.name.as_str()))
-                        .map(|c| c.name.clone())
-                        .collect()
-                })
-                .unwrap_or_default();
-            for name in names {
+            for name in self.constraints_on(model, &columns, |k| matches!(k, DbConstraint::Unique)) {
                 self.sql(format!("ALTER TABLE {} DROP CONSTRAINT {}", quote(&table), quote(&name)));
             }
         }
@@ -573,7 +566,7 @@ impl<'s> Editor<'s> {
                 Some(ConstraintSql::Inline(format!(
                     "CONSTRAINT {} UNIQUE ({}){deferrable}",
                     quote(&name),
-                    columns.iter().map(|c| quote(c)).collect::<Vec<_>>().join(", ")
+                    quoted_list(&columns)
                 )))
             }
             // A partial or expression unique constraint is an index; it is
@@ -584,7 +577,7 @@ impl<'s> Editor<'s> {
                     "CREATE INDEX {} ON {} ({})",
                     quote(&name),
                     quote(&table),
-                    columns.iter().map(|c| quote(c)).collect::<Vec<_>>().join(", ")
+                    quoted_list(&columns)
                 )))
             }
         }
