@@ -118,10 +118,10 @@ impl Predicate {
     pub fn columns(&self) -> Vec<&str> {
         let mut out = Vec::new();
         self.walk(&mut |p| match p {
-            Predicate::InSet { column, .. } | Predicate::Compare { column, .. } | Predicate::IsNull { column, .. } => {
-                if !out.contains(&column.as_str()) {
-                    out.push(column.as_str())
-                }
+            Predicate::InSet { column, .. } | Predicate::Compare { column, .. } | Predicate::IsNull { column, .. }
+                if !out.contains(&column.as_str()) =>
+            {
+                out.push(column.as_str())
             }
             _ => {}
         });

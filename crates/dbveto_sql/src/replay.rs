@@ -450,7 +450,7 @@ impl Replayer<'_> {
         };
         let index_backed = matches!(ckind, ConstraintKind::PrimaryKey | ConstraintKind::Unique | ConstraintKind::Exclusion);
         let name = given.unwrap_or_else(|| {
-            choose_name(&table.name, name2.as_deref().map(|n| truncate_identifier(n)).as_deref(), label, |n| {
+            choose_name(&table.name, name2.as_deref().map(truncate_identifier).as_deref(), label, |n| {
                 if index_backed {
                     self.schema.relation_exists(&QualifiedName::new(schema_name.clone(), n))
                 } else {
