@@ -84,3 +84,16 @@ fn django_schema_is_reconstructed_with_provenance() {
     assert_eq!(code, 0);
     insta::assert_snapshot!(out);
 }
+
+#[test]
+fn classes_from_outside_the_repository_are_not_guessed() {
+    // Unknown field and base classes, an overridden `save()`, `ImageField`
+    // dimensions and a generic foreign key set fields the caller does not
+    // give: only the omission `save()` does not cover is reported.
+    let (code, lines) = summary("tests/fixtures/third-party-classes");
+    assert_eq!(code, 1);
+    assert_eq!(lines, ["error not-null-omitted cms/services.py:14 version null"]);
+    let (_, schema) = dbveto(&["schema"], "tests/fixtures/third-party-classes");
+    let columns: Vec<&str> = schema.lines().filter_map(|l| l.strip_prefix("    ")?.split(' ').next()).collect();
+    assert!(!columns.iter().any(|c| ["tags", "page", "page_id"].contains(c)), "unknown field classes get no column:\n{schema}");
+}

@@ -329,8 +329,11 @@ impl Field {
     }
 
     /// The column: `db_column`, else `<name>_id` for a relation, else the name.
+    /// The field's column; `None` for a many-to-many field, and for a
+    /// class dbveto does not know (`TaggableManager` has no column,
+    /// `ParentalKey` has `<name>_id`: guessing would be wrong either way).
     pub fn column(&self, name: &str) -> Option<String> {
-        if self.is_many_to_many() {
+        if self.is_many_to_many() || !is_known_class(&self.class.base) {
             return None;
         }
         Some(match &self.db_column {

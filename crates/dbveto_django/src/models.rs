@@ -26,9 +26,13 @@ pub struct Model {
     /// The table holding the rows: the model's own, or for a proxy, the
     /// concrete model's.
     pub table: String,
-    /// A field class dbveto does not know (third-party): the model may
-    /// have columns not listed in `state.fields`.
+    /// A field class or a base class dbveto does not know (third-party):
+    /// the model may have columns not listed in `state.fields`.
     pub incomplete: bool,
+    /// Fields set when the object is saved, not by the caller: assigned by
+    /// an overridden `save()`, or an `ImageField`'s `width_field` and
+    /// `height_field`.
+    pub set_on_save: Vec<String>,
 }
 
 /// Every model class, by (module, class offset).
@@ -108,6 +112,7 @@ impl<'a> Reader<'_, '_, 'a> {
         let mut inherited_options: Option<Options> = None;
         let mut concrete_parent: Option<Model> = None;
         let mut incomplete = false;
+        let mut set_on_save: Vec<String> = Vec::new();
         for base in class.bases() {
             match self.eval.eval(module, &[], base) {
                 Some(Value::Module(m)) if m.path.dotted.ends_with(".Model") && m.path.dotted.starts_with("django.") => {
@@ -117,6 +122,7 @@ impl<'a> Reader<'_, '_, 'a> {
                     if let Kind::Model(parent) = self.class(base_module, base_class, depth + 1) {
                         is_model = true;
                         incomplete |= parent.incomplete;
+                        set_on_save.extend(parent.set_on_save.iter().cloned());
                         if parent.state.options.abstract_ {
                             for (n, f) in parent.state.fields {
                                 if !inherited.iter().any(|(m, _)| *m == n) {
@@ -131,7 +137,9 @@ impl<'a> Reader<'_, '_, 'a> {
                         }
                     }
                 }
-                _ => {}
+                // A class from outside the repository (or one that cannot be
+                // resolved) may be an abstract model with fields of its own.
+                _ => incomplete = true,
             }
         }
         if !is_model {
@@ -152,15 +160,24 @@ impl<'a> Reader<'_, '_, 'a> {
                 }
                 continue;
             }
+            if let Stmt::FunctionDef(f) = stmt {
+                if f.name.as_str() == "save" {
+                    set_on_save.extend(self_assignments(class, f));
+                }
+                continue;
+            }
             let Some((target, value)) = assignment(stmt) else { continue };
             let Expr::Call(call) = value else { continue };
             match Field::from_call(call, &mut resolver) {
                 Some(field) if is_known_class(&field.class.base) => {
+                    if field.class.base == "ImageField" {
+                        set_on_save.extend(["width_field", "height_field"].iter().filter_map(|k| keyword_str(call, k)));
+                    }
                     own.retain(|(n, _)| n != target);
                     own.push((target.to_string(), field));
                 }
-                Some(field) if field.class.written.ends_with("Field") => incomplete = true,
-                _ => {}
+                Some(field) => incomplete |= may_be_field(&field.class.written),
+                None => {}
             }
         }
         // A child without `Meta` inherits its abstract parent's.
@@ -209,6 +226,78 @@ impl<'a> Reader<'_, '_, 'a> {
         }
         let state = ModelState { app_label, name: class.name.to_string(), fields, options, location };
         let table = table_of_rows.unwrap_or_else(|| state.db_table());
-        Kind::Model(Box::new(Model { state, table, incomplete }))
+        Kind::Model(Box::new(Model { state, table, incomplete, set_on_save }))
     }
+}
+
+/// A class from outside the repository assigned in a model body may be a
+/// field (`ParentalKey`, `TaggableManager`) unless it is clearly a manager.
+fn may_be_field(class_name: &str) -> bool {
+    !["Manager", "QuerySet", "Descriptor"].iter().any(|suffix| class_name.ends_with(suffix))
+}
+
+/// `name="value"` among a call's keywords.
+fn keyword_str(call: &ast::ExprCall, name: &str) -> Option<String> {
+    match call.arguments.find_keyword(name).map(|k| &k.value) {
+        Some(Expr::StringLiteral(s)) => Some(s.value.to_str().to_string()),
+        _ => None,
+    }
+}
+
+/// The attributes `save()` assigns on `self` (`self.created_at = now()`),
+/// directly or in the methods of the class it calls on `self`.
+fn self_assignments(class: &ast::StmtClassDef, save: &ast::StmtFunctionDef) -> Vec<String> {
+    use ruff_python_ast::visitor::{self, Visitor};
+    struct Collect<'c> {
+        assigned: Vec<String>,
+        called: Vec<&'c str>,
+    }
+    impl<'c> Visitor<'c> for Collect<'c> {
+        fn visit_expr(&mut self, expr: &'c Expr) {
+            if let Expr::Call(call) = expr {
+                if let Expr::Attribute(a) = call.func.as_ref() {
+                    if is_self(&a.value) {
+                        self.called.push(a.attr.as_str());
+                    }
+                }
+            }
+            visitor::walk_expr(self, expr);
+        }
+        fn visit_stmt(&mut self, stmt: &'c Stmt) {
+            let targets: Vec<&Expr> = match stmt {
+                Stmt::Assign(a) => a.targets.iter().collect(),
+                Stmt::AugAssign(a) => vec![a.target.as_ref()],
+                Stmt::AnnAssign(a) => vec![a.target.as_ref()],
+                _ => Vec::new(),
+            };
+            for target in targets {
+                if let Expr::Attribute(a) = target {
+                    if is_self(&a.value) {
+                        self.assigned.push(a.attr.to_string());
+                    }
+                }
+            }
+            visitor::walk_stmt(self, stmt);
+        }
+    }
+    fn is_self(expr: &Expr) -> bool {
+        matches!(expr, Expr::Name(n) if n.id.as_str() == "self")
+    }
+    let mut collect = Collect { assigned: Vec::new(), called: Vec::new() };
+    let mut seen: Vec<&str> = vec!["save"];
+    collect.visit_body(&save.body);
+    while let Some(name) = collect.called.pop() {
+        if seen.contains(&name) {
+            continue;
+        }
+        seen.push(name);
+        let method = class.body.iter().find_map(|s| match s {
+            Stmt::FunctionDef(f) if f.name.as_str() == name => Some(f),
+            _ => None,
+        });
+        if let Some(method) = method {
+            collect.visit_body(&method.body);
+        }
+    }
+    collect.assigned
 }

@@ -190,6 +190,9 @@ impl<'p, 'a> Walker<'p, 'a> {
     fn insert(&self, model: &Model, given: &Given, location: Location, statement: String) -> Write {
         let mut columns = Vec::new();
         let mut values = Vec::new();
+        // A keyword that is not a field (`content_object=` of a generic
+        // relation, a property's setter) may set any field.
+        let unknown_keyword = given.values.iter().any(|(key, _)| model.state.column_of(key).is_none());
         for (name, field) in &model.state.fields {
             let Some(column) = field.column(name) else { continue };
             if field.is_generated() {
@@ -200,7 +203,7 @@ impl<'p, 'a> Walker<'p, 'a> {
                 Some((_, arg)) => arg.clone(),
                 // The auto key is left out when no value is set.
                 None if field.is_auto() => continue,
-                None if given.rest || field.uncertain => Arg::unknown(),
+                None if given.rest || unknown_keyword || field.uncertain || model.set_on_save.contains(name) => Arg::unknown(),
                 None => match field.orm_default() {
                     OrmDefault::Value(literal) => {
                         let via = match (&literal, &field.default) {
@@ -332,6 +335,7 @@ fn write(model: &Model, kind: WriteKind, columns: Vec<String>, values: Vec<Arg>,
         call: None,
         statement,
         model: Some(model.state.name.clone()),
+        partial: model.incomplete,
     }
 }
 

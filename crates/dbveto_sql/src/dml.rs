@@ -150,6 +150,7 @@ impl StatementContext<'_> {
             location: self.location(self.start),
             call: self.ctx.query.call.clone(),
             model: None,
+            partial: false,
             statement: self.summary.clone(),
         }
     }

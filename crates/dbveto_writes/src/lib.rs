@@ -193,6 +193,10 @@ pub struct Write {
     /// The ORM model whose save this is (`ManagedResource`): the columns
     /// are the fields it declares, not a list written in the code.
     pub model: Option<String>,
+    /// Some of the columns the statement sends are not known (a model with
+    /// fields dbveto cannot read): a column missing from `columns` may
+    /// still be sent, so omissions are not judged.
+    pub partial: bool,
 }
 
 /// Whether a string literal found in code is worth handing to the SQL

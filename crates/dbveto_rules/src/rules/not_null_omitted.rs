@@ -45,7 +45,7 @@ ALTER TABLE update_logs ALTER COLUMN agent_id SET DEFAULT '00000000-0000-0000-00
 
 fn check(table: &Table, _schema: &Schema, write: &Write, out: &mut Vec<Finding>) {
     let Some(targets) = target_columns(table, write) else { return };
-    if write.kind == WriteKind::Insert {
+    if write.kind == WriteKind::Insert && !write.partial {
         for column in &table.columns {
             if !column.not_null || column.fills_itself() || targets.iter().any(|t| t.name == column.name) {
                 continue;
