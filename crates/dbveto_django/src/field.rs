@@ -22,7 +22,7 @@ pub trait Resolve<'a> {
 
 /// A field class: the Django class it is (or derives from), and whether a
 /// subclass in the repository overrides the column type.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FieldClass {
     /// `CharField`, `ForeignKey`, ...; for a class Django does not ship,
     /// the name as written.
@@ -30,6 +30,27 @@ pub struct FieldClass {
     /// The name used in the code (`SlugField`, `MoneyField`).
     pub written: String,
     pub custom_db_type: bool,
+    /// What the `__init__` of the repository's subclasses does to the
+    /// keyword arguments before Django's sees them, in the order it runs.
+    pub init: Vec<InitRule>,
+}
+
+impl FieldClass {
+    pub fn new(base: impl Into<String>, written: impl Into<String>) -> FieldClass {
+        FieldClass { base: base.into(), written: written.into(), custom_db_type: false, init: Vec::new() }
+    }
+}
+
+/// One change a custom field's `__init__` makes to its keyword arguments.
+#[derive(Debug, Clone, PartialEq)]
+pub enum InitRule {
+    /// `kwargs["null"] = True`
+    Set(String, Literal),
+    /// `kwargs.setdefault("max_length", 64)`
+    SetDefault(String, Literal),
+    /// Something dbveto cannot follow (`kwargs.update(...)`, a value
+    /// computed at run time): the options are not known.
+    Opaque,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -313,10 +334,45 @@ impl Field {
                 _ => {}
             }
         }
+        field.apply_init(call);
         if field.class.base == "NullBooleanField" {
             field.null = true;
         }
         Some(field)
+    }
+
+    /// The options a custom `__init__` sets, over those given in the call.
+    fn apply_init(&mut self, call: &ast::ExprCall) {
+        let mut set: Vec<(&str, &Literal)> = Vec::new();
+        for rule in &self.class.init {
+            match rule {
+                InitRule::Set(key, value) => {
+                    set.retain(|(k, _)| k != key);
+                    set.push((key, value));
+                }
+                InitRule::SetDefault(key, value) => {
+                    if keyword(call, key).is_none() && !set.iter().any(|(k, _)| k == key) {
+                        set.push((key, value));
+                    }
+                }
+                InitRule::Opaque => self.uncertain = true,
+            }
+        }
+        let set: Vec<(String, Literal)> = set.into_iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+        for (key, value) in set {
+            match (key.as_str(), value) {
+                ("null", Literal::Bool(b)) => self.null = b,
+                ("blank", Literal::Bool(b)) => self.blank = b,
+                ("unique", Literal::Bool(b)) => self.unique = b,
+                ("db_index", Literal::Bool(b)) => self.db_index = b,
+                ("primary_key", Literal::Bool(b)) => self.primary_key = b,
+                ("max_length", Literal::Int(n)) => self.max_length = Some(n),
+                ("default", literal) => self.default = Some(Default::Value(literal)),
+                // Options that do not change the column or what is sent.
+                ("editable" | "verbose_name" | "help_text" | "choices" | "validators", _) => {}
+                _ => self.uncertain = true,
+            }
+        }
     }
 
     pub fn is_many_to_many(&self) -> bool {

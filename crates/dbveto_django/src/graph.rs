@@ -26,6 +26,9 @@ pub struct MigrationModule<'a> {
     pub run_before: Vec<Key>,
     pub replaces: Vec<Key>,
     pub operations: &'a [Expr],
+    /// Part of the app's first install: `initial = True`, or no
+    /// `initial` and no dependency in its own app (Django's own test).
+    pub initial: bool,
     pub location: Location,
 }
 
@@ -73,6 +76,11 @@ pub fn load<'a>(index: &'a ProjectIndex<'a>, apps: &Apps, diagnostics: &mut Vec<
         let run_before = keys(class_attribute(class, "run_before"), &mut resolver);
         let replaces = keys(class_attribute(class, "replaces"), &mut resolver);
         let operations = class_attribute(class, "operations").and_then(elements).unwrap_or(&[]);
+        let initial = match class_attribute(class, "initial") {
+            Some(Expr::BooleanLiteral(b)) => b.value,
+            Some(_) => false,
+            None => !dependencies.iter().any(|(a, _)| *a == app.label),
+        };
         out.push(MigrationModule {
             key: (app.label.clone(), name),
             module: module.id,
@@ -81,6 +89,7 @@ pub fn load<'a>(index: &'a ProjectIndex<'a>, apps: &Apps, diagnostics: &mut Vec<
             run_before,
             replaces,
             operations,
+            initial,
             location: module.file.location(class.start().to_usize()),
         });
     }

@@ -12,6 +12,7 @@ mod apps;
 mod facts;
 mod field;
 mod graph;
+mod init;
 mod models;
 mod naming;
 mod operations;

@@ -84,7 +84,7 @@ pub fn read(index: &ProjectIndex<'_>, apps: &Apps) -> Models {
 }
 
 fn auto_pk(location: Location) -> Field {
-    let class = FieldClass { base: "BigAutoField".into(), written: "BigAutoField".into(), custom_db_type: false };
+    let class = FieldClass::new("BigAutoField", "BigAutoField");
     let mut field = Field::new(class, location);
     field.primary_key = true;
     field.blank = true;
@@ -204,7 +204,7 @@ impl<'a> Reader<'_, '_, 'a> {
             } else if !fields.iter().any(|(_, f)| f.primary_key) {
                 let ptr = format!("{}_ptr", parent.state.name.to_lowercase());
                 let mut field = auto_pk(location.clone());
-                field.class = FieldClass { base: "OneToOneField".into(), written: "OneToOneField".into(), custom_db_type: false };
+                field.class = FieldClass::new("OneToOneField", "OneToOneField");
                 field.unique = true;
                 // Django sets the parent link from the parent's INSERT.
                 field.uncertain = true;

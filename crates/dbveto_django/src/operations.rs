@@ -11,7 +11,7 @@ use ruff_text_size::Ranged;
 
 use crate::apps::Apps;
 use crate::field::{keyword, Field, Resolve};
-use crate::graph::MigrationModule;
+use crate::graph::{Key, MigrationModule};
 use crate::read::{callee_name, constraint, elements, index, option, strings};
 use crate::resolver::Resolver;
 use crate::schema_editor::{Editor, Step};
@@ -58,6 +58,11 @@ struct Interpreter<'i, 'p, 'a> {
     names: Vec<GivenName>,
     /// Tables created by the migration being applied.
     created_now: Vec<String>,
+    /// Tables created by an initial migration, and by which.
+    created_initially: Vec<(String, Key)>,
+    /// The migration being applied: its key, whether it is initial, and
+    /// its dependencies.
+    current: (Key, bool, Vec<Key>),
     module: ModuleId,
     app: String,
 }
@@ -84,6 +89,8 @@ pub fn apply<'a>(
         added_fields: Vec::new(),
         names: Vec::new(),
         created_now: Vec::new(),
+        created_initially: Vec::new(),
+        current: Default::default(),
         module: 0,
         app: String::new(),
     };
@@ -93,6 +100,7 @@ pub fn apply<'a>(
         interpreter.module = m.module;
         interpreter.app = m.key.0.clone();
         interpreter.created_now.clear();
+        interpreter.current = (m.key.clone(), m.initial, m.dependencies.clone());
         for op in m.operations {
             if let Expr::Call(call) = op {
                 interpreter.operation(call, true);
@@ -483,6 +491,9 @@ impl<'p, 'a> Interpreter<'_, 'p, 'a> {
         }
         if database {
             self.created_now.push(model.db_table());
+            if self.current.1 {
+                self.created_initially.push((model.db_table(), self.current.0.clone()));
+            }
             let m = model.clone();
             self.edit(origin, |e| e.create_model(&m));
         }
@@ -543,7 +554,13 @@ impl<'p, 'a> Interpreter<'_, 'p, 'a> {
         let Some(mut field) = self.field(arg(call, 2, "field")) else { return };
         if database {
             let table = model.db_table();
-            if model.has_table() && !self.created_now.contains(&table) {
+            // Foreign keys that `makemigrations` split out of the initial
+            // migration into the next one (it splits relations only) are
+            // added to tables that are still empty.
+            let split_from_initial = field.is_foreign_key()
+                && self.created_initially.iter().any(|(t, by)| *t == table && self.current.2.contains(by));
+            let empty = self.created_now.contains(&table) || split_from_initial;
+            if model.has_table() && !empty {
                 self.added_fields.push(AddedField {
                     model: key.clone(),
                     table,

@@ -10,6 +10,7 @@ use ruff_text_size::Ranged;
 
 use crate::apps::Apps;
 use crate::field::{is_known_class, FieldClass, Resolve};
+use crate::init::init_rules;
 
 /// How deep a chain of field subclasses is followed.
 const MAX_BASES: u32 = 16;
@@ -40,13 +41,17 @@ impl<'a> Resolver<'_, '_, 'a> {
             let found = match self.eval.eval(module, &[], base) {
                 Some(Value::Module(m)) => Self::django_class(&m.path.dotted)
                     .filter(|c| is_known_class(c))
-                    .map(|base| FieldClass { base, written: String::new(), custom_db_type: false }),
+                    .map(|base| FieldClass::new(base, "")),
                 Some(Value::Class { module, class }) => self.class_of(module, class, depth + 1),
                 _ => None,
             };
             if let Some(mut found) = found {
                 found.written = class.name.to_string();
                 found.custom_db_type |= custom;
+                // This class's `__init__` runs before its base's.
+                let mut init = init_rules(class);
+                init.append(&mut found.init);
+                found.init = init;
                 return Some(found);
             }
         }
@@ -71,7 +76,7 @@ impl<'a> Resolve<'a> for Resolver<'_, '_, 'a> {
                 let dotted = &m.path.dotted;
                 let last = dotted.rsplit('.').next()?.to_string();
                 let base = Self::django_class(dotted).unwrap_or_else(|| last.clone());
-                Some(FieldClass { base, written: last, custom_db_type: false })
+                Some(FieldClass::new(base, last))
             }
             Value::Class { module, class } => self.class_of(module, class, 0),
             _ => None,
