@@ -49,8 +49,8 @@ pub fn facts(django: &Django) -> ProjectFacts {
                 });
             }
         }
-        if let Some(schema) = schema {
-            if let Some(drift) = drift(model, schema) {
+        if let (Some(schema), Some(applied)) = (schema, &django.migrations) {
+            if let Some(drift) = drift(model, schema, &applied.state) {
                 facts.drifts.push(drift);
             }
         }
@@ -106,8 +106,18 @@ pub fn facts(django: &Django) -> ProjectFacts {
     facts
 }
 
-fn drift(model: &crate::Model, schema: &Schema) -> Option<ModelDrift> {
+fn drift(model: &crate::Model, schema: &Schema, migrated: &crate::state::ProjectState) -> Option<ModelDrift> {
     if model.incomplete || model.state.options.uncertain || !model.state.has_table() {
+        return None;
+    }
+    // A migration field of a class dbveto does not know has a column it
+    // cannot name (`import_string(settings.DEFAULT_AUTO_FIELD)`).
+    let unknown_in_migrations = migrated
+        .models
+        .values()
+        .filter(|m| m.has_table() && m.db_table() == model.table)
+        .any(|m| m.fields.iter().any(|(_, f)| !crate::field::is_known_class(&f.class.base)));
+    if unknown_in_migrations {
         return None;
     }
     let table = schema.table(None, &model.table)?;

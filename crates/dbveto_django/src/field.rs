@@ -25,7 +25,7 @@ pub trait Resolve<'a> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct FieldClass {
     /// `CharField`, `ForeignKey`, ...; for a class Django does not ship,
-    /// the name as written.
+    /// the name as written; empty when the class cannot be resolved.
     pub base: String,
     /// The name used in the code (`SlugField`, `MoneyField`).
     pub written: String,

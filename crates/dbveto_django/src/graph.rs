@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use dbveto_python::{Evaluator, ModuleId, ProjectIndex};
 use dbveto_source::{Diagnostic, Location, Severity, SourceFile};
 use dbveto_writes::Literal;
-use ruff_python_ast::{Expr, Stmt};
+use ruff_python_ast::{self as ast, Expr, Stmt};
 use ruff_text_size::Ranged;
 
 use crate::apps::{migration_app_dir, split, Apps};
@@ -26,6 +26,9 @@ pub struct MigrationModule<'a> {
     pub run_before: Vec<Key>,
     pub replaces: Vec<Key>,
     pub operations: &'a [Expr],
+    /// The `Migration` class: lists its operations name
+    /// (`state_operations=state_operations`) are attributes of it.
+    pub class: &'a ast::StmtClassDef,
     /// Part of the app's first install: `initial = True`, or no
     /// `initial` and no dependency in its own app (Django's own test).
     pub initial: bool,
@@ -89,6 +92,7 @@ pub fn load<'a>(index: &'a ProjectIndex<'a>, apps: &Apps, diagnostics: &mut Vec<
             run_before,
             replaces,
             operations,
+            class,
             initial,
             location: module.file.location(class.start().to_usize()),
         });

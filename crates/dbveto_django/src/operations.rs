@@ -2,7 +2,7 @@
 //! model state the way `state_forwards` does, and the database the way
 //! `database_forwards` does (through the schema editor's SQL).
 
-use dbveto_python::{Evaluator, ModuleId, ProjectIndex};
+use dbveto_python::{Evaluator, ModuleId, ProjectIndex, Value};
 use dbveto_schema::{Constraint, ConstraintKind as DbConstraint, History, Predicate, Provenance, Schema};
 use dbveto_source::{Diagnostic, Location, SourceFile};
 use dbveto_writes::Literal;
@@ -10,9 +10,9 @@ use ruff_python_ast::{self as ast, Expr};
 use ruff_text_size::Ranged;
 
 use crate::apps::Apps;
-use crate::field::{keyword, Field, Resolve};
+use crate::field::{keyword, Field, FieldClass, Resolve};
 use crate::graph::{Key, MigrationModule};
-use crate::read::{callee_name, constraint, elements, index, option, strings};
+use crate::read::{callee_name, class_attribute, constraint, elements, index, option, strings};
 use crate::resolver::Resolver;
 use crate::schema_editor::{Editor, Step};
 use crate::state::{ModelKey, ModelState, Options, ProjectState};
@@ -58,6 +58,8 @@ struct Interpreter<'i, 'p, 'a> {
     names: Vec<GivenName>,
     /// Tables created by the migration being applied.
     created_now: Vec<String>,
+    /// The `Migration` class being applied.
+    class: Option<&'a ast::StmtClassDef>,
     /// Tables created by an initial migration, and by which.
     created_initially: Vec<(String, Key)>,
     /// The migration being applied: its key, whether it is initial, and
@@ -66,6 +68,25 @@ struct Interpreter<'i, 'p, 'a> {
     module: ModuleId,
     app: String,
 }
+
+/// The operations the interpreter applies.
+const KNOWN_OPERATIONS: &[&str] = &[
+    "CreateModel", "DeleteModel", "RenameModel", "AlterModelTable", "AlterModelOptions", "AddField", "RemoveField",
+    "AlterField", "RenameField", "AlterUniqueTogether", "AlterIndexTogether", "AddIndex", "RemoveIndex", "RenameIndex",
+    "AddConstraint", "RemoveConstraint", "RunSQL", "SeparateDatabaseAndState", "AddIndexConcurrently",
+    "AddConstraintNotValid", "RemoveIndexConcurrently",
+];
+
+/// Operations that change nothing dbveto models: data, managers, comments,
+/// extensions and collations, validation of what already holds.
+const NO_SCHEMA_EFFECT: &[&str] = &[
+    "RunPython", "AlterModelManagers", "AlterModelTableComment", "CreateExtension", "BloomExtension",
+    "BtreeGinExtension", "BtreeGistExtension", "CITextExtension", "CryptoExtension", "HStoreExtension",
+    "TrigramExtension", "UnaccentExtension", "CreateCollation", "RemoveCollation", "ValidateConstraint",
+];
+
+/// How deep a chain of operation subclasses is followed.
+const MAX_OPERATION_BASES: u32 = 8;
 
 /// Positional argument `i` or keyword `name`.
 fn arg<'a>(call: &'a ast::ExprCall, i: usize, name: &str) -> Option<&'a Expr> {
@@ -89,6 +110,7 @@ pub fn apply<'a>(
         added_fields: Vec::new(),
         names: Vec::new(),
         created_now: Vec::new(),
+        class: None,
         created_initially: Vec::new(),
         current: Default::default(),
         module: 0,
@@ -98,6 +120,7 @@ pub fn apply<'a>(
     for &i in order {
         let Some(m) = migrations.get(i) else { continue };
         interpreter.module = m.module;
+        interpreter.class = Some(m.class);
         interpreter.app = m.key.0.clone();
         interpreter.created_now.clear();
         interpreter.current = (m.key.clone(), m.initial, m.dependencies.clone());
@@ -203,17 +226,60 @@ impl<'p, 'a> Interpreter<'_, 'p, 'a> {
         found
     }
 
+    /// A field of a migration. A class dbveto cannot resolve
+    /// (`import_string(settings.DEFAULT_AUTO_FIELD)(...)`) is still a field,
+    /// of a class it does not know.
     fn field(&mut self, expr: Option<&'a Expr>) -> Option<Field> {
-        match expr? {
-            Expr::Call(call) => Field::from_call(call, &mut self.resolver()),
-            _ => None,
+        let Expr::Call(call) = expr? else { return None };
+        Field::from_call(call, &mut self.resolver()).or_else(|| {
+            let written = callee_name(&call.func).unwrap_or("?");
+            Some(Field::new(FieldClass::new("", written), self.location(call)))
+        })
+    }
+
+    /// A list of operations or fields, written in place or named
+    /// (`state_operations=state_operations`, a class attribute).
+    fn list(&self, expr: Option<&'a Expr>) -> &'a [Expr] {
+        match expr {
+            Some(Expr::Name(n)) => self.class.and_then(|c| class_attribute(c, n.id.as_str())).and_then(elements).unwrap_or(&[]),
+            Some(e) => elements(e).unwrap_or(&[]),
+            None => &[],
         }
+    }
+
+    /// The Django operation a call makes: `migrations.AddField`, or a
+    /// subclass of one in the repository (it does what its base does).
+    fn operation_name(&mut self, func: &'a Expr) -> Option<&'a str> {
+        let mut current = func;
+        for _ in 0..MAX_OPERATION_BASES {
+            let name = callee_name(current)?;
+            if KNOWN_OPERATIONS.contains(&name) || NO_SCHEMA_EFFECT.contains(&name) {
+                return Some(name);
+            }
+            let Some(Value::Class { module, class }) = self.eval.eval(self.module, &[], current) else { return Some(name) };
+            let saved = std::mem::replace(&mut self.module, module);
+            let base = class.bases().iter().find(|b| matches!(self.eval.eval(module, &[], b), Some(Value::Class { .. }) | Some(Value::Module(_))));
+            self.module = saved;
+            match base {
+                Some(b) => current = b,
+                None => return Some(name),
+            }
+        }
+        None
     }
 
     /// One operation; `database` false applies it to the state only
     /// (`SeparateDatabaseAndState`'s `state_operations`).
     fn operation(&mut self, call: &'a ast::ExprCall, database: bool) {
-        let Some(op) = callee_name(&call.func) else { return };
+        let Some(op) = self.operation_name(&call.func) else { return };
+        // contrib.postgres variants do what the plain operation does, to the
+        // schema (outside a transaction, or NOT VALID, which new rows obey).
+        let op = match op {
+            "AddIndexConcurrently" => "AddIndex",
+            "RemoveIndexConcurrently" => "RemoveIndex",
+            "AddConstraintNotValid" => "AddConstraint",
+            other => other,
+        };
         let location = self.location(call);
         let source = self.eval.project().module(self.module).map(|m| m.file.text.clone());
         let action = source
@@ -406,32 +472,37 @@ impl<'p, 'a> Interpreter<'_, 'p, 'a> {
                         self.run_sql(sql, &origin);
                     }
                 }
-                if let Some(items) = keyword(call, "state_operations").and_then(elements) {
-                    for item in items {
+                {
+                    for item in self.list(keyword(call, "state_operations")) {
                         if let Expr::Call(c) = item {
                             self.operation(c, false);
                         }
                     }
                 }
             }
+            name if NO_SCHEMA_EFFECT.contains(&name) => {}
             "SeparateDatabaseAndState" => {
                 if database {
                     // The database operations run against a state of their own.
                     let saved = self.state.clone();
-                    for item in arg(call, 0, "database_operations").and_then(elements).unwrap_or(&[]) {
+                    for item in self.list(arg(call, 0, "database_operations")) {
                         if let Expr::Call(c) = item {
                             self.operation(c, true);
                         }
                     }
                     self.state = saved;
                 }
-                for item in arg(call, 1, "state_operations").and_then(elements).unwrap_or(&[]) {
+                for item in self.list(arg(call, 1, "state_operations")) {
                     if let Expr::Call(c) = item {
                         self.operation(c, false);
                     }
                 }
             }
-            _ => {}
+            other => self.diagnostics.push(Diagnostic {
+                location,
+                severity: dbveto_source::Severity::Warning,
+                message: format!("Django migration operation `{other}` is not known to dbveto; its schema changes are not replayed"),
+            }),
         }
     }
 

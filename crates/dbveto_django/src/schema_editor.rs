@@ -164,35 +164,39 @@ impl<'s> Editor<'s> {
     /// `_like` index PostgreSQL gets for varchar and text.
     fn field_indexes(&self, model: &ModelState, name: &str, field: &Field) -> Vec<String> {
         let mut out = Vec::new();
-        let Some(column) = field.column(name) else { return out };
-        let table = model.db_table();
         if field.db_index && !field.unique && !field.primary_key {
-            out.push(format!(
-                "CREATE INDEX {} ON {} ({})",
-                quote(&create_index_name(&table, &[&column], "")),
-                quote(&table),
-                quote(&column)
-            ));
+            out.extend(self.plain_index(model, name, field));
         }
         if (field.db_index || field.unique) && !field.primary_key {
-            let db_type = self.db_type(model, field);
-            let opclass = if db_type.starts_with("varchar") {
-                Some("varchar_pattern_ops")
-            } else if db_type == "text" {
-                Some("text_pattern_ops")
-            } else {
-                None
-            };
-            if let Some(opclass) = opclass {
-                out.push(format!(
-                    "CREATE INDEX {} ON {} ({} {opclass})",
-                    quote(&create_index_name(&table, &[&column], "_like")),
-                    quote(&table),
-                    quote(&column)
-                ));
-            }
+            out.extend(self.like_index(model, name, field));
         }
         out
+    }
+
+    fn plain_index(&self, model: &ModelState, name: &str, field: &Field) -> Option<String> {
+        let column = field.column(name)?;
+        let table = model.db_table();
+        Some(format!("CREATE INDEX {} ON {} ({})", quote(&create_index_name(&table, &[&column], "")), quote(&table), quote(&column)))
+    }
+
+    /// `_create_like_index_sql`: only for varchar and text columns.
+    fn like_index(&self, model: &ModelState, name: &str, field: &Field) -> Option<String> {
+        let column = field.column(name)?;
+        let table = model.db_table();
+        let db_type = self.db_type(model, field);
+        let opclass = if db_type.starts_with("varchar") {
+            "varchar_pattern_ops"
+        } else if db_type == "text" {
+            "text_pattern_ops"
+        } else {
+            return None;
+        };
+        Some(format!(
+            "CREATE INDEX {} ON {} ({} {opclass})",
+            quote(&create_index_name(&table, &[&column], "_like")),
+            quote(&table),
+            quote(&column)
+        ))
     }
 
     pub fn create_model(&mut self, model: &ModelState) {
@@ -430,10 +434,23 @@ impl<'s> Editor<'s> {
             let name = create_index_name(&table, &[&new_column], "_uniq");
             self.sql(format!("ALTER TABLE {} ADD CONSTRAINT {} UNIQUE ({})", quote(&table), quote(&name), quote(&new_column)));
         }
-        if (new.db_index && !old.db_index) || (new.unique && !old.unique) {
-            for sql in self.field_indexes(model, new_name, new) {
+        // `BaseDatabaseSchemaEditor._alter_field`: a plain index when
+        // `db_index` is switched on, or a unique constraint no longer
+        // stands in for one.
+        if (!old.db_index || old.unique) && new.db_index && !new.unique && !new.primary_key {
+            if let Some(sql) = self.plain_index(model, new_name, new) {
                 self.sql(sql);
             }
+        }
+        // PostgreSQL's `_alter_field`: the `_like` index, when the column
+        // had neither index nor unique constraint before.
+        if ((!(old.db_index || old.unique) && new.db_index) || (!old.unique && new.unique)) && !new.primary_key {
+            if let Some(sql) = self.like_index(model, new_name, new) {
+                self.sql(sql);
+            }
+        }
+        if old.unique && !(new.db_index || new.unique) && self.like_index(model, old_name, old).is_some() {
+            self.sql(format!("DROP INDEX IF EXISTS {}", quote(&create_index_name(&table, &[&old_column], "_like"))));
         }
         if new_fk && (fk_changed || !old_fk) {
             if let Some(fk) = self.fk_sql(model, new_name, new) {
