@@ -81,6 +81,10 @@ pub struct Bindings<'a> {
     pub star_imports: Vec<ModulePath>,
     /// `X.attr = ...` in this scope: `X.attr` is not what the class says.
     pub assigned_attributes: HashSet<(&'a str, &'a str)>,
+    /// Names whose value is changed in place (`params["id"] = 1`,
+    /// `params.update(...)`): the value they were bound to is not what
+    /// they hold later.
+    pub mutated: HashSet<&'a str>,
     /// Too deeply nested to be read entirely: no name can be trusted.
     pub incomplete: bool,
 }
@@ -150,12 +154,17 @@ pub fn binary_operands(expr: &Expr) -> Vec<&Expr> {
     operands
 }
 
+/// Methods that change a dict or a list in place.
+const MUTATORS: &[&str] =
+    &["update", "setdefault", "pop", "popitem", "clear", "append", "extend", "insert", "remove", "__setitem__", "__delitem__"];
+
 struct Collector<'a, 'i> {
     importer: Option<&'i ModuleName>,
     counts: HashMap<&'a str, (u32, Binding<'a>)>,
     globals: HashSet<&'a str>,
     star_imports: Vec<ModulePath>,
     assigned_attributes: HashSet<(&'a str, &'a str)>,
+    mutated: HashSet<&'a str>,
     incomplete: bool,
     depth: u32,
     /// Inside a comprehension, only walrus targets bind in this scope.
@@ -170,6 +179,7 @@ impl<'a, 'i> Collector<'a, 'i> {
             globals: HashSet::new(),
             star_imports: Vec::new(),
             assigned_attributes: HashSet::new(),
+            mutated: HashSet::new(),
             incomplete: false,
             depth: 0,
             in_comprehension: 0,
@@ -199,6 +209,7 @@ impl<'a, 'i> Collector<'a, 'i> {
             names,
             star_imports: self.star_imports,
             assigned_attributes: self.assigned_attributes,
+            mutated: self.mutated,
             incomplete: self.incomplete,
         }
     }
@@ -329,6 +340,20 @@ impl<'a> Visitor<'a> for Collector<'a, '_> {
                 for operand in binary_operands(expr) {
                     self.visit_expr(operand);
                 }
+            }
+            Expr::Subscript(subscript) if !matches!(subscript.ctx, ExprContext::Load) => {
+                if let Expr::Name(name) = subscript.value.as_ref() {
+                    self.mutated.insert(name.id.as_str());
+                }
+                visitor::walk_expr(self, expr);
+            }
+            Expr::Call(call) => {
+                if let Expr::Attribute(method) = call.func.as_ref() {
+                    if let (Expr::Name(name), true) = (method.value.as_ref(), MUTATORS.contains(&method.attr.as_str())) {
+                        self.mutated.insert(name.id.as_str());
+                    }
+                }
+                visitor::walk_expr(self, expr);
             }
             // A lambda is a scope of its own.
             Expr::Lambda(_) => {}

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use dbveto_writes::{Arg, Params};
 use ruff_python_ast::{self as ast, Expr};
 
-use crate::bindings::{target_names, Scope};
+use crate::bindings::{target_names, Binding, Scope};
 use crate::eval::{Binds, Const, ConstValue, Evaluator, Value};
 use crate::index::ModuleId;
 
@@ -223,6 +223,11 @@ impl<'a> ExecuteCall<'a> {
                 }
                 Row::Named(named)
             }
+            // `params = {...}` earlier in the function, not changed since.
+            Expr::Name(name) => match bound_display(scopes, name.id.as_str()) {
+                Some(value) => self.row(ev, m, scopes, value, index),
+                None => Row::Unknown,
+            },
             _ => Row::Unknown,
         }
     }
@@ -233,6 +238,20 @@ impl<'a> ExecuteCall<'a> {
             Some(row) => format!("parameter {parameter} of row {row} of {}()", self.method.name()),
             None => format!("parameter {parameter} of {}()", self.method.name()),
         }
+    }
+}
+
+/// The dict, tuple or list display a name of the innermost scope that
+/// binds it is bound to, once and not changed in place.
+fn bound_display<'a>(scopes: &[&Scope<'a>], name: &str) -> Option<&'a Expr> {
+    let scope = scopes.iter().rev().find(|s| s.bindings.get(name).is_some())?;
+    match scope.bindings.get(name)? {
+        Binding::Value(value) if !scope.bindings.mutated.contains(name) => match value {
+            Expr::Dict(_) | Expr::Tuple(_) | Expr::List(_) => Some(value),
+            Expr::Call(call) if is_dict_call(call) => Some(value),
+            _ => None,
+        },
+        _ => None,
     }
 }
 

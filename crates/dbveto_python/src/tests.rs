@@ -503,3 +503,25 @@ def log(message="Update the order log"):
     }
     insta::assert_snapshot!(out);
 }
+
+#[test]
+fn params_bound_to_a_local_display_are_followed() {
+    let q = only(
+        "def add(cur, note):\n    params = {\"status\": \"open\", \"note\": note}\n    cur.execute(\"INSERT INTO t (status, note) VALUES (%(status)s, %(note)s)\", params)\n",
+    );
+    assert_eq!(named(&q.params), [("note".to_string(), "?".to_string()), ("status".to_string(), "'open'".to_string())]);
+    let q = only("def add(cur):\n    row = (\"open\", 2)\n    cur.execute(\"INSERT INTO t (status, n) VALUES (%s, %s)\", row)\n");
+    assert_eq!(positional(&q.params), ["'open'", "2"]);
+}
+
+#[test]
+fn params_changed_in_place_or_bound_twice_are_unknown() {
+    for source in [
+        "def add(cur, s):\n    params = {\"status\": \"open\"}\n    params[\"status\"] = s\n    cur.execute(\"INSERT INTO t (status) VALUES (%(status)s)\", params)\n",
+        "def add(cur, s):\n    params = {\"status\": \"open\"}\n    params.update(status=s)\n    cur.execute(\"INSERT INTO t (status) VALUES (%(status)s)\", params)\n",
+        "def add(cur, s):\n    params = {\"status\": \"open\"}\n    if s:\n        params = {\"status\": s}\n    cur.execute(\"INSERT INTO t (status) VALUES (%(status)s)\", params)\n",
+        "def add(cur, make):\n    params = make()\n    cur.execute(\"INSERT INTO t (status) VALUES (%(status)s)\", params)\n",
+    ] {
+        assert_eq!(only(source).params, Params::Unknown, "{source}");
+    }
+}
