@@ -250,3 +250,115 @@ pub fn plan(migrations: &[MigrationModule<'_>], diagnostics: &mut Vec<Diagnostic
     }
     order
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Fixture {
+        file: SourceFile,
+        parsed: ruff_python_parser::Parsed<ast::ModModule>,
+    }
+
+    impl Fixture {
+        fn new() -> Self {
+            let parsed = ruff_python_parser::parse_module("class Migration:\n    pass\n").expect("parse");
+            Fixture { file: SourceFile::new("app/migrations/0001_initial.py", ""), parsed }
+        }
+
+        fn class(&self) -> &ast::StmtClassDef {
+            self.parsed.syntax().body[0].as_class_def_stmt().expect("class")
+        }
+
+        /// `app.name` depending on `deps` (`"app.name"` each).
+        fn node(&self, key: &str, deps: &[&str], run_before: &[&str], replaces: &[&str]) -> MigrationModule<'_> {
+            MigrationModule {
+                key: k(key),
+                module: 0,
+                file: &self.file,
+                dependencies: deps.iter().map(|d| k(d)).collect(),
+                run_before: run_before.iter().map(|d| k(d)).collect(),
+                replaces: replaces.iter().map(|d| k(d)).collect(),
+                operations: &[],
+                class: self.class(),
+                initial: false,
+                location: self.file.location(0),
+            }
+        }
+    }
+
+    fn k(s: &str) -> Key {
+        let (app, name) = s.split_once('.').expect("app.name");
+        (app.to_string(), name.to_string())
+    }
+
+    fn planned(migrations: &[MigrationModule<'_>]) -> (Vec<String>, Vec<String>) {
+        let mut diagnostics = Vec::new();
+        let order = plan(migrations, &mut diagnostics);
+        (order.iter().map(|&i| show(&migrations[i].key)).collect(), diagnostics.into_iter().map(|d| d.message).collect())
+    }
+
+    #[test]
+    fn parents_come_first_across_apps() {
+        let f = Fixture::new();
+        let (order, diagnostics) = planned(&[
+            f.node("shop.0001_initial", &[], &[], &[]),
+            f.node("shop.0002_order_customer", &["shop.0001_initial", "crm.0001_initial"], &[], &[]),
+            f.node("crm.0001_initial", &[], &[], &[]),
+        ]);
+        assert_eq!(order, ["crm.0001_initial", "shop.0001_initial", "shop.0002_order_customer"]);
+        assert!(diagnostics.is_empty(), "{diagnostics:?}");
+    }
+
+    #[test]
+    fn a_squashed_migration_stands_in_for_those_it_replaces() {
+        let f = Fixture::new();
+        let (order, diagnostics) = planned(&[
+            f.node("shop.0001_initial", &[], &[], &[]),
+            f.node("shop.0002_price", &["shop.0001_initial"], &[], &[]),
+            f.node("shop.0001_squashed_0002_price", &[], &[], &["shop.0001_initial", "shop.0002_price"]),
+            // A dependency on a replaced migration means the squashed one.
+            f.node("crm.0001_initial", &["shop.0002_price"], &[], &[]),
+        ]);
+        assert_eq!(order, ["shop.0001_squashed_0002_price", "crm.0001_initial"]);
+        assert!(diagnostics.is_empty(), "{diagnostics:?}");
+    }
+
+    #[test]
+    fn first_latest_and_run_before() {
+        let f = Fixture::new();
+        let (order, _) = planned(&[
+            f.node("shop.0001_initial", &[], &[], &[]),
+            f.node("shop.0002_price", &["shop.0001_initial"], &[], &[]),
+            f.node("crm.0001_initial", &["shop.__latest__"], &[], &[]),
+            f.node("audit.0001_initial", &["shop.__first__"], &["shop.0002_price"], &[]),
+        ]);
+        let at = |name: &str| order.iter().position(|o| o == name).expect(name);
+        assert!(at("shop.0002_price") < at("crm.0001_initial"), "__latest__: {order:?}");
+        assert!(at("shop.0001_initial") < at("audit.0001_initial"), "__first__: {order:?}");
+        assert!(at("audit.0001_initial") < at("shop.0002_price"), "run_before: {order:?}");
+    }
+
+    #[test]
+    fn problems_are_reported_and_everything_is_still_ordered() {
+        let f = Fixture::new();
+        let (order, diagnostics) = planned(&[
+            f.node("shop.0001_initial", &["shop.0002_price"], &[], &[]),
+            f.node("shop.0002_price", &["shop.0001_initial"], &[], &[]),
+            f.node("crm.0001_initial", &["billing.0001_initial"], &[], &[]),
+            f.node("crm.0002_a", &["crm.0001_initial"], &[], &[]),
+            f.node("crm.0002_b", &["crm.0001_initial"], &[], &[]),
+        ]);
+        assert_eq!(order.len(), 5, "{order:?}");
+        assert_eq!(
+            diagnostics,
+            [
+                // `billing` is not an app of this repository: not a missing parent.
+                "Conflicting migrations detected; multiple leaf nodes in the migration graph: (0002_a, 0002_b in crm); `migrate` refuses to run until they are merged",
+                "Django migration shop.0001_initial is part of a dependency cycle; the cycle is broken here",
+            ]
+        );
+        let (_, diagnostics) = planned(&[f.node("shop.0002_price", &["shop.0001_initial"], &[], &[])]);
+        assert_eq!(diagnostics, ["Django migration shop.0002_price depends on shop.0001_initial, which does not exist; the dependency is ignored"]);
+    }
+}
