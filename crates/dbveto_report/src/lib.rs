@@ -40,4 +40,9 @@ impl Sources {
     pub fn get(&self, path: &str) -> Option<&SourceFile> {
         self.files.get(path)
     }
+
+    /// Every file, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = &SourceFile> {
+        self.files.values()
+    }
 }
