@@ -76,7 +76,6 @@ fn rule(r: &Rule) -> Value {
         "id": r.id,
         "name": r.id,
         "shortDescription": {"text": r.summary},
-        "fullDescription": {"text": r.summary},
         "help": {"text": r.docs, "markdown": r.docs},
     })
 }
