@@ -44,6 +44,9 @@ pub struct CheckArgs {
     /// Exit with 0 even when there are findings
     #[arg(long)]
     exit_zero: bool,
+    /// Report findings even where a `dbveto: ignore` comment hides them
+    #[arg(long)]
+    ignore_suppressions: bool,
     /// Hide the findings recorded in FILE (written by --write-baseline)
     #[arg(long, value_name = "FILE", conflicts_with = "write_baseline")]
     baseline: Option<PathBuf>,
@@ -85,7 +88,10 @@ pub fn run(args: CheckArgs) -> Result<ExitCode, String> {
     let rules = dbveto_config::selected_rules(&config, &args.select, &args.extend_select, &args.ignore)?;
     let analysis = analysis::analyze_with(&root, &config.discover_options());
     let ran: Vec<&str> = rules.iter().map(|r| r.id).collect();
-    let (findings, suppression_diagnostics) = dbveto_suppress::apply(analysis.check(&rules), &analysis.sources, &ran);
+    let (findings, suppression_diagnostics) = match args.ignore_suppressions {
+        true => (analysis.check(&rules), Vec::new()),
+        false => dbveto_suppress::apply(analysis.check(&rules), &analysis.sources, &ran),
+    };
     let mut diagnostics = analysis.diagnostics.clone();
     diagnostics.extend(suppression_diagnostics);
     diagnostics.sort();
