@@ -92,13 +92,9 @@ fn configuration_errors_name_the_file_and_the_key() {
         assert_eq!(code, 2, "{text}: {out}{err}");
         assert!(err.contains("dbveto.toml: ") && err.contains(expected), "{text}: {err}");
     }
-    insta::assert_snapshot!(
-        "unknown_key",
-        {
-            std::fs::write(dir.join("dbveto.toml"), "exclude = [\"scripts\"]\ninclde = [\"services\"]\n").expect("write");
-            dbveto(&["check"], &dir).2.replace(&dir.display().to_string(), "[ROOT]")
-        }
-    );
+    std::fs::write(dir.join("dbveto.toml"), "exclude = [\"scripts\"]\ninclde = [\"services\"]\n").expect("write");
+    let message = dbveto(&["check"], &dir).2.replace(&dir.display().to_string(), "[ROOT]");
+    insta::assert_snapshot!("unknown_key", message);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
