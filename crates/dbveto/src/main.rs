@@ -7,7 +7,7 @@ mod check;
 mod schema_output;
 
 use std::io::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -64,11 +64,11 @@ fn main() -> ExitCode {
     }
 }
 
-fn root(path: &PathBuf) -> Result<PathBuf, String> {
+fn root(path: &Path) -> Result<PathBuf, String> {
     if !path.is_dir() {
         return Err(format!("`{}` is not a directory; give the root of the repository to check", path.display()));
     }
-    Ok(path.clone())
+    Ok(path.to_path_buf())
 }
 
 fn print(s: &str) -> Result<(), String> {

@@ -85,7 +85,8 @@ pub fn discover_with(root: &Path, options: &Options) -> Discovery {
         .filter_entry(move |e| {
             let is_dir = e.file_type().is_some_and(|t| t.is_dir());
             let vendored = is_dir && e.file_name().to_str().is_some_and(|n| VENDORED.contains(&n));
-            !vendored && !(is_dir && e.depth() > 0 && walk_filter.excludes_dir(&relative_path(&walk_root, e.path())))
+            let excluded = is_dir && e.depth() > 0 && walk_filter.excludes_dir(&relative_path(&walk_root, e.path()));
+            !(vendored || excluded)
         })
         .build();
     for entry in walker {

@@ -227,7 +227,7 @@ fn as_declared(tool: MigrationTool, file: &SourceFile, name: &str) -> Result<Rol
         MigrationTool::Goose => section(&file.text, "-- +goose up", "-- +goose down").map(|up| Role::Migration(tool, version, up)),
         MigrationTool::Dbmate => section(&file.text, "-- migrate:up", "-- migrate:down").map(|up| Role::Migration(tool, version, up)),
         MigrationTool::GolangMigrate if lower_name.ends_with(".down.sql") => Some(Role::Skipped),
-        MigrationTool::GolangMigrate => lower_name.ends_with(".up.sql").then(|| Role::Migration(tool, version, whole)),
+        MigrationTool::GolangMigrate => lower_name.ends_with(".up.sql").then_some(Role::Migration(tool, version, whole)),
         MigrationTool::Flyway if is_flyway(name, 'U') => Some(Role::Skipped),
         MigrationTool::Flyway if is_flyway(name, 'R') => Some(Role::Migration(tool, Some(u64::MAX), whole)),
         MigrationTool::Flyway => flyway_version(name).map(|v| Role::Migration(tool, Some(v), whole)),

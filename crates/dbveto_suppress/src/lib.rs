@@ -74,12 +74,16 @@ fn directive(comment: &str) -> Option<Result<Option<Vec<String>>, String>> {
     Some(Ok(Some(rules)))
 }
 
+/// The suppressions on one line of one file, each with the rules of the
+/// findings it hid.
+type ByLine = HashMap<(Arc<str>, u32), Vec<(Suppression, Vec<&'static str>)>>;
+
 /// Findings that a suppression on their line hides are dropped. Returns
 /// the others, and warnings: malformed suppressions, unknown rules, and
 /// suppressions that hid nothing among `ran` (the ids of the rules run).
 pub fn apply(findings: Vec<Finding>, sources: &Sources, ran: &[&str]) -> (Vec<Finding>, Vec<Diagnostic>) {
     let mut diagnostics = Vec::new();
-    let mut by_line: HashMap<(Arc<str>, u32), Vec<(Suppression, Vec<&'static str>)>> = HashMap::new();
+    let mut by_line: ByLine = HashMap::new();
     let mut files: Vec<&SourceFile> = sources.iter().collect();
     files.sort_by(|a, b| a.path.cmp(&b.path));
     for file in files {
