@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use dbveto_discover::{discover, Migration, MigrationSet, MigrationTool};
+use dbveto_discover::{discover_with, Migration, MigrationSet, MigrationTool, Options};
 use dbveto_report::Sources;
 use dbveto_rules::{Finding, Rule};
 use dbveto_schema::Schema;
@@ -28,9 +28,16 @@ pub struct Analysis {
     pub files: usize,
 }
 
-/// Reads the repository at `root` and builds its schemas and writes.
+/// Reads the repository at `root` and builds its schemas and writes,
+/// without configuration.
+#[allow(dead_code)] // `check` and `schema` read the configuration first.
 pub fn analyze(root: &Path) -> Analysis {
-    let d = discover(root);
+    analyze_with(root, &Options::default())
+}
+
+/// [`analyze`], with what the configuration says about discovery.
+pub fn analyze_with(root: &Path, options: &Options) -> Analysis {
+    let d = discover_with(root, options);
     let mut diagnostics = d.diagnostics;
     let mut sources = Sources::default();
     let files = d.go_files.len()

@@ -2,10 +2,12 @@
 //! picks the exit code (0 no findings, 1 findings, 2 usage or internal error).
 
 mod analysis;
+mod baseline;
+mod check;
 mod schema_output;
 
-use std::io::{IsTerminal, Write as _};
-use std::path::PathBuf;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -21,21 +23,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Report every write that a constraint of the schema will reject
-    Check {
-        /// The repository to check
-        #[arg(default_value = ".")]
-        path: PathBuf,
-        #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
-        format: CheckFormat,
-        /// Only these rules (comma-separated ids)
-        #[arg(long, value_delimiter = ',')]
-        select: Vec<String>,
-        /// Not these rules (comma-separated ids)
-        #[arg(long, value_delimiter = ',')]
-        ignore: Vec<String>,
-        #[arg(long, value_enum, default_value_t = Color::Auto)]
-        color: Color,
-    },
+    Check(check::CheckArgs),
     /// Print the schema reconstructed from the migrations, with provenance
     Schema {
         #[arg(default_value = ".")]
@@ -44,13 +32,16 @@ enum Command {
         format: SchemaFormat,
     },
     /// List the rules
-    Rules,
+    Rules {
+        #[arg(long, value_enum, default_value_t = RulesFormat::Text)]
+        format: RulesFormat,
+    },
     /// Print a rule's documentation
     Rule { id: String },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
-enum CheckFormat {
+enum RulesFormat {
     Text,
     Json,
 }
@@ -60,13 +51,6 @@ enum SchemaFormat {
     Text,
     Json,
     Sql,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum Color {
-    Auto,
-    Always,
-    Never,
 }
 
 fn main() -> ExitCode {
@@ -80,11 +64,11 @@ fn main() -> ExitCode {
     }
 }
 
-fn root(path: &PathBuf) -> Result<PathBuf, String> {
+fn root(path: &Path) -> Result<PathBuf, String> {
     if !path.is_dir() {
         return Err(format!("`{}` is not a directory; give the root of the repository to check", path.display()));
     }
-    Ok(path.clone())
+    Ok(path.to_path_buf())
 }
 
 fn print(s: &str) -> Result<(), String> {
@@ -98,26 +82,10 @@ fn print(s: &str) -> Result<(), String> {
 
 fn run(cli: Cli) -> Result<ExitCode, String> {
     match cli.command {
-        Command::Check { path, format, select, ignore, color } => {
-            let rules = selected_rules(&select, &ignore)?;
-            let analysis = analysis::analyze(&root(&path)?);
-            let findings = analysis.check(&rules);
-            match format {
-                CheckFormat::Json => {
-                    let v = dbveto_report::json(&findings, &analysis.diagnostics);
-                    print(&format!("{}\n", serde_json::to_string_pretty(&v).map_err(|e| e.to_string())?))?;
-                }
-                CheckFormat::Text => {
-                    let style = Style { color: use_color(color) };
-                    let mut out = dbveto_report::text(&findings, &analysis.diagnostics, &analysis.sources, style);
-                    out.push_str(&summary(&findings, analysis.files));
-                    print(&out)?;
-                }
-            }
-            Ok(if findings.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
-        }
+        Command::Check(args) => check::run(args),
         Command::Schema { path, format } => {
-            let analysis = analysis::analyze(&root(&path)?);
+            let root = root(&path)?;
+            let analysis = analysis::analyze_with(&root, &check::load_config(&root, None)?.discover_options());
             let out = match format {
                 SchemaFormat::Json => {
                     let v = serde_json::json!({
@@ -141,7 +109,13 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             print(&out)?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Rules => {
+        Command::Rules { format: RulesFormat::Json } => {
+            let rules: Vec<serde_json::Value> =
+                dbveto_rules::all().iter().map(|r| serde_json::json!({"id": r.id, "summary": r.summary, "docs": r.docs})).collect();
+            print(&format!("{}\n", serde_json::to_string_pretty(&rules).map_err(|e| e.to_string())?))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Rules { format: RulesFormat::Text } => {
             let mut s = String::new();
             for r in dbveto_rules::all() {
                 s.push_str(&format!("{:<22} {}\n", r.id, r.summary));
@@ -157,38 +131,4 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             None => Err(format!("no rule `{id}`; `dbveto rules` lists them")),
         },
     }
-}
-
-fn selected_rules(select: &[String], ignore: &[String]) -> Result<Vec<&'static dbveto_rules::Rule>, String> {
-    for id in select.iter().chain(ignore) {
-        if dbveto_rules::by_id(id).is_none() {
-            return Err(format!("unknown rule `{id}`; `dbveto rules` lists them"));
-        }
-    }
-    Ok(dbveto_rules::all()
-        .iter()
-        .filter(|r| select.is_empty() || select.iter().any(|s| s == r.id))
-        .filter(|r| !ignore.iter().any(|s| s == r.id))
-        .collect())
-}
-
-fn use_color(color: Color) -> bool {
-    match color {
-        Color::Always => true,
-        Color::Never => false,
-        Color::Auto => std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal(),
-    }
-}
-
-fn summary(findings: &[dbveto_rules::Finding], files: usize) -> String {
-    if findings.is_empty() {
-        return format!("All checks passed ({files} files).\n");
-    }
-    let mut counts: std::collections::BTreeMap<&str, usize> = Default::default();
-    for f in findings {
-        *counts.entry(f.rule).or_default() += 1;
-    }
-    let per_rule: Vec<String> = counts.iter().map(|(r, n)| format!("{n} {r}")).collect();
-    let noun = if findings.len() == 1 { "problem" } else { "problems" };
-    format!("Found {} {noun} ({}) in {files} files.\n", findings.len(), per_rule.join(", "))
 }

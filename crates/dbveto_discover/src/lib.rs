@@ -8,6 +8,7 @@
 //! `node_modules`, `site-packages`, `venv`, `third_party`) and test
 //! conventions exclude.
 
+mod filter;
 mod migrations;
 
 use std::path::{Path, PathBuf};
@@ -15,7 +16,16 @@ use std::path::{Path, PathBuf};
 use dbveto_source::{relative_path, Diagnostic, Severity, SourceFile};
 use rayon::prelude::*;
 
-pub use migrations::{Migration, MigrationSet, MigrationTool};
+pub use filter::PathFilter;
+pub use migrations::{DeclaredSet, Migration, MigrationSet, MigrationTool};
+
+/// What the configuration changes about discovery.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    pub filter: PathFilter,
+    /// Migration folders declared by hand, in the order they are declared.
+    pub declared: Vec<DeclaredSet>,
+}
 
 /// Files bigger than this are not read.
 pub const MAX_FILE_BYTES: u64 = 32 * 1024 * 1024;
@@ -60,18 +70,30 @@ fn kind_of(path: &Path) -> Option<Kind> {
 
 /// Walks `root` (honouring `.gitignore`) and reads the files dbveto uses.
 pub fn discover(root: &Path) -> Discovery {
+    discover_with(root, &Options::default())
+}
+
+/// [`discover`], with the configuration's globs and declared migration sets.
+pub fn discover_with(root: &Path, options: &Options) -> Discovery {
+    let filter = &options.filter;
+    let (walk_filter, walk_root) = (filter.clone(), root.to_path_buf());
     let mut found: Vec<(PathBuf, Kind)> = Vec::new();
     let mut diagnostics = Vec::new();
     let walker = ignore::WalkBuilder::new(root)
         .follow_links(true)
         .require_git(false)
-        .filter_entry(|e| !(e.file_type().is_some_and(|t| t.is_dir()) && e.file_name().to_str().is_some_and(|n| VENDORED.contains(&n))))
+        .filter_entry(move |e| {
+            let is_dir = e.file_type().is_some_and(|t| t.is_dir());
+            let vendored = is_dir && e.file_name().to_str().is_some_and(|n| VENDORED.contains(&n));
+            let excluded = is_dir && e.depth() > 0 && walk_filter.excludes_dir(&relative_path(&walk_root, e.path()));
+            !(vendored || excluded)
+        })
         .build();
     for entry in walker {
         match entry {
             Ok(e) => {
                 if e.file_type().is_some_and(|t| t.is_file()) {
-                    if let Some(kind) = kind_of(e.path()) {
+                    if let Some(kind) = kind_of(e.path()).filter(|_| filter.accepts_file(&relative_path(root, e.path()))) {
                         found.push((e.into_path(), kind));
                     }
                 }
@@ -100,7 +122,7 @@ pub fn discover(root: &Path) -> Discovery {
             (Kind::Python, Ok(f)) => d.python_files.push(f),
         }
     }
-    let (sets, queries, diags) = migrations::classify(sql);
+    let (sets, queries, diags) = migrations::classify_declared(sql, &options.declared);
     d.migration_sets = sets;
     d.query_files = queries;
     d.diagnostics.extend(diags);
