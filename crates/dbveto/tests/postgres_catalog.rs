@@ -46,6 +46,10 @@ fn replayed_schema_matches_the_postgres_catalog() {
         let name = fixture.file_name().unwrap_or_default().to_string_lossy().to_string();
         let schema = dbveto_schema(fixture);
         for (j, db) in schema["databases"].as_array().into_iter().flatten().enumerate() {
+            // Migrations written in Python are not SQL to apply as they are.
+            if db["tool"] == "django" {
+                continue;
+            }
             let database = format!("f{i}_{j}");
             pg.create_database(&database);
             for m in db["migrations"].as_array().into_iter().flatten() {
