@@ -16,7 +16,7 @@ mod template;
 
 use serde::Serialize;
 
-pub use params::Parameters;
+pub use params::{Parameters, Value};
 
 /// What went wrong, in the database's terms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
