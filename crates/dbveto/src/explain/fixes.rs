@@ -88,7 +88,7 @@ fn not_null(analysis: &Analysis, r: &Resolution<'_>, failing: &[&super::resolve:
         fixes.push(Fix::Code {
             title: format!("declare `{c}` on the model `{}`, so that Django sends it", drift.model),
             location: Some(drift.location.clone()),
-            change: format!("{field}\n# then `python manage.py makemigrations --check` must report no change"),
+            change: format!("{field}\n# then `python manage.py makemigrations`: it writes a migration only where the field differs from what the migrations created"),
         });
     }
     for site in failing {

@@ -23,7 +23,7 @@ pub enum Format {
 pub fn not_found(format: Format) -> String {
     let message = "no database error found in the input (expected a PostgreSQL, MySQL/MariaDB or SQLite constraint error, or a Django system check)";
     match format {
-        Format::Json => format!("{}\n", json!({"version": dbveto_report::JSON_VERSION, "resolved": false, "error": null, "message": message})),
+        Format::Json => format!("{}\n", serde_json::to_string_pretty(&json!({"version": dbveto_report::JSON_VERSION, "resolved": false, "error": null, "message": message})).unwrap_or_default()),
         _ => format!("{message}\n"),
     }
 }
@@ -142,7 +142,13 @@ fn summary(e: &DbError, r: &Resolution<'_>) -> String {
 }
 
 fn history_lines(out: &mut String, indent: &str, h: &History) {
+    let mut previous: Option<&Location> = None;
     for (i, p) in h.history.iter().enumerate() {
+        // One statement may change an object twice (a type, then NOT NULL).
+        if previous == Some(&p.location) {
+            continue;
+        }
+        previous = Some(&p.location);
         let verb = if i == 0 { "created" } else { "changed" };
         let _ = writeln!(out, "{indent}{verb} at {}", at(p));
     }
@@ -193,7 +199,7 @@ fn text(analysis: &Analysis, e: &DbError, r: &Resolution<'_>, fixes: &[Fix]) -> 
     if let Some(d) = r.drift {
         let _ = writeln!(out, "model `{}` at {} does not declare the column", d.model, d.location);
     }
-    if let Some(v) = &r.value {
+    if let Some(v) = r.value.as_ref().filter(|_| e.kind != ErrorKind::IndexNameTooLong) {
         let _ = writeln!(out, "refused value: {}", v.to_sql());
     }
     if !r.sites.is_empty() {
@@ -359,7 +365,7 @@ fn markdown(analysis: &Analysis, e: &DbError, r: &Resolution<'_>, fixes: &[Fix])
     if let Some(sql) = &e.sql {
         let _ = writeln!(out, "- Statement: `{}`", sql.replace('\n', " "));
     }
-    if let Some(v) = &r.value {
+    if let Some(v) = r.value.as_ref().filter(|_| e.kind != ErrorKind::IndexNameTooLong) {
         let _ = writeln!(out, "- Refused value: {}", v.to_sql());
     }
     let _ = writeln!(out, "\n## Root cause\n\n{}\n", root_cause(e, r));

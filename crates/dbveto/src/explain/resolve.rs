@@ -103,6 +103,19 @@ pub fn resolve<'a>(analysis: &'a Analysis, error: &DbError) -> Resolution<'a> {
             .iter()
             .find(|d| d.table == table.name.name && d.database_only.iter().any(|(c, _, _)| *c == column.name));
     }
+    if let (Some(drift), Some(column)) = (r.drift, r.column) {
+        let others: Vec<String> = drift.database_only.iter().filter(|(c, _, fails)| *fails && *c != column.name).map(|(c, _, _)| format!("`{c}`")).collect();
+        if !others.is_empty() {
+            r.notes.push(format!(
+                "the model `{}` does not declare {} other NOT NULL column{} without a default either: {}. PostgreSQL names only the first it meets; fixing `{}` alone reveals the next",
+                drift.model,
+                others.len(),
+                if others.len() == 1 { "" } else { "s" },
+                others.join(", "),
+                column.name
+            ));
+        }
+    }
     sites(analysis, error, &mut r);
     r
 }
