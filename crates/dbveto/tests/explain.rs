@@ -131,20 +131,20 @@ const TRACEBACK_000: &str = r#"Traceback (most recent call last):
   File "/usr/local/lib/python3.11/site-packages/django/db/backends/utils.py", line 105, in _execute
     return self.cursor.execute(sql, params)
 psycopg2.errors.NotNullViolation: null value in column "managed_file_path" of relation "fleetsync_managedresource" violates not-null constraint
-DETAIL:  Failing row contains (7, 2025-08-11 09:00:00+00, 2025-08-11 09:00:00+00, 3, Switch, leaf-1, default, v1, null, , {}, {}, 2025-08-11 09:00:00+00, , {}, {}, orphaned, null, null, null, null, null, null, null, null).
+DETAIL:  Failing row contains (7, 2025-08-11 09:00:00.1+00, 2025-08-11 09:00:00.1+00, Switch, leaf-1, default, v1, {"spec": {"asn": 65101}}, null, null, , null, 3, {}, 4f2a9c1, {}, desired, 2, null, null, null, null, null, null, null).
 
 
 The above exception was the direct cause of the following exception:
 
 Traceback (most recent call last):
-  File "/opt/app/src/fleetsync/services/sync.py", line 68, in sync_fabric
-    record_orphan(fabric, live)
-  File "/opt/app/src/fleetsync/services/sync.py", line 41, in record_orphan
-    return ManagedResource.objects.create(
+  File "/opt/app/src/fleetsync/services/sync.py", line 62, in sync_fabric
+    resource = apply_desired(fabric, doc, commit_sha)
+  File "/opt/app/src/fleetsync/services/sync.py", line 19, in apply_desired
+    resource, created = ManagedResource.objects.get_or_create(
   File "/usr/local/lib/python3.11/site-packages/django/db/models/manager.py", line 87, in manager_method
     return getattr(self.get_queryset(), name)(*args, **kwargs)
 django.db.utils.IntegrityError: null value in column "managed_file_path" of relation "fleetsync_managedresource" violates not-null constraint
-DETAIL:  Failing row contains (7, 2025-08-11 09:00:00+00, 2025-08-11 09:00:00+00, 3, Switch, leaf-1, default, v1, null, , {}, {}, 2025-08-11 09:00:00+00, , {}, {}, orphaned, null, null, null, null, null, null, null, null).
+DETAIL:  Failing row contains (7, 2025-08-11 09:00:00.1+00, 2025-08-11 09:00:00.1+00, Switch, leaf-1, default, v1, {"spec": {"asn": 65101}}, null, null, , null, 3, {}, 4f2a9c1, {}, desired, 2, null, null, null, null, null, null, null).
 "#;
 
 #[test]
@@ -159,7 +159,7 @@ fn traceback_frame_ranks_its_write_first() {
     let (code, out) = explain(SEED_000_DIR, &["--format", "json"], Some(TRACEBACK_000));
     assert_eq!(code, 0);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(v["sites"][0]["location"]["line"], 41);
+    assert_eq!(v["sites"][0]["location"]["line"], 19);
     assert_eq!(v["error"]["wrappers"][0], "django.db.utils.IntegrityError");
     assert_eq!(v["error"]["exception"], "psycopg2.errors.NotNullViolation");
 }

@@ -427,6 +427,10 @@ fn sites(analysis: &Analysis, e: &DbError, r: &mut Resolution<'_>) {
             });
         }
     }
+    let set_aside: Vec<String> = r.sites.iter().filter(|s| s.score <= 0 && s.reasons.iter().any(|m| m.starts_with("sends another value"))).map(|s| format!("{}", s.location)).collect();
+    if !set_aside.is_empty() {
+        r.notes.push(format!("set aside, because what they send differs from what the error shows: {}", set_aside.join(", ")));
+    }
     r.sites.retain(|s| s.score > 0);
     r.sites.sort_by(|a, b| b.score.cmp(&a.score).then_with(|| (a.role as u8).cmp(&(b.role as u8))).then_with(|| a.location.cmp(&b.location)));
 }
