@@ -96,10 +96,8 @@ fn classify(e: &mut DbError, class: &str) {
                 e.sqlstate = Some(state.to_string());
             }
         }
-        None if module == "django" || module == "sqlalchemy" => {
-            if !e.wrappers.iter().any(|w| w == class) {
-                e.wrappers.push(class.to_string());
-            }
+        None if (module == "django" || module == "sqlalchemy") && !e.wrappers.iter().any(|w| w == class) => {
+            e.wrappers.push(class.to_string());
         }
         None => {}
     }

@@ -115,7 +115,8 @@ fn failing_row(values: &str) -> Vec<Option<String>> {
 /// The verbose fields psql prints with `\set VERBOSITY verbose` and that
 /// server logs may carry.
 pub(crate) fn verbose_field(e: &mut DbError, line: &str) -> bool {
-    let fields: &[(&str, fn(&mut DbError, String))] = &[
+    type Setter = fn(&mut DbError, String);
+    let fields: &[(&str, Setter)] = &[
         ("TABLE NAME:", |e, v| e.table = e.table.take().or(Some(v))),
         ("COLUMN NAME:", |e, v| e.column = e.column.take().or(Some(v))),
         ("CONSTRAINT NAME:", |e, v| e.constraint = e.constraint.take().or(Some(v))),
