@@ -26,6 +26,8 @@ pub struct Analysis {
     pub diagnostics: Vec<Diagnostic>,
     pub sources: Sources,
     pub files: usize,
+    /// Django apps (label and folder), for migrations `explain` proposes.
+    pub django_apps: Vec<dbveto_django::App>,
 }
 
 /// Reads the repository at `root` and builds its schemas and writes,
@@ -51,6 +53,7 @@ pub fn analyze_with(root: &Path, options: &Options) -> Analysis {
     );
     let mut databases = Vec::new();
     let facts = dbveto_django::facts(&django);
+    let django_apps = django.apps.apps.clone();
     diagnostics.extend(django.diagnostics);
     let django_writes = django.writes;
     if let Some(applied) = django.migrations {
@@ -79,7 +82,7 @@ pub fn analyze_with(root: &Path, options: &Options) -> Analysis {
     }
     diagnostics.sort();
     diagnostics.dedup();
-    Analysis { databases, facts, writes, diagnostics, sources, files }
+    Analysis { databases, facts, writes, diagnostics, sources, files, django_apps }
 }
 
 fn replay_set(set: MigrationSet) -> (Database, Vec<Diagnostic>) {

@@ -4,6 +4,7 @@
 mod analysis;
 mod baseline;
 mod check;
+mod explain;
 mod schema_output;
 
 use std::io::Write as _;
@@ -30,6 +31,16 @@ enum Command {
         path: PathBuf,
         #[arg(long, value_enum, default_value_t = SchemaFormat::Text)]
         format: SchemaFormat,
+    },
+    /// Explain a database error: the migration and the code that collided, and fixes
+    Explain {
+        /// The repository the error comes from
+        #[arg(long, default_value = ".")]
+        path: PathBuf,
+        #[arg(long, value_enum, default_value_t = explain::Format::Text)]
+        format: explain::Format,
+        /// The error message; read from stdin when absent (a whole log or traceback is fine)
+        message: Option<String>,
     },
     /// List the rules
     Rules {
@@ -108,6 +119,19 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             };
             print(&out)?;
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Explain { path, format, message } => {
+            let input = match message {
+                Some(m) => m,
+                None => {
+                    let mut bytes = Vec::new();
+                    std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes).map_err(|e| format!("could not read stdin: {e}"))?;
+                    String::from_utf8_lossy(&bytes).into_owned()
+                }
+            };
+            let (out, code) = explain::run(&root(&path)?, &input, format);
+            print(&out)?;
+            Ok(ExitCode::from(code))
         }
         Command::Rules { format: RulesFormat::Json } => {
             let rules: Vec<serde_json::Value> =
