@@ -30,14 +30,8 @@ pub struct Analysis {
     pub django_apps: Vec<dbveto_django::App>,
 }
 
-/// Reads the repository at `root` and builds its schemas and writes,
-/// without configuration.
-#[allow(dead_code)] // `check` and `schema` read the configuration first.
-pub fn analyze(root: &Path) -> Analysis {
-    analyze_with(root, &Options::default())
-}
-
-/// [`analyze`], with what the configuration says about discovery.
+/// Reads the repository at `root` and builds its schemas and writes, with
+/// what the configuration says about discovery.
 pub fn analyze_with(root: &Path, options: &Options) -> Analysis {
     let d = discover_with(root, options);
     let mut diagnostics = d.diagnostics;
@@ -121,7 +115,7 @@ fn django_database(apps: &dbveto_django::Apps, applied: dbveto_django::Applied) 
     let migrations = applied
         .files
         .iter()
-        .map(|file| Migration { file: file.clone(), version: Vec::new(), up: vec![0..file.text.len()] })
+        .map(|file| Migration { file: file.clone(), version: Vec::new(), up: std::iter::once(0..file.text.len()).collect() })
         .collect();
     Database { set: MigrationSet { dir, tool: MigrationTool::Django, migrations }, schema: applied.schema }
 }

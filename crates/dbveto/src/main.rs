@@ -129,7 +129,9 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                     String::from_utf8_lossy(&bytes).into_owned()
                 }
             };
-            let (out, code) = explain::run(&root(&path)?, &input, format);
+            let root = root(&path)?;
+            let options = check::load_config(&root, None)?.discover_options();
+            let (out, code) = explain::run(&root, &options, &input, format);
             print(&out)?;
             Ok(ExitCode::from(code))
         }
