@@ -33,6 +33,9 @@ pub struct Model {
     /// an overridden `save()`, or an `ImageField`'s `width_field` and
     /// `height_field`.
     pub set_on_save: Vec<String>,
+    /// The concrete parent of multi-table inheritance: its row is inserted
+    /// first, from the same keyword arguments.
+    pub parent: Option<Box<Model>>,
 }
 
 /// Every model class, by (module, class offset).
@@ -113,6 +116,7 @@ impl<'a> Reader<'_, '_, 'a> {
         let mut concrete_parent: Option<Model> = None;
         let mut incomplete = false;
         let mut set_on_save: Vec<String> = Vec::new();
+        let mut inherited_parent: Option<Box<Model>> = None;
         for base in class.bases() {
             match self.eval.eval(module, &[], base) {
                 Some(Value::Module(m)) if m.path.dotted.ends_with(".Model") && m.path.dotted.starts_with("django.") => {
@@ -124,6 +128,10 @@ impl<'a> Reader<'_, '_, 'a> {
                         incomplete |= parent.incomplete;
                         set_on_save.extend(parent.set_on_save.iter().cloned());
                         if parent.state.options.abstract_ {
+                            // An abstract model may itself extend a concrete one.
+                            if inherited_parent.is_none() {
+                                inherited_parent = parent.parent.clone();
+                            }
                             for (n, f) in parent.state.fields {
                                 if !inherited.iter().any(|(m, _)| *m == n) {
                                     inherited.push((n, f));
@@ -195,12 +203,14 @@ impl<'a> Reader<'_, '_, 'a> {
             fields.push((n, f));
         }
         let mut table_of_rows = None;
+        let mut parent_row = inherited_parent;
         if let Some(parent) = concrete_parent {
             if options.proxy {
                 // A proxy writes the rows of its concrete model.
                 table_of_rows = Some(parent.table.clone());
                 fields = parent.state.fields.clone();
                 incomplete |= parent.incomplete;
+                parent_row = parent.parent.clone();
             } else if !fields.iter().any(|(_, f)| f.primary_key) {
                 let ptr = format!("{}_ptr", parent.state.name.to_lowercase());
                 let mut field = auto_pk(location.clone());
@@ -218,6 +228,9 @@ impl<'a> Reader<'_, '_, 'a> {
                 });
                 fields.insert(0, (ptr, field));
             }
+            if !options.proxy {
+                parent_row = Some(Box::new(parent));
+            }
         } else if !options.abstract_ && !fields.iter().any(|(_, f)| f.primary_key) {
             fields.insert(0, ("id".to_string(), auto_pk(location.clone())));
         }
@@ -226,7 +239,7 @@ impl<'a> Reader<'_, '_, 'a> {
         }
         let state = ModelState { app_label, name: class.name.to_string(), fields, options, location };
         let table = table_of_rows.unwrap_or_else(|| state.db_table());
-        Kind::Model(Box::new(Model { state, table, incomplete, set_on_save }))
+        Kind::Model(Box::new(Model { state, table, incomplete, set_on_save, parent: parent_row }))
     }
 }
 

@@ -186,13 +186,26 @@ impl<'p, 'a> Walker<'p, 'a> {
         }
     }
 
-    /// The INSERT Django runs for a new object of `model` given `given`.
-    fn insert(&self, model: &Model, given: &Given, location: Location, statement: String) -> Write {
-        let mut columns = Vec::new();
-        let mut values = Vec::new();
+    /// The INSERTs Django runs for a new object of `model` given `given`:
+    /// with multi-table inheritance, the parents' rows first.
+    fn inserts(&self, model: &Model, given: &Given, location: Location, statement: String) -> Vec<Write> {
+        let mut chain = vec![model];
+        while let Some(parent) = chain.last().and_then(|m| m.parent.as_deref()) {
+            if chain.len() > 16 {
+                break;
+            }
+            chain.push(parent);
+        }
         // A keyword that is not a field (`content_object=` of a generic
         // relation, a property's setter) may set any field.
-        let unknown_keyword = given.values.iter().any(|(key, _)| model.state.column_of(key).is_none());
+        let unknown_keyword = given.values.iter().any(|(key, _)| chain.iter().all(|m| m.state.column_of(key).is_none()));
+        chain.iter().rev().map(|m| self.insert(m, given, unknown_keyword, location.clone(), statement.clone())).collect()
+    }
+
+    /// The INSERT into `model`'s own table.
+    fn insert(&self, model: &Model, given: &Given, unknown_keyword: bool, location: Location, statement: String) -> Write {
+        let mut columns = Vec::new();
+        let mut values = Vec::new();
         for (name, field) in &model.state.fields {
             let Some(column) = field.column(name) else { continue };
             if field.is_generated() {
@@ -261,13 +274,13 @@ impl<'p, 'a> Walker<'p, 'a> {
                 match name {
                     "create" => {
                         let given = self.keywords(call, &[]);
-                        self.out.push(self.insert(model, &given, location, statement));
+                        self.out.extend(self.inserts(model, &given, location, statement));
                     }
                     "get_or_create" | "update_or_create" => {
                         let mut given = self.keywords(call, &["defaults", "create_defaults"]);
                         let defaults = crate::field::keyword(call, "create_defaults").or_else(|| crate::field::keyword(call, "defaults"));
                         self.dict(defaults, &mut given);
-                        self.out.push(self.insert(model, &given, location.clone(), statement.clone()));
+                        self.out.extend(self.inserts(model, &given, location.clone(), statement.clone()));
                         if name == "update_or_create" {
                             let mut updated = Given::default();
                             self.dict(crate::field::keyword(call, "defaults"), &mut updated);
@@ -287,7 +300,7 @@ impl<'p, 'a> Walker<'p, 'a> {
                                 if self.model_of(&ctor.func).is_some_and(|m| std::ptr::eq(m, model)) {
                                     let given = self.keywords(ctor, &[]);
                                     let at = self.location(ctor);
-                                    self.out.push(self.insert(model, &given, at, statement.clone()));
+                                    self.out.extend(self.inserts(model, &given, at, statement.clone()));
                                 }
                             }
                         }
@@ -318,7 +331,7 @@ impl<'p, 'a> Walker<'p, 'a> {
                 // Attributes set after construction: their values are not followed.
                 given.rest |= assigned || !ctor.arguments.args.is_empty();
                 let statement = format!("{}(...).save()", model.state.name);
-                self.out.push(self.insert(model, &given, location, statement));
+                self.out.extend(self.inserts(model, &given, location, statement));
             }
             _ => {}
         }
