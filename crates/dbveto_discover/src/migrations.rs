@@ -24,6 +24,10 @@ pub enum MigrationTool {
     SchemaDump,
     /// Django's `migrations/` packages, in the order `migrate` applies them.
     Django,
+    /// Alembic's `versions/` revisions, in `down_revision` order.
+    Alembic,
+    /// No migrations: the tables SQLAlchemy's `metadata.create_all()` makes from the models.
+    SqlalchemyModels,
 }
 
 impl MigrationTool {
@@ -36,6 +40,8 @@ impl MigrationTool {
             MigrationTool::Numbered => "numbered",
             MigrationTool::SchemaDump => "schema-dump",
             MigrationTool::Django => "django",
+            MigrationTool::Alembic => "alembic",
+            MigrationTool::SqlalchemyModels => "sqlalchemy-models",
         }
     }
 }

@@ -12,6 +12,15 @@ pub struct ProjectFacts {
     pub drifts: Vec<ModelDrift>,
 }
 
+impl ProjectFacts {
+    /// Adds another frontend's facts.
+    pub fn extend(&mut self, other: ProjectFacts) {
+        self.names.extend(other.names);
+        self.added_columns.extend(other.added_columns);
+        self.drifts.extend(other.drifts);
+    }
+}
+
 /// A limit a framework puts on a name, below the database's own.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NameLimit {
