@@ -9,9 +9,11 @@
 
 mod alembic;
 mod ddl;
+mod flow;
 mod models;
 mod names;
 mod naming;
+mod orm;
 mod types;
 
 pub use alembic::Applied;
@@ -60,7 +62,12 @@ pub fn analyze(index: &ProjectIndex<'_>) -> SqlAlchemy {
             }
         }
     }
-    SqlAlchemy { models, model_schema, model_dir, model_files, alembic: None, writes: Vec::new(), facts: Default::default(), diagnostics }
+    let extracted = orm::extract(index, &models);
+    let alembic: Option<Applied> = None;
+    let database = alembic.as_ref().map(|a| &a.schema).or(model_schema.as_ref());
+    let (insert_orders, swallowed_errors) = flow::facts(&extracted.flows, &models, database);
+    let facts = dbveto_rules::ProjectFacts { insert_orders, swallowed_errors, ..Default::default() };
+    SqlAlchemy { models, model_schema, model_dir, model_files, alembic, writes: extracted.writes, facts, diagnostics }
 }
 
 /// The deepest folder that holds every path (`.` for the root).

@@ -12,7 +12,7 @@ use dbveto_writes::Literal;
 use ruff_python_ast::{self as ast, Expr, Stmt};
 use ruff_text_size::Ranged;
 
-use crate::names::{argument, keyword, path, sql_string, ClassRef, Names};
+use crate::names::{argument, keyword, path, sql_string, Names};
 use crate::naming::Conventions;
 use crate::types::{annotation_type, column_type, ColumnType};
 
@@ -964,9 +964,6 @@ fn returns_lowered_class_name(f: &ast::StmtFunctionDef) -> bool {
     let Expr::Attribute(lower) = call.func.as_ref() else { return false };
     lower.attr.as_str() == "lower" && matches!(lower.value.as_ref(), Expr::Attribute(a) if a.attr.as_str() == "__name__")
 }
-
-#[allow(dead_code)]
-fn _class_ref_is_used(_: ClassRef<'_>) {}
 
 #[cfg(test)]
 mod tests {
