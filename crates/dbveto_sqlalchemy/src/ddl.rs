@@ -29,7 +29,7 @@ pub struct Generated {
 }
 
 impl Generated {
-    fn sql(&mut self, sql: String, at: &Location, action: &str) {
+    pub fn sql(&mut self, sql: String, at: &Location, action: &str) {
         self.steps.push((Step::Sql(sql), at.clone(), action.to_string()));
     }
 
@@ -157,7 +157,7 @@ pub fn column_definition(table: &MappedTable, column: &MappedColumn) -> String {
     sql
 }
 
-fn create_table(table: &MappedTable, enums: &mut Vec<String>, out: &mut Generated) {
+pub fn create_table(table: &MappedTable, enums: &mut Vec<String>, out: &mut Generated) {
     let name = qualified(table.schema.as_deref(), &table.name);
     let what = match &table.class_name {
         Some(class) => format!("model `{class}`"),
@@ -249,7 +249,7 @@ fn check(table: &MappedTable, qualified_name: &str, given: Option<&str>, sql: Op
     }
 }
 
-fn foreign_keys(table: &MappedTable, out: &mut Generated) {
+pub fn foreign_keys(table: &MappedTable, out: &mut Generated) {
     let name = qualified(table.schema.as_deref(), &table.name);
     let mut keys: Vec<(Option<String>, Vec<String>, Vec<String>, Option<String>, Option<String>, Location)> = Vec::new();
     for column in &table.columns {

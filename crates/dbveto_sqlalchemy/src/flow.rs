@@ -121,7 +121,7 @@ impl Linearizer<'_> {
                     };
                     self.function(*callee, &inner, out);
                 }
-                Step::Try { body, handlers, after, .. } => {
+                Step::Try { body, handlers, after } => {
                     let start = out.len();
                     self.steps(body, cx, out, deferred);
                     // Per session, the work that may fail: the last flush, else the first work.

@@ -9,6 +9,7 @@
 
 mod alembic;
 mod ddl;
+mod drift;
 mod flow;
 mod models;
 mod names;
@@ -63,10 +64,11 @@ pub fn analyze(index: &ProjectIndex<'_>) -> SqlAlchemy {
         }
     }
     let extracted = orm::extract(index, &models);
-    let alembic: Option<Applied> = None;
+    let alembic = alembic::apply(index, &mut diagnostics);
     let database = alembic.as_ref().map(|a| &a.schema).or(model_schema.as_ref());
     let (insert_orders, swallowed_errors) = flow::facts(&extracted.flows, &models, database);
-    let facts = dbveto_rules::ProjectFacts { insert_orders, swallowed_errors, ..Default::default() };
+    let drifts = alembic.as_ref().map(|a| drift::drifts(&models, &a.schema)).unwrap_or_default();
+    let facts = dbveto_rules::ProjectFacts { insert_orders, swallowed_errors, drifts, ..Default::default() };
     SqlAlchemy { models, model_schema, model_dir, model_files, alembic, writes: extracted.writes, facts, diagnostics }
 }
 

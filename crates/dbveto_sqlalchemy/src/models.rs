@@ -467,7 +467,9 @@ impl<'p, 'a> Reader<'p, 'a> {
             items.extend(more);
             incomplete |= schema_incomplete;
         }
-        merge_columns(&mut columns, own);
+        // A class's own columns come first, then its mixins' (SQLAlchemy 2.x).
+        columns.retain(|c| !own_names.contains(&c.attr));
+        let columns = [own, columns].concat();
         let Some((conventions, flask)) = declarative else {
             return Kind::Mixin { declarative: None, columns, items, tablename_from_class, incomplete };
         };
@@ -641,6 +643,12 @@ impl<'p, 'a> Reader<'p, 'a> {
         let name = self.names.string(module, &[], name)?;
         let conventions = self.metadata(module, metadata).unwrap_or_else(Conventions::unknown);
         let location = self.names.location(module, call);
+        let schema = keyword(call, "schema").and_then(|e| self.names.string(module, &[], e));
+        Some(self.table_of(module, name, rest, schema, location, conventions))
+    }
+
+    /// A table from its columns and constraints (`Table(...)`, Alembic's `create_table`).
+    fn table_of(&mut self, module: ModuleId, name: String, rest: &'a [Expr], schema: Option<String>, location: Location, conventions: Conventions) -> MappedTable {
         let mut columns = Vec::new();
         let mut pending = Vec::new();
         let mut incomplete = false;
@@ -664,8 +672,7 @@ impl<'p, 'a> Reader<'p, 'a> {
                 None => incomplete = true,
             }
         }
-        let schema = keyword(call, "schema").and_then(|e| self.names.string(module, &[], e));
-        Some(MappedTable {
+        MappedTable {
             class: None,
             class_name: None,
             sort_key: String::new(),
@@ -678,7 +685,7 @@ impl<'p, 'a> Reader<'p, 'a> {
             relationships: Vec::new(),
             custom_init: false,
             conventions,
-        })
+        }
     }
 
     fn attribute(&mut self, module: ModuleId, target: &str, value: Option<&'a Expr>, annotation: Option<&'a Expr>, stmt: &'a Stmt) -> Attribute {
@@ -922,6 +929,32 @@ impl<'p, 'a> Reader<'p, 'a> {
             }
         }
         Some("dbveto_unknown_default()".into())
+    }
+}
+
+/// Reads `Column(...)`s and tables outside model classes (Alembic's operations).
+pub struct TableReader<'p, 'a> {
+    reader: Reader<'p, 'a>,
+}
+
+impl<'p, 'a> TableReader<'p, 'a> {
+    pub fn new(index: &'p ProjectIndex<'a>) -> Self {
+        TableReader { reader: Reader { names: Names::new(index), memo: HashMap::new(), models: Models::default() } }
+    }
+
+    pub fn names(&mut self) -> &mut Names<'p, 'a> {
+        &mut self.reader.names
+    }
+
+    pub fn column(&mut self, module: ModuleId, call: &'a ast::ExprCall) -> Option<MappedColumn> {
+        if self.reader.names.sqlalchemy(module, &[], &call.func).as_deref() != Some("Column") {
+            return None;
+        }
+        self.reader.column(module, None, call, None, false)
+    }
+
+    pub fn table(&mut self, module: ModuleId, name: String, rest: &'a [Expr], schema: Option<String>, location: Location) -> MappedTable {
+        self.reader.table_of(module, name, rest, schema, location, Conventions::default())
     }
 }
 

@@ -39,13 +39,13 @@ pub struct Row {
 pub enum Step {
     /// The key is known to be a session (annotation, factory, ORM call).
     IsSession(String),
-    Add { session: String, row: Row, at: Location },
+    Add { session: String, row: Row },
     Flush { session: String, commit: bool, at: Location },
     /// `rollback()` or `close()`.
-    Recover { session: String, at: Location },
+    Recover { session: String },
     Use { session: String, at: Location },
     Call { callee: FnKey, args: Vec<(String, String)>, self_receiver: bool, at: Location },
-    Try { body: Vec<Step>, handlers: Vec<Handler>, after: Vec<Step>, at: Location },
+    Try { body: Vec<Step>, handlers: Vec<Handler>, after: Vec<Step> },
     Loop(Vec<Step>),
     Branch(Vec<Vec<Step>>),
 }
@@ -64,9 +64,6 @@ pub struct Handler {
 #[derive(Debug, Clone)]
 pub struct Flow {
     pub params: Vec<String>,
-    /// `@staticmethod`: no implicit first parameter.
-    pub is_static: bool,
-    pub is_method: bool,
     pub steps: Vec<Step>,
 }
 
@@ -163,7 +160,6 @@ impl<'w, 'p, 'a> Walker<'w, 'p, 'a> {
 
     fn flow(&self, mut steps: Vec<Step>) -> Flow {
         let f = self.function;
-        let is_static = f.decorator_list.iter().any(|d| path(&d.expression).is_some_and(|p| p == "staticmethod"));
         let params: Vec<String> = f.parameters.iter().map(|p| p.name().to_string()).collect();
         // Parameters annotated as sessions, or injected (`Depends(get_db)`).
         let mut known = Vec::new();
@@ -175,7 +171,7 @@ impl<'w, 'p, 'a> Walker<'w, 'p, 'a> {
             }
         }
         known.append(&mut steps);
-        Flow { params, is_static, is_method: self.class.is_some(), steps: known }
+        Flow { params, steps: known }
     }
 
     fn block(&mut self, body: &'a [Stmt]) -> Vec<Step> {
@@ -253,7 +249,7 @@ impl<'w, 'p, 'a> Walker<'w, 'p, 'a> {
                 for item in &w.items {
                     if let (Some(var), Expr::Call(c)) = (item.optional_vars.as_deref().and_then(path), &item.context_expr) {
                         if path(&c.func).is_some_and(|n| is_session_factory(&n)) {
-                            steps.push(Step::Recover { session: var, at: self.location(w) });
+                            steps.push(Step::Recover { session: var });
                         }
                     }
                 }
@@ -268,7 +264,7 @@ impl<'w, 'p, 'a> Walker<'w, 'p, 'a> {
                 }
                 let mut after = self.block(&t.orelse);
                 after.extend(self.block(&t.finalbody));
-                steps.push(Step::Try { body, handlers, after, at: self.location(t) });
+                steps.push(Step::Try { body, handlers, after });
             }
             _ => {
                 // Other statements: calls inside them still count.
@@ -443,7 +439,7 @@ impl<'w, 'p, 'a> Walker<'w, 'p, 'a> {
                 };
                 self.orm_insert(&row, &at, Mode::Add);
                 steps.push(Step::IsSession(session.clone()));
-                steps.push(Step::Add { session, row, at });
+                steps.push(Step::Add { session, row });
             }
             "add_all" | "bulk_save_objects" => {
                 let rows = first.and_then(|a| self.row_list(a)).unwrap_or_default();
@@ -451,7 +447,7 @@ impl<'w, 'p, 'a> Walker<'w, 'p, 'a> {
                 steps.push(Step::IsSession(session.clone()));
                 for row in rows {
                     self.orm_insert(&row, &at, mode);
-                    steps.push(Step::Add { session: session.clone(), row, at: at.clone() });
+                    steps.push(Step::Add { session: session.clone(), row });
                 }
                 if mode == Mode::Bulk {
                     steps.push(Step::Flush { session, commit: false, at });
@@ -460,7 +456,7 @@ impl<'w, 'p, 'a> Walker<'w, 'p, 'a> {
             "merge" => {
                 if let Some(row) = first.and_then(|a| self.row_of(a)) {
                     self.orm_insert(&row, &at, Mode::Merge);
-                    steps.push(Step::Add { session: session.clone(), row, at: at.clone() });
+                    steps.push(Step::Add { session: session.clone(), row });
                 }
                 steps.push(Step::IsSession(session));
             }
@@ -472,18 +468,18 @@ impl<'w, 'p, 'a> Walker<'w, 'p, 'a> {
                     for item in &list.elts {
                         if let Some(row) = self.mapping_row(table, item) {
                             self.core_write(&row, &at, "bulk_insert_mappings(...)");
-                            steps.push(Step::Add { session: session.clone(), row, at: at.clone() });
+                            steps.push(Step::Add { session: session.clone(), row });
                         }
                     }
                 }
                 steps.push(Step::Flush { session, commit: false, at });
             }
             "flush" | "commit" => steps.push(Step::Flush { session, commit: name == "commit", at }),
-            "rollback" | "close" | "remove" => steps.push(Step::Recover { session, at }),
+            "rollback" | "close" | "remove" => steps.push(Step::Recover { session }),
             "execute" => {
                 // `session.execute(insert(Model).values(...))` runs at once.
                 if let Some(row) = first.and_then(|a| self.insert_row(a)) {
-                    steps.push(Step::Add { session: session.clone(), row, at: at.clone() });
+                    steps.push(Step::Add { session: session.clone(), row });
                 }
                 steps.push(Step::Flush { session, commit: false, at });
             }
