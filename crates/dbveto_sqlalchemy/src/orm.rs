@@ -638,8 +638,8 @@ impl<'w, 'p, 'a> Walker<'w, 'p, 'a> {
             let given = given.filter(|a| !(has_default && a.known.iter().all(|k| k.literal == Literal::Null) && !a.unknown && !a.known.is_empty()));
             let arg = match given {
                 Some(arg) => arg,
+                None if column.primary_key && column.default == ClientDefault::None => Arg::unknown(),
                 None if column.server_default.is_some() && !row.rest => continue,
-                None if column.primary_key => continue,
                 None if row.rest || mode == Mode::Merge => Arg::unknown(),
                 None => match &column.default {
                     ClientDefault::Value(l) => Arg::known(l.clone(), None, Some(format!("default of `{}.{}`", class_name(table), column.attr))),
