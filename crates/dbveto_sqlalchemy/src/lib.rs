@@ -85,3 +85,6 @@ fn common_dir<'s>(paths: impl Iterator<Item = &'s str>) -> String {
     }
     dir.map(|d| d.join("/")).filter(|d| !d.is_empty()).unwrap_or_else(|| ".".to_string())
 }
+
+#[cfg(test)]
+mod tests;
