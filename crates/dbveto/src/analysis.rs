@@ -107,14 +107,20 @@ fn python_frontends(files: &[SourceFile]) -> (dbveto_python::PythonExtraction, d
 /// build, else what `create_all()` makes of the models.
 fn sqlalchemy_databases(mut sqlalchemy: dbveto_sqlalchemy::SqlAlchemy, databases: &mut Vec<Database>) -> dbveto_sqlalchemy::SqlAlchemy {
     if let Some(alembic) = sqlalchemy.alembic.take() {
-        let migrations = alembic.files.iter().map(|file| Migration { file: file.clone(), version: Vec::new(), up: vec![0..file.text.len()] }).collect();
+        let migrations = alembic.files.iter().map(whole_file).collect();
         databases.push(Database { set: MigrationSet { dir: alembic.dir, tool: MigrationTool::Alembic, migrations }, schema: alembic.schema });
     } else if let Some(schema) = sqlalchemy.model_schema.take() {
-        let migrations = sqlalchemy.model_files.iter().map(|file| Migration { file: file.clone(), version: Vec::new(), up: vec![0..file.text.len()] }).collect();
+        let migrations = sqlalchemy.model_files.iter().map(whole_file).collect();
         let set = MigrationSet { dir: sqlalchemy.model_dir.clone(), tool: MigrationTool::SqlalchemyModels, migrations };
         databases.push(Database { set, schema });
     }
     sqlalchemy
+}
+
+/// A file read as a whole: a framework's migration or model module.
+fn whole_file(file: &SourceFile) -> Migration {
+    let whole = 0..file.text.len();
+    Migration { file: file.clone(), version: Vec::new(), up: vec![whole] }
 }
 
 /// The database Django's migrations build: its folder is the deepest one

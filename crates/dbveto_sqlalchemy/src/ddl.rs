@@ -251,7 +251,9 @@ fn check(table: &MappedTable, qualified_name: &str, given: Option<&str>, sql: Op
 
 pub fn foreign_keys(table: &MappedTable, out: &mut Generated) {
     let name = qualified(table.schema.as_deref(), &table.name);
-    let mut keys: Vec<(Option<String>, Vec<String>, Vec<String>, Option<String>, Option<String>, Location)> = Vec::new();
+    // (name, columns, targets, on delete, on update, where)
+    type Key = (Option<String>, Vec<String>, Vec<String>, Option<String>, Option<String>, Location);
+    let mut keys: Vec<Key> = Vec::new();
     for column in &table.columns {
         for fk in &column.foreign_keys {
             keys.push((fk.name.clone(), vec![column.name.clone()], vec![fk.target.clone()], fk.ondelete.clone(), fk.onupdate.clone(), fk.location.clone()));

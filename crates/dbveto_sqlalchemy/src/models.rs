@@ -590,9 +590,8 @@ impl<'p, 'a> Reader<'p, 'a> {
     fn item(&mut self, module: ModuleId, call: &'a ast::ExprCall, own: &[MappedColumn], inherited: &[MappedColumn]) -> Option<TableItem> {
         let kind = self.names.sqlalchemy(module, &[], &call.func)?;
         let name = match keyword(call, "name") {
-            Some(e) if matches!(e, Expr::NoneLiteral(_)) => None,
+            Some(Expr::NoneLiteral(_)) | None => None,
             Some(e) => Some(self.names.string(module, &[], e)?),
-            None => None,
         };
         let columns = |reader: &mut Self, exprs: &'a [Expr]| -> Option<Vec<String>> { exprs.iter().map(|e| reader.column_ref(module, e, own, inherited)).collect() };
         Some(match kind.as_str() {

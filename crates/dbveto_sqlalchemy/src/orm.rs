@@ -635,7 +635,8 @@ impl<'w, 'p, 'a> Walker<'w, 'p, 'a> {
             let given = row.given.iter().find(|(c, _)| *c == column.name).map(|(_, a)| a.clone());
             let has_default = column.default != ClientDefault::None || column.server_default.is_some();
             // `None` for a column with a default is dropped: the default wins.
-            let given = given.filter(|a| !(has_default && a.known.iter().all(|k| k.literal == Literal::Null) && !a.unknown && !a.known.is_empty()));
+            let only_none = |a: &Arg| !a.unknown && !a.known.is_empty() && a.known.iter().all(|k| k.literal == Literal::Null);
+            let given = given.filter(|a| !(has_default && only_none(a)));
             let arg = match given {
                 Some(arg) => arg,
                 None if column.primary_key && column.default == ClientDefault::None => Arg::unknown(),
