@@ -71,7 +71,9 @@ pub fn analyze(root: &Path) -> Analysis {
     let extracted: Vec<(Vec<Write>, Vec<Diagnostic>)> = dbveto_sql::extract_writes_all(&queries);
     let mut writes = orm_writes;
     for (w, diags) in extracted {
-        writes.extend(w);
+        // A data migration inside an Alembic revision runs against the schema of its
+        // time, not the final one.
+        writes.extend(w.into_iter().filter(|w| !dbveto_sqlalchemy::is_revision_path(&w.location.path)));
         diagnostics.extend(diags);
     }
     diagnostics.sort();

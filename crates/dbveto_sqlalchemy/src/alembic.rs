@@ -25,12 +25,12 @@ pub struct Applied {
     pub dir: String,
 }
 
-/// Whether a file is an Alembic revision: a `.py` file directly in a
-/// `versions/` folder.
+/// Whether a file is an Alembic revision: a `.py` file in a `versions/`
+/// folder (or a folder below it: one per dialect, for instance).
 pub fn is_revision_path(path: &str) -> bool {
     let mut parts = path.rsplit('/');
     let file = parts.next().unwrap_or_default();
-    parts.next() == Some("versions") && file.ends_with(".py") && file != "__init__.py"
+    file.ends_with(".py") && file != "__init__.py" && parts.any(|p| p == "versions")
 }
 
 struct Revision<'a> {
@@ -79,12 +79,17 @@ pub fn apply(index: &ProjectIndex<'_>, diagnostics: &mut Vec<Diagnostic>) -> Opt
             Stmt::FunctionDef(f) if f.name.as_str() == "upgrade" => Some(f),
             _ => None,
         });
-        let path = &module.file.path;
-        let dir = path.rsplit_once("/versions/").map(|(d, _)| d.to_string()).unwrap_or_else(|| ".".to_string());
-        let dir = if path.starts_with("versions/") { ".".to_string() } else { dir };
-        by_dir.entry(dir).or_default().push(Revision { module: module.id, id: revision, down, upgrade });
+        // One set of revisions per folder.
+        let folder = module.file.path.rsplit_once('/').map(|(d, _)| d.to_string()).unwrap_or_default();
+        by_dir.entry(folder).or_default().push(Revision { module: module.id, id: revision, down, upgrade });
     }
-    let (dir, revisions) = by_dir.into_iter().max_by_key(|(_, r)| r.len())?;
+    // Several sets (one per dialect): PostgreSQL's, else the largest.
+    let (folder, revisions) = by_dir.into_iter().max_by_key(|(folder, r)| (folder.contains("postgres"), r.len()))?;
+    let dir = match folder.rsplit_once("/versions") {
+        Some((d, _)) => d.to_string(),
+        None if folder.starts_with("versions") => ".".to_string(),
+        None => folder.clone(),
+    };
     let order = plan(index, &revisions, diagnostics);
     let mut interpreter = Interpreter { reader: TableReader::new(index), index, schema: Schema::default(), diagnostics };
     let mut files = Vec::new();

@@ -17,7 +17,7 @@ mod naming;
 mod orm;
 mod types;
 
-pub use alembic::Applied;
+pub use alembic::{is_revision_path, Applied};
 pub use models::{ClientDefault, MappedColumn, MappedTable, Models};
 
 use dbveto_python::ProjectIndex;
