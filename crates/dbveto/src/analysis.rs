@@ -41,18 +41,22 @@ pub fn analyze_with(root: &Path, options: &Options) -> Analysis {
         + d.query_files.len()
         + d.migration_sets.iter().map(|s| s.migrations.len()).sum::<usize>();
 
-    let (replayed, (go, (python, django))) = rayon::join(
+    let (replayed, (go, (python, django, sqlalchemy))) = rayon::join(
         || d.migration_sets.into_par_iter().map(replay_set).collect::<Vec<_>>(),
         || rayon::join(|| dbveto_go::extract(&d.go_files, &d.go_mods), || python_frontends(&d.python_files)),
     );
     let mut databases = Vec::new();
-    let facts = dbveto_django::facts(&django);
+    let mut facts = dbveto_django::facts(&django);
     let django_apps = django.apps.apps.clone();
     diagnostics.extend(django.diagnostics);
-    let django_writes = django.writes;
+    let mut orm_writes = django.writes;
     if let Some(applied) = django.migrations {
         databases.push(django_database(&django.apps, applied));
     }
+    let sqlalchemy = sqlalchemy_databases(sqlalchemy, &mut databases);
+    facts.extend(sqlalchemy.facts);
+    diagnostics.extend(sqlalchemy.diagnostics);
+    orm_writes.extend(sqlalchemy.writes);
     for (db, diags) in replayed {
         diagnostics.extend(diags);
         for m in &db.set.migrations {
@@ -69,9 +73,11 @@ pub fn analyze_with(root: &Path, options: &Options) -> Analysis {
         sources.insert(f);
     }
     let extracted: Vec<(Vec<Write>, Vec<Diagnostic>)> = dbveto_sql::extract_writes_all(&queries);
-    let mut writes = django_writes;
+    let mut writes = orm_writes;
     for (w, diags) in extracted {
-        writes.extend(w);
+        // A data migration inside an Alembic revision runs against the schema of its
+        // time, not the final one.
+        writes.extend(w.into_iter().filter(|w| !dbveto_sqlalchemy::is_revision_path(&w.location.path)));
         diagnostics.extend(diags);
     }
     diagnostics.sort();
@@ -90,14 +96,37 @@ fn replay_set(set: MigrationSet) -> (Database, Vec<Diagnostic>) {
     (Database { set, schema }, diagnostics)
 }
 
-/// Python is parsed once; the raw-SQL and Django frontends read the same trees.
-fn python_frontends(files: &[SourceFile]) -> (dbveto_python::PythonExtraction, dbveto_django::Django) {
+/// Python is parsed once; the raw-SQL, Django and SQLAlchemy frontends read the same trees.
+fn python_frontends(files: &[SourceFile]) -> (dbveto_python::PythonExtraction, dbveto_django::Django, dbveto_sqlalchemy::SqlAlchemy) {
     let mut project = dbveto_python::ParsedProject::parse(files);
     let parse_diagnostics = std::mem::take(&mut project.diagnostics);
     let index = project.index();
-    let (mut python, django) = rayon::join(|| dbveto_python::extract_indexed(&index), || dbveto_django::analyze(&index));
+    let (mut python, (django, sqlalchemy)) = rayon::join(
+        || dbveto_python::extract_indexed(&index),
+        || rayon::join(|| dbveto_django::analyze(&index), || dbveto_sqlalchemy::analyze(&index)),
+    );
     python.diagnostics.extend(parse_diagnostics);
-    (python, django)
+    (python, django, sqlalchemy)
+}
+
+/// The database SQLAlchemy's side describes: what Alembic's revisions
+/// build, else what `create_all()` makes of the models.
+fn sqlalchemy_databases(mut sqlalchemy: dbveto_sqlalchemy::SqlAlchemy, databases: &mut Vec<Database>) -> dbveto_sqlalchemy::SqlAlchemy {
+    if let Some(alembic) = sqlalchemy.alembic.take() {
+        let migrations = alembic.files.iter().map(whole_file).collect();
+        databases.push(Database { set: MigrationSet { dir: alembic.dir, tool: MigrationTool::Alembic, migrations }, schema: alembic.schema });
+    } else if let Some(schema) = sqlalchemy.model_schema.take() {
+        let migrations = sqlalchemy.model_files.iter().map(whole_file).collect();
+        let set = MigrationSet { dir: sqlalchemy.model_dir.clone(), tool: MigrationTool::SqlalchemyModels, migrations };
+        databases.push(Database { set, schema });
+    }
+    sqlalchemy
+}
+
+/// A file read as a whole: a framework's migration or model module.
+fn whole_file(file: &SourceFile) -> Migration {
+    let whole = 0..file.text.len();
+    Migration { file: file.clone(), version: Vec::new(), up: vec![whole] }
 }
 
 /// The database Django's migrations build: its folder is the deepest one

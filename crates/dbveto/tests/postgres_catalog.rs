@@ -15,8 +15,9 @@ fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repo root")
 }
 
-/// Every example and fixture that has SQL migrations. The `django-*`
-/// fixtures have none: `django_catalog.rs` builds theirs with Django.
+/// Every example and fixture that has SQL migrations. The `django-*` and
+/// `sqlalchemy-*` fixtures have none: `django_catalog.rs` and
+/// `sqlalchemy_catalog.rs` build theirs with the framework.
 fn sql_fixtures() -> Vec<PathBuf> {
     let root = repo_root();
     let mut out = Vec::new();
@@ -24,7 +25,7 @@ fn sql_fixtures() -> Vec<PathBuf> {
         let Ok(entries) = std::fs::read_dir(root.join(parent)) else { continue };
         for e in entries.flatten() {
             let name = e.file_name().to_string_lossy().to_string();
-            if e.path().is_dir() && name != "bad-input" && !name.starts_with("django-") {
+            if e.path().is_dir() && name != "bad-input" && !name.starts_with("django-") && !name.starts_with("sqlalchemy-") {
                 out.push(e.path());
             }
         }

@@ -24,6 +24,10 @@ pub enum MigrationTool {
     SchemaDump,
     /// Django's `migrations/` packages, in the order `migrate` applies them.
     Django,
+    /// Alembic's `versions/` revisions, in `down_revision` order.
+    Alembic,
+    /// No migrations: the tables SQLAlchemy's `metadata.create_all()` makes from the models.
+    SqlalchemyModels,
 }
 
 impl MigrationTool {
@@ -36,6 +40,8 @@ impl MigrationTool {
             MigrationTool::Numbered => "numbered",
             MigrationTool::SchemaDump => "schema-dump",
             MigrationTool::Django => "django",
+            MigrationTool::Alembic => "alembic",
+            MigrationTool::SqlalchemyModels => "sqlalchemy-models",
         }
     }
 }
@@ -233,7 +239,7 @@ fn as_declared(tool: MigrationTool, file: &SourceFile, name: &str) -> Result<Rol
         MigrationTool::Flyway => flyway_version(name).map(|v| Role::Migration(tool, Some(v), whole)),
         MigrationTool::Numbered => Some(Role::Migration(tool, version, whole)),
         MigrationTool::SchemaDump => Some(Role::Migration(tool, Some(0), whole)),
-        MigrationTool::Django => None,
+        MigrationTool::Django | MigrationTool::Alembic | MigrationTool::SqlalchemyModels => None,
     };
     role.ok_or_else(|| {
         let expected = match tool {

@@ -10,6 +10,19 @@ pub struct ProjectFacts {
     pub names: Vec<GivenName>,
     pub added_columns: Vec<AddedColumn>,
     pub drifts: Vec<ModelDrift>,
+    pub insert_orders: Vec<InsertOrder>,
+    pub swallowed_errors: Vec<SwallowedError>,
+}
+
+impl ProjectFacts {
+    /// Adds another frontend's facts.
+    pub fn extend(&mut self, other: ProjectFacts) {
+        self.names.extend(other.names);
+        self.added_columns.extend(other.added_columns);
+        self.drifts.extend(other.drifts);
+        self.insert_orders.extend(other.insert_orders);
+        self.swallowed_errors.extend(other.swallowed_errors);
+    }
 }
 
 /// A limit a framework puts on a name, below the database's own.
@@ -65,4 +78,39 @@ pub struct ModelDrift {
     /// Fields of the model whose column the database lacks, with where
     /// each is declared.
     pub model_only: Vec<(String, Location)>,
+}
+
+/// A row whose foreign key names a parent, sent to the database before the
+/// parent row is: the parent is added later in the same flow of code, or
+/// in the same flush but ordered after the child.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InsertOrder {
+    pub child_table: String,
+    pub child_model: String,
+    pub column: String,
+    pub parent_table: String,
+    pub parent_model: String,
+    /// Where the child row is built (or added).
+    pub child_at: Location,
+    /// The flush or commit that sends the child; `None` when both rows go
+    /// in the same flush, in the wrong order.
+    pub flushed_at: Option<Location>,
+    /// Where the parent row is added.
+    pub parent_at: Location,
+    /// The foreign key: its name as PostgreSQL gives it, and where it is declared.
+    pub constraint: Option<String>,
+    pub foreign_key_at: Location,
+}
+
+/// An `except` handler around session work that neither re-raises nor
+/// rolls back, while the same session is used again afterwards.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SwallowedError {
+    /// The session as the code spells it where it is used again.
+    pub session: String,
+    pub handler: Location,
+    /// The session work inside the `try`.
+    pub work: Location,
+    /// The next use of the session after the handler.
+    pub reused: Location,
 }

@@ -9,7 +9,7 @@ mod facts;
 mod finding;
 pub mod rules;
 
-pub use facts::{AddedColumn, GivenName, ModelDrift, NameLimit, ProjectFacts};
+pub use facts::{AddedColumn, GivenName, InsertOrder, ModelDrift, NameLimit, ProjectFacts, SwallowedError};
 pub use finding::{Finding, Related};
 
 use dbveto_schema::{Schema, Table};

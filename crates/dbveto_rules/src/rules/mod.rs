@@ -2,7 +2,9 @@
 
 pub mod add_not_null_without_default;
 pub mod check_value_rejected;
+pub mod fk_insert_order;
 pub mod identifier_too_long;
+pub mod missing_rollback;
 pub mod model_drift;
 pub mod not_null_omitted;
 pub mod value_too_long;
@@ -19,6 +21,8 @@ pub static ALL: &[Rule] = &[
     identifier_too_long::RULE,
     add_not_null_without_default::RULE,
     model_drift::RULE,
+    fk_insert_order::RULE,
+    missing_rollback::RULE,
 ];
 
 /// Where a known value is written (its origin, else the statement), and

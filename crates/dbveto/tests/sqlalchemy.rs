@@ -1,0 +1,105 @@
+//! The SQLAlchemy fixtures end to end: seed 003 is caught, the checks and
+//! Alembic fixtures give exactly their findings, and the negatives none.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn repo(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(path)
+}
+
+fn dbveto(args: &[&str], dir: &str) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_dbveto")).args(args).arg(repo(dir)).output().expect("run dbveto");
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// `severity rule path:line column value` for each finding, and the diagnostics.
+fn summary(dir: &str) -> (i32, Vec<String>) {
+    let (code, out) = dbveto(&["check", "--format", "json"], dir);
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    let mut lines: Vec<String> = v["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|f| {
+            format!(
+                "{} {} {}:{} {} {}",
+                f["severity"].as_str().unwrap_or_default(),
+                f["rule"].as_str().unwrap_or_default(),
+                f["location"]["path"].as_str().unwrap_or_default(),
+                f["location"]["line"],
+                f["column"].as_str().unwrap_or("-"),
+                f["value"]
+            )
+        })
+        .collect();
+    lines.extend(v["diagnostics"].as_array().into_iter().flatten().map(|d| format!("diagnostic {}", d["message"])));
+    (code, lines)
+}
+
+#[test]
+fn seed_003_children_before_parent_and_no_rollback() {
+    let (code, out) = dbveto(&["check", "--color", "never"], "tests/fixtures/sqlalchemy-seed003");
+    assert_eq!(code, 1);
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn seed_003_json_names_the_constraint_and_sqlstate() {
+    let (_, out) = dbveto(&["check", "--format", "json", "--select", "fk-insert-order"], "tests/fixtures/sqlalchemy-seed003");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    let first = &v["findings"][0];
+    assert_eq!(first["constraint"], "static_route_cache_device_id_fkey");
+    assert_eq!(first["sqlstate"], "23503");
+    let (_, out) = dbveto(&["check", "--format", "json", "--select", "missing-rollback"], "tests/fixtures/sqlalchemy-seed003");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(v["findings"].as_array().map(Vec::len), Some(4));
+    assert!(v["findings"][0]["sqlstate"].is_null());
+}
+
+#[test]
+fn checks_fixture_gives_exactly_its_findings() {
+    let (code, lines) = summary("tests/fixtures/sqlalchemy-checks");
+    assert_eq!(code, 1);
+    assert_eq!(
+        lines,
+        [
+            "error not-null-omitted billing/services.py:11 country null",
+            "error check-value-rejected billing/services.py:18 kind \"brokerage\"",
+            "error value-too-long billing/services.py:18 kind \"brokerage\"",
+            "error check-value-rejected billing/services.py:18 balance -5",
+            "error value-too-long billing/services.py:28 memo \"opening balance carried over from last period\"",
+            "error fk-insert-order billing/services.py:37 customer_id null",
+            "error not-null-omitted billing/services.py:42 source null",
+            "error not-null-omitted billing/services.py:43 amount null",
+        ]
+    );
+}
+
+#[test]
+fn alembic_fixture_gives_exactly_its_findings() {
+    let (code, lines) = summary("tests/fixtures/sqlalchemy-alembic");
+    assert_eq!(code, 1);
+    assert_eq!(
+        lines,
+        [
+            "warning model-drift app/models.py:27 reviewer null",
+            "error not-null-omitted app/tasks.py:8 reviewer null",
+            "error not-null-omitted app/tasks.py:15 reviewer null",
+            "error check-value-rejected app/tasks.py:15 state \"parked\"",
+        ]
+    );
+}
+
+#[test]
+fn negatives_give_nothing() {
+    let (code, lines) = summary("tests/fixtures/sqlalchemy-negatives");
+    assert_eq!((code, lines), (0, Vec::<String>::new()));
+}
+
+#[test]
+fn alembic_schema_is_reconstructed_with_provenance() {
+    let (code, out) = dbveto(&["schema"], "tests/fixtures/sqlalchemy-alembic");
+    assert_eq!(code, 0);
+    insta::assert_snapshot!(out);
+}

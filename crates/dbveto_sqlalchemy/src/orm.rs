@@ -1,0 +1,797 @@
+//! What the ORM and Core send, function by function: `Model(...)` objects
+//! given to `session.add()` / `add_all()` / `merge()`,
+//! `bulk_save_objects()`, `bulk_insert_mappings()`, and `insert(...)
+//! .values(...)` become the INSERT SQLAlchemy runs
+//! (`persistence._collect_insert_commands`, `Mapper._insert_cols_as_none`);
+//! and each function's session work is kept, in order, as [`Step`]s for
+//! the flow rules.
+
+use std::collections::HashMap;
+
+use dbveto_python::{ModuleId, ModuleIndex, ProjectIndex, Scope};
+use dbveto_source::Location;
+use dbveto_writes::{Arg, Literal, TableRef, Write, WriteKind};
+use ruff_python_ast::{self as ast, Expr, Stmt};
+use ruff_text_size::Ranged;
+
+use crate::models::{ClientDefault, MappedTable, Models};
+use crate::names::{path, Names};
+
+const MAX_DEPTH: u32 = 200;
+
+/// A function of the repository: (module, offset of its `def`).
+pub type FnKey = (ModuleId, u32);
+
+/// A row the code builds: the mapped table and the attributes given.
+#[derive(Debug, Clone)]
+pub struct Row {
+    pub table: usize,
+    /// By column name.
+    pub given: Vec<(String, Arg)>,
+    /// Other attributes may be set (`**kwargs`, positional arguments, a
+    /// custom `__init__`).
+    pub rest: bool,
+    pub at: Location,
+}
+
+/// What a function does with sessions, in the order it is written.
+#[derive(Debug, Clone)]
+pub enum Step {
+    /// The key is known to be a session (annotation, factory, ORM call).
+    IsSession(String),
+    Add { session: String, row: Row },
+    Flush { session: String, commit: bool, at: Location },
+    /// `rollback()` or `close()`.
+    Recover { session: String },
+    Use { session: String, at: Location },
+    Call { callee: FnKey, args: Vec<(String, String)>, self_receiver: bool, at: Location },
+    Try { body: Vec<Step>, handlers: Vec<Handler>, after: Vec<Step> },
+    Loop(Vec<Step>),
+    Branch(Vec<Vec<Step>>),
+}
+
+#[derive(Debug, Clone)]
+pub struct Handler {
+    pub steps: Vec<Step>,
+    /// The handler raises (re-raises, or raises another exception).
+    pub raises: bool,
+    /// The handler leaves the function (`return`).
+    pub returns: bool,
+    pub at: Location,
+}
+
+/// A function's steps and its parameters, in order.
+#[derive(Debug, Clone)]
+pub struct Flow {
+    pub params: Vec<String>,
+    pub steps: Vec<Step>,
+}
+
+#[derive(Default)]
+pub struct Extracted {
+    pub writes: Vec<Write>,
+    pub flows: HashMap<FnKey, Flow>,
+}
+
+pub fn extract(index: &ProjectIndex<'_>, models: &Models) -> Extracted {
+    use rayon::prelude::*;
+    if models.tables.is_empty() {
+        return Extracted::default();
+    }
+    let parts: Vec<Extracted> = index
+        .modules
+        .par_iter()
+        .filter(|m| !crate::alembic::is_revision_path(&m.file.path))
+        .map(|module| {
+            let mut out = Extracted::default();
+            let mut names = Names::new(index);
+            walk_body(&mut names, module, models, module.body, None, &mut out);
+            out
+        })
+        .collect();
+    let mut all = Extracted::default();
+    for p in parts {
+        all.writes.extend(p.writes);
+        all.flows.extend(p.flows);
+    }
+    all
+}
+
+/// Finds the functions of a body (module, class), at any depth.
+fn walk_body<'a>(names: &mut Names<'_, 'a>, module: &ModuleIndex<'a>, models: &Models, body: &'a [Stmt], class: Option<&'a ast::StmtClassDef>, out: &mut Extracted) {
+    for stmt in body {
+        match stmt {
+            Stmt::FunctionDef(f) => {
+                let mut walker = Walker::new(names, module, models, f, class);
+                let steps = walker.block(&f.body);
+                let writes = std::mem::take(&mut walker.writes);
+                let flow = walker.flow(steps);
+                out.writes.extend(writes);
+                out.flows.insert((module.id, f.start().to_u32()), flow);
+                walk_body(names, module, models, &f.body, None, out);
+            }
+            Stmt::ClassDef(c) => walk_body(names, module, models, &c.body, Some(c), out),
+            Stmt::If(s) => {
+                walk_body(names, module, models, &s.body, class, out);
+                for clause in &s.elif_else_clauses {
+                    walk_body(names, module, models, &clause.body, class, out);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Methods that only an ORM session has.
+const ORM_ONLY: &[&str] = &["add_all", "flush", "query", "merge", "bulk_save_objects", "bulk_insert_mappings", "bulk_update_mappings", "expunge", "expunge_all", "begin_nested", "scalars"];
+/// Other methods of a session: work on it, if the receiver is one.
+const SESSION_METHODS: &[&str] = &["delete", "begin", "get", "scalar", "refresh", "execute"];
+/// Methods that read through a session: they autoflush pending objects.
+const AUTOFLUSHING: &[&str] = &["query", "execute", "scalars", "scalar", "get", "refresh"];
+
+struct Walker<'w, 'p, 'a> {
+    names: &'w mut Names<'p, 'a>,
+    module: &'w ModuleIndex<'a>,
+    models: &'w Models,
+    function: &'a ast::StmtFunctionDef,
+    class: Option<&'a ast::StmtClassDef>,
+    scope: Scope<'a>,
+    /// Variables holding a row being built.
+    rows: HashMap<String, Row>,
+    /// Variables holding a list of rows.
+    lists: HashMap<String, Vec<Row>>,
+    writes: Vec<Write>,
+    depth: u32,
+}
+
+impl<'w, 'p, 'a> Walker<'w, 'p, 'a> {
+    fn new(names: &'w mut Names<'p, 'a>, module: &'w ModuleIndex<'a>, models: &'w Models, function: &'a ast::StmtFunctionDef, class: Option<&'a ast::StmtClassDef>) -> Self {
+        let scope = module.function_scope(function);
+        Walker { names, module, models, function, class, scope, rows: HashMap::new(), lists: HashMap::new(), writes: Vec::new(), depth: 0 }
+    }
+
+    fn id(&self) -> ModuleId {
+        self.module.id
+    }
+
+    fn location(&self, node: &impl Ranged) -> Location {
+        self.module.file.location(node.start().to_usize())
+    }
+
+    fn flow(&self, mut steps: Vec<Step>) -> Flow {
+        let f = self.function;
+        let params: Vec<String> = f.parameters.iter().map(|p| p.name().to_string()).collect();
+        // Parameters annotated as sessions, or injected (`Depends(get_db)`).
+        let mut known = Vec::new();
+        for p in f.parameters.iter_non_variadic_params() {
+            let annotated = p.parameter.annotation.as_deref().and_then(path_or_subscript).is_some_and(|a| is_session_type(&a));
+            let injected = p.default.as_deref().is_some_and(|d| matches!(d, Expr::Call(c) if path(&c.func).is_some_and(|n| n.ends_with("Depends")) && c.arguments.args.first().and_then(path).is_some_and(|n| is_session_factory(&n))));
+            if annotated || injected {
+                known.push(Step::IsSession(p.parameter.name.to_string()));
+            }
+        }
+        known.append(&mut steps);
+        Flow { params, steps: known }
+    }
+
+    fn block(&mut self, body: &'a [Stmt]) -> Vec<Step> {
+        let mut steps = Vec::new();
+        for stmt in body {
+            self.stmt(stmt, &mut steps);
+        }
+        steps
+    }
+
+    fn stmt(&mut self, stmt: &'a Stmt, steps: &mut Vec<Step>) {
+        if self.depth > MAX_DEPTH {
+            return;
+        }
+        self.depth += 1;
+        match stmt {
+            // Their own scopes, walked as functions of their own.
+            Stmt::FunctionDef(_) | Stmt::ClassDef(_) => {}
+            Stmt::Assign(a) => {
+                self.expr(&a.value, steps);
+                for target in &a.targets {
+                    self.assign(target, &a.value, steps);
+                }
+            }
+            Stmt::AnnAssign(a) => {
+                if let Some(value) = &a.value {
+                    self.expr(value, steps);
+                    self.assign(&a.target, value, steps);
+                }
+            }
+            Stmt::Expr(e) => self.expr(&e.value, steps),
+            Stmt::Return(r) => {
+                if let Some(v) = &r.value {
+                    self.expr(v, steps);
+                }
+            }
+            Stmt::If(s) => {
+                self.expr(&s.test, steps);
+                let mut arms = vec![self.block(&s.body)];
+                for clause in &s.elif_else_clauses {
+                    if let Some(test) = &clause.test {
+                        self.expr(test, steps);
+                    }
+                    arms.push(self.block(&clause.body));
+                }
+                steps.push(Step::Branch(arms));
+            }
+            Stmt::For(s) => {
+                self.expr(&s.iter, steps);
+                let mut body = self.block(&s.body);
+                body.extend(self.block(&s.orelse));
+                steps.push(Step::Loop(body));
+            }
+            Stmt::While(s) => {
+                self.expr(&s.test, steps);
+                let body = self.block(&s.body);
+                steps.push(Step::Loop(body));
+                let orelse = self.block(&s.orelse);
+                steps.extend(orelse);
+            }
+            Stmt::With(w) => {
+                for item in &w.items {
+                    self.expr(&item.context_expr, steps);
+                    if let Some(var) = item.optional_vars.as_deref().and_then(path) {
+                        if let Expr::Call(c) = &item.context_expr {
+                            if path(&c.func).is_some_and(|n| is_session_factory(&n)) {
+                                steps.push(Step::IsSession(var));
+                            }
+                        }
+                    }
+                }
+                let body = self.block(&w.body);
+                steps.extend(body);
+                // Leaving `with Session() as s` closes `s`.
+                for item in &w.items {
+                    if let (Some(var), Expr::Call(c)) = (item.optional_vars.as_deref().and_then(path), &item.context_expr) {
+                        if path(&c.func).is_some_and(|n| is_session_factory(&n)) {
+                            steps.push(Step::Recover { session: var });
+                        }
+                    }
+                }
+            }
+            Stmt::Try(t) => {
+                let body = self.block(&t.body);
+                let mut handlers = Vec::new();
+                for h in &t.handlers {
+                    let ast::ExceptHandler::ExceptHandler(h) = h;
+                    let handler_steps = self.block(&h.body);
+                    handlers.push(Handler { steps: handler_steps, raises: contains(&h.body, &|s| matches!(s, Stmt::Raise(_))), returns: ends_with_return(&h.body), at: self.location(h) });
+                }
+                let mut after = self.block(&t.orelse);
+                after.extend(self.block(&t.finalbody));
+                steps.push(Step::Try { body, handlers, after });
+            }
+            _ => {
+                // Other statements: calls inside them still count.
+                let mut finder = CallFinder { calls: Vec::new() };
+                ruff_python_ast::visitor::walk_stmt(&mut finder, stmt);
+                for call in finder.calls {
+                    self.call(call, steps);
+                }
+            }
+        }
+        self.depth -= 1;
+    }
+
+    /// Calls in an expression, innermost first.
+    fn expr(&mut self, expr: &'a Expr, steps: &mut Vec<Step>) {
+        let mut finder = CallFinder { calls: Vec::new() };
+        ruff_python_ast::visitor::Visitor::visit_expr(&mut finder, expr);
+        for call in finder.calls {
+            self.call(call, steps);
+        }
+    }
+
+    fn assign(&mut self, target: &'a Expr, value: &'a Expr, steps: &mut Vec<Step>) {
+        match target {
+            Expr::Name(n) => {
+                let name = n.id.to_string();
+                self.rows.remove(&name);
+                self.lists.remove(&name);
+                if let Some(row) = self.construct(value) {
+                    self.rows.insert(name, row);
+                } else if let Some(rows) = self.row_list(value) {
+                    self.lists.insert(name, rows);
+                } else if let Expr::Call(c) = value {
+                    let factory = match c.func.as_ref() {
+                        // `next(get_db())`
+                        Expr::Name(f) if f.id.as_str() == "next" => c.arguments.args.first().and_then(|a| match a {
+                            Expr::Call(inner) => path(&inner.func),
+                            _ => None,
+                        }),
+                        func => path(func),
+                    };
+                    if factory.is_some_and(|f| is_session_factory(&f)) {
+                        steps.push(Step::IsSession(name));
+                    }
+                }
+            }
+            // `row.attr = value` on a row being built.
+            Expr::Attribute(a) => {
+                let Some(var) = path(&a.value) else { return };
+                let Some(row) = self.rows.get(&var) else { return };
+                let table = &self.models.tables[row.table];
+                let Some(column) = table.column_of_attr(a.attr.as_str()).map(|c| c.name.clone()) else { return };
+                let position = format!("`{var}.{}`", a.attr);
+                let arg = self.names.arg(self.module.id, &[&self.scope], value, &position);
+                if let Some(row) = self.rows.get_mut(&var) {
+                    row.given.retain(|(c, _)| *c != column);
+                    row.given.push((column, arg));
+                }
+                // `self.session = SessionLocal()`
+                if let Expr::Call(c) = value {
+                    if path(&c.func).is_some_and(|f| is_session_factory(&f)) {
+                        if let Some(p) = path(target) {
+                            steps.push(Step::IsSession(p));
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The mapped table a class expression names.
+    fn model_of(&mut self, expr: &'a Expr) -> Option<usize> {
+        let (module, class) = self.names.class(self.id(), &[&self.scope], expr)?;
+        self.models.index_of_class(module, class)
+    }
+
+    /// `Model(...)`: the row it builds.
+    fn construct(&mut self, expr: &'a Expr) -> Option<Row> {
+        let Expr::Call(call) = expr else { return None };
+        let table = self.model_of(&call.func)?;
+        let mut row = Row { table, given: Vec::new(), rest: !call.arguments.args.is_empty() || self.models.tables[table].custom_init, at: self.location(call) };
+        for kw in call.arguments.keywords.iter() {
+            let Some(name) = &kw.arg else {
+                row.rest = true;
+                continue;
+            };
+            let column = self.models.tables[table].column_of_attr(name.as_str()).map(|c| c.name.clone());
+            let Some(column) = column else { continue };
+            let position = format!("`{name}=`");
+            let arg = self.names.arg(self.module.id, &[&self.scope], &kw.value, &position);
+            row.given.push((column, arg));
+        }
+        Some(row)
+    }
+
+    /// `[Model(...), ...]`, `[Model(...) for ...]`, or a variable holding rows.
+    fn row_list(&mut self, expr: &'a Expr) -> Option<Vec<Row>> {
+        match expr {
+            Expr::List(l) => Some(l.elts.iter().filter_map(|e| self.row_of(e)).collect()),
+            Expr::Tuple(t) => Some(t.elts.iter().filter_map(|e| self.row_of(e)).collect()),
+            Expr::ListComp(c) => {
+                // The comprehension's names are unknown here.
+                let hidden: Vec<&'a str> = c.generators.iter().flat_map(|g| {
+                    let mut names = Vec::new();
+                    dbveto_python_target_names(&g.target, &mut names);
+                    names
+                }).collect();
+                let hidden = Scope::hidden(hidden);
+                let Expr::Call(call) = c.elt.as_ref() else { return None };
+                let table = self.model_of(&call.func)?;
+                let mut row = Row { table, given: Vec::new(), rest: !call.arguments.args.is_empty() || self.models.tables[table].custom_init, at: self.location(call) };
+                for kw in call.arguments.keywords.iter() {
+                    let Some(name) = &kw.arg else {
+                        row.rest = true;
+                        continue;
+                    };
+                    let Some(column) = self.models.tables[table].column_of_attr(name.as_str()).map(|c| c.name.clone()) else { continue };
+                    let position = format!("`{name}=`");
+                    let arg = self.names.arg(self.module.id, &[&self.scope, &hidden], &kw.value, &position);
+                    row.given.push((column, arg));
+                }
+                Some(vec![row])
+            }
+            Expr::Name(n) => self.lists.get(n.id.as_str()).cloned(),
+            _ => None,
+        }
+    }
+
+    fn row_of(&mut self, expr: &'a Expr) -> Option<Row> {
+        match expr {
+            Expr::Name(n) => self.rows.get(n.id.as_str()).cloned(),
+            other => self.construct(other),
+        }
+    }
+
+    fn call(&mut self, call: &'a ast::ExprCall, steps: &mut Vec<Step>) {
+        let at = self.location(call);
+        let Expr::Attribute(method) = call.func.as_ref() else {
+            self.helper_call(call, None, steps);
+            return;
+        };
+        let name = method.attr.as_str();
+        let receiver = path(&method.value);
+        // `rows.append(row)`
+        if name == "append" {
+            if let (Some(list), Some(arg)) = (receiver.clone(), call.arguments.args.first()) {
+                if let Some(row) = self.row_of(arg) {
+                    if let Some(rows) = self.lists.get_mut(&list) {
+                        rows.push(row);
+                    } else if self.scope.bindings.get(&list).is_some() {
+                        self.lists.insert(list, vec![row]);
+                    }
+                }
+            }
+            return;
+        }
+        if name == "values" {
+            self.core_insert(call);
+        }
+        let Some(session) = receiver else {
+            self.helper_call(call, Some(method), steps);
+            return;
+        };
+        let first = call.arguments.args.first();
+        match name {
+            "add" => {
+                let Some(row) = first.and_then(|a| self.row_of(a)) else {
+                    steps.push(Step::Use { session, at });
+                    self.helper_call(call, Some(method), steps);
+                    return;
+                };
+                self.orm_insert(&row, &at, Mode::Add);
+                steps.push(Step::IsSession(session.clone()));
+                steps.push(Step::Add { session, row });
+            }
+            "add_all" | "bulk_save_objects" => {
+                let rows = first.and_then(|a| self.row_list(a)).unwrap_or_default();
+                let mode = if name == "add_all" { Mode::Add } else { Mode::Bulk };
+                steps.push(Step::IsSession(session.clone()));
+                for row in rows {
+                    self.orm_insert(&row, &at, mode);
+                    steps.push(Step::Add { session: session.clone(), row });
+                }
+                if mode == Mode::Bulk {
+                    steps.push(Step::Flush { session, commit: false, at });
+                }
+            }
+            "merge" => {
+                if let Some(row) = first.and_then(|a| self.row_of(a)) {
+                    self.orm_insert(&row, &at, Mode::Merge);
+                    steps.push(Step::Add { session: session.clone(), row });
+                }
+                steps.push(Step::IsSession(session));
+            }
+            "bulk_insert_mappings" => {
+                let table = first.and_then(|m| self.model_of(m));
+                let mappings = call.arguments.args.get(1);
+                steps.push(Step::IsSession(session.clone()));
+                if let (Some(table), Some(Expr::List(list))) = (table, mappings) {
+                    for item in &list.elts {
+                        if let Some(row) = self.mapping_row(table, item) {
+                            self.core_write(&row, &at, "bulk_insert_mappings(...)");
+                            steps.push(Step::Add { session: session.clone(), row });
+                        }
+                    }
+                }
+                steps.push(Step::Flush { session, commit: false, at });
+            }
+            "flush" | "commit" => steps.push(Step::Flush { session, commit: name == "commit", at }),
+            "rollback" | "close" | "remove" => steps.push(Step::Recover { session }),
+            "execute" => {
+                // `session.execute(insert(Model).values(...))` runs at once.
+                if let Some(row) = first.and_then(|a| self.insert_row(a)) {
+                    steps.push(Step::Add { session: session.clone(), row });
+                }
+                steps.push(Step::Flush { session, commit: false, at });
+            }
+            _ if AUTOFLUSHING.contains(&name) => {
+                if ORM_ONLY.contains(&name) {
+                    steps.push(Step::IsSession(session.clone()));
+                }
+                steps.push(Step::Flush { session, commit: false, at });
+            }
+            _ if ORM_ONLY.contains(&name) => {
+                steps.push(Step::IsSession(session.clone()));
+                steps.push(Step::Use { session, at });
+            }
+            _ => {
+                if SESSION_METHODS.contains(&name) {
+                    steps.push(Step::Use { session, at });
+                }
+                self.helper_call(call, Some(method), steps)
+            }
+        }
+    }
+
+    /// A dict literal of `bulk_insert_mappings` or `.values({...})`.
+    fn mapping_row(&mut self, table: usize, item: &'a Expr) -> Option<Row> {
+        let Expr::Dict(dict) = item else { return None };
+        let mut row = Row { table, given: Vec::new(), rest: false, at: self.location(item) };
+        for entry in dict.items.iter() {
+            let Some(key) = entry.key.as_ref().and_then(|k| self.names.string(self.id(), &[&self.scope], k)) else {
+                row.rest = true;
+                continue;
+            };
+            let Some(column) = self.models.tables[table].column_of_attr(&key).map(|c| c.name.clone()) else { continue };
+            let position = format!("`{key}`");
+            let arg = self.names.arg(self.module.id, &[&self.scope], &entry.value, &position);
+            row.given.push((column, arg));
+        }
+        Some(row)
+    }
+
+    fn insert_row(&mut self, expr: &'a Expr) -> Option<Row> {
+        let Expr::Call(values) = expr else { return None };
+        self.insert_row_of(values)
+    }
+
+    /// `insert(Model).values(...)`: the row.
+    fn insert_row_of(&mut self, values: &'a ast::ExprCall) -> Option<Row> {
+        let Expr::Attribute(method) = values.func.as_ref() else { return None };
+        if method.attr.as_str() != "values" {
+            return None;
+        }
+        let Expr::Call(insert) = method.value.as_ref() else { return None };
+        if self.names.sqlalchemy(self.id(), &[&self.scope], &insert.func).as_deref() != Some("insert") {
+            return None;
+        }
+        let target = insert.arguments.args.first()?;
+        let table = self.model_of(target).or_else(|| {
+            let Expr::Name(n) = target else { return None };
+            let (owner, _) = self.names.bound(self.id(), &[&self.scope], n.id.as_str())?;
+            self.models.by_table_var.get(&(owner, n.id.to_string())).copied()
+        })?;
+        if let [single] = &values.arguments.args[..] {
+            return self.mapping_row(table, single);
+        }
+        if !values.arguments.args.is_empty() {
+            return None;
+        }
+        let mut row = Row { table, given: Vec::new(), rest: false, at: self.location(values) };
+        for kw in values.arguments.keywords.iter() {
+            let Some(name) = &kw.arg else {
+                row.rest = true;
+                continue;
+            };
+            let Some(column) = self.models.tables[table].column_of_attr(name.as_str()).map(|c| c.name.clone()) else { continue };
+            let position = format!("`{name}=`");
+            let arg = self.names.arg(self.module.id, &[&self.scope], &kw.value, &position);
+            row.given.push((column, arg));
+        }
+        Some(row)
+    }
+
+    fn core_insert(&mut self, call: &'a ast::ExprCall) {
+        let Some(row) = self.insert_row_of(call) else { return };
+        let at = self.location(call);
+        // The row's location is the `.values(...)` call.
+        let row = Row { at: at.clone(), ..row };
+        self.core_write(&row, &at, "insert(...).values(...)");
+    }
+
+    /// A call to a function of the repository, with the sessions it is
+    /// given.
+    fn helper_call(&mut self, call: &'a ast::ExprCall, method: Option<&'a ast::ExprAttribute>, steps: &mut Vec<Step>) {
+        let Some((callee, drops_first, self_receiver)) = self.resolve(call, method) else { return };
+        let mut args = Vec::new();
+        for (i, arg) in call.arguments.args.iter().enumerate() {
+            if let Some(p) = path(arg) {
+                args.push((format!("#{}", i + usize::from(drops_first)), p));
+            }
+        }
+        for kw in call.arguments.keywords.iter() {
+            if let (Some(name), Some(p)) = (&kw.arg, path(&kw.value)) {
+                args.push((name.to_string(), p));
+            }
+        }
+        steps.push(Step::Call { callee, args, self_receiver, at: self.location(call) });
+    }
+
+    /// The function a call runs; whether its first parameter is bound
+    /// implicitly; whether it is called on `self`.
+    fn resolve(&mut self, call: &'a ast::ExprCall, method: Option<&'a ast::ExprAttribute>) -> Option<(FnKey, bool, bool)> {
+        let id = self.id();
+        let Some(method) = method else {
+            let Expr::Name(n) = call.func.as_ref() else { return None };
+            let (m, f) = self.names.function(id, n.id.as_str())?;
+            return Some(((m, f.start().to_u32()), false, false));
+        };
+        let name = method.attr.as_str();
+        let is_static = |f: &ast::StmtFunctionDef| f.decorator_list.iter().any(|d| path(&d.expression).is_some_and(|p| p == "staticmethod"));
+        if let Expr::Name(receiver) = method.value.as_ref() {
+            if matches!(receiver.id.as_str(), "self" | "cls") {
+                let class = self.class?;
+                let f = Names::method(class, name)?;
+                return Some(((id, f.start().to_u32()), !is_static(f), receiver.id.as_str() == "self"));
+            }
+        }
+        match self.names.value(id, &[&self.scope], &method.value) {
+            Some(dbveto_python::Value::Class { module, class }) => {
+                let f = Names::method(class, name)?;
+                let classmethod = f.decorator_list.iter().any(|d| path(&d.expression).is_some_and(|p| p == "classmethod"));
+                return Some(((module, f.start().to_u32()), classmethod, false));
+            }
+            Some(dbveto_python::Value::Module(m)) => {
+                let target = self.names.index.table.lookup(&m.path.dotted, m.path.exact, m.importer)?;
+                let (owner, f) = self.names.function(target, name)?;
+                return Some(((owner, f.start().to_u32()), false, false));
+            }
+            _ => {}
+        }
+        // `service.method(...)` where `service = Service()` at module level.
+        let Expr::Name(receiver) = method.value.as_ref() else { return None };
+        let (owner, bound) = self.names.bound(id, &[&self.scope], receiver.id.as_str())?;
+        let Expr::Call(ctor) = bound else { return None };
+        let (class_module, class) = self.names.class(owner, &[], &ctor.func)?;
+        let f = Names::method(class, name)?;
+        Some(((class_module, f.start().to_u32()), !is_static(f), false))
+    }
+
+    /// The INSERT the ORM runs for a new object (`add`, `add_all`, `merge`).
+    fn orm_insert(&mut self, row: &Row, call: &Location, mode: Mode) {
+        let table = &self.models.tables[row.table];
+        let mut columns = Vec::new();
+        let mut values = Vec::new();
+        for column in &table.columns {
+            let given = row.given.iter().find(|(c, _)| *c == column.name).map(|(_, a)| a.clone());
+            let has_default = column.default != ClientDefault::None || column.server_default.is_some();
+            // `None` for a column with a default is dropped: the default wins.
+            let only_none = |a: &Arg| !a.unknown && !a.known.is_empty() && a.known.iter().all(|k| k.literal == Literal::Null);
+            let given = given.filter(|a| !(has_default && only_none(a)));
+            let arg = match given {
+                Some(arg) => arg,
+                None if column.primary_key && column.default == ClientDefault::None => Arg::unknown(),
+                None if column.server_default.is_some() && !row.rest => continue,
+                None if row.rest || mode == Mode::Merge => Arg::unknown(),
+                None => match &column.default {
+                    ClientDefault::Value(l) => Arg::known(l.clone(), None, Some(format!("default of `{}.{}`", class_name(table), column.attr))),
+                    ClientDefault::Dynamic => Arg::unknown(),
+                    ClientDefault::None if mode == Mode::Bulk => continue,
+                    ClientDefault::None => Arg::known(
+                        Literal::Null,
+                        None,
+                        Some(format!("`{}.{}` not given and without a default: SQLAlchemy sends NULL", class_name(table), column.attr)),
+                    ),
+                },
+            };
+            columns.push(column.name.clone());
+            values.push(arg);
+        }
+        let verb = match mode {
+            Mode::Add => "session.add",
+            Mode::Merge => "session.merge",
+            Mode::Bulk => "session.bulk_save_objects",
+        };
+        // Bulk saves leave out what is not set: only the given columns are sent.
+        let model = (mode != Mode::Bulk).then(|| class_name(table).to_string());
+        self.writes.push(Write {
+            kind: WriteKind::Insert,
+            table: table_ref(table),
+            columns: Some(columns),
+            values,
+            location: row.at.clone(),
+            call: (row.at != *call).then(|| call.clone()),
+            statement: format!("{verb}({}(...))", class_name(table)),
+            model,
+            // A class dbveto cannot read entirely may declare more columns.
+            partial: table.incomplete,
+        });
+    }
+
+    /// Core `insert().values()` and bulk mappings: the given columns and
+    /// those with a Python default; nothing else is sent.
+    fn core_write(&mut self, row: &Row, call: &Location, statement: &str) {
+        let table = &self.models.tables[row.table];
+        let mut columns = Vec::new();
+        let mut values = Vec::new();
+        for column in &table.columns {
+            let arg = match row.given.iter().find(|(c, _)| *c == column.name) {
+                Some((_, a)) => a.clone(),
+                None if row.rest => Arg::unknown(),
+                None => match &column.default {
+                    ClientDefault::Value(l) => Arg::known(l.clone(), None, Some(format!("default of `{}`", column.attr))),
+                    ClientDefault::Dynamic => Arg::unknown(),
+                    ClientDefault::None => continue,
+                },
+            };
+            columns.push(column.name.clone());
+            values.push(arg);
+        }
+        if row.rest {
+            return;
+        }
+        self.writes.push(Write {
+            kind: WriteKind::Insert,
+            table: table_ref(table),
+            columns: Some(columns),
+            values,
+            location: row.at.clone(),
+            call: (row.at != *call).then(|| call.clone()),
+            statement: statement.to_string(),
+            model: None,
+            partial: table.incomplete,
+        });
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Mode {
+    Add,
+    Merge,
+    Bulk,
+}
+
+fn class_name(table: &MappedTable) -> &str {
+    table.class_name.as_deref().unwrap_or(&table.name)
+}
+
+fn table_ref(table: &MappedTable) -> TableRef {
+    TableRef { schema: table.schema.clone(), name: table.name.clone() }
+}
+
+/// The names a comprehension target binds.
+fn dbveto_python_target_names<'a>(target: &'a Expr, names: &mut Vec<&'a str>) {
+    match target {
+        Expr::Name(n) => names.push(n.id.as_str()),
+        Expr::Tuple(t) => t.elts.iter().for_each(|e| dbveto_python_target_names(e, names)),
+        Expr::List(l) => l.elts.iter().for_each(|e| dbveto_python_target_names(e, names)),
+        Expr::Starred(s) => dbveto_python_target_names(&s.value, names),
+        _ => {}
+    }
+}
+
+/// `Session`, `AsyncSession`, `scoped_session`, `orm.Session`, `Optional[Session]`.
+fn is_session_type(annotation: &str) -> bool {
+    let last = annotation.rsplit('.').next().unwrap_or(annotation);
+    matches!(last, "Session" | "AsyncSession" | "scoped_session" | "async_scoped_session")
+}
+
+/// `SessionLocal`, `Session`, `sessionmaker(...)`, `get_db`, `get_session`, `scoped_session`.
+fn is_session_factory(callee: &str) -> bool {
+    let last = callee.rsplit('.').next().unwrap_or(callee);
+    last.ends_with("Session") || last.ends_with("SessionLocal") || last.ends_with("session") && last.starts_with("get_") || matches!(last, "get_db" | "get_db_session" | "SessionLocal" | "create_session")
+}
+
+fn path_or_subscript(expr: &Expr) -> Option<String> {
+    match expr {
+        Expr::Subscript(s) => path_or_subscript(&s.slice),
+        Expr::StringLiteral(s) => Some(s.value.to_str().to_string()),
+        other => path(other),
+    }
+}
+
+fn contains(body: &[Stmt], predicate: &dyn Fn(&Stmt) -> bool) -> bool {
+    body.iter().any(|s| {
+        predicate(s)
+            || match s {
+                Stmt::If(i) => contains(&i.body, predicate) || i.elif_else_clauses.iter().any(|c| contains(&c.body, predicate)),
+                Stmt::With(w) => contains(&w.body, predicate),
+                Stmt::Try(t) => contains(&t.body, predicate) || contains(&t.finalbody, predicate) || contains(&t.orelse, predicate),
+                _ => false,
+            }
+    })
+}
+
+fn ends_with_return(body: &[Stmt]) -> bool {
+    matches!(body.last(), Some(Stmt::Return(_)))
+}
+
+/// The calls of an expression, inner calls first; lambdas and
+/// comprehensions are scopes of their own and are not entered.
+struct CallFinder<'a> {
+    calls: Vec<&'a ast::ExprCall>,
+}
+
+impl<'a> ruff_python_ast::visitor::Visitor<'a> for CallFinder<'a> {
+    fn visit_expr(&mut self, expr: &'a Expr) {
+        match expr {
+            Expr::Lambda(_) | Expr::ListComp(_) | Expr::SetComp(_) | Expr::DictComp(_) | Expr::Generator(_) => {}
+            Expr::Call(call) => {
+                ruff_python_ast::visitor::walk_expr(self, expr);
+                self.calls.push(call);
+            }
+            _ => ruff_python_ast::visitor::walk_expr(self, expr),
+        }
+    }
+
+    fn visit_stmt(&mut self, _: &'a Stmt) {}
+}

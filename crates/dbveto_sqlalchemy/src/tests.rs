@@ -1,0 +1,170 @@
+//! Semantics on small inline projects.
+
+use dbveto_source::SourceFile;
+use dbveto_writes::Literal;
+
+use crate::SqlAlchemy;
+
+fn analyze(files: &[(&str, &str)]) -> SqlAlchemy {
+    let files: Vec<SourceFile> = files.iter().map(|(p, t)| SourceFile::new(p.to_string(), t.to_string())).collect();
+    let project = dbveto_python::ParsedProject::parse(&files);
+    let index = project.index();
+    crate::analyze(&index)
+}
+
+const MODELS: &str = r#"
+from typing import Optional
+from sqlalchemy import Column, ForeignKey, Integer, String
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+class Base(DeclarativeBase):
+    pass
+
+class Parent(Base):
+    __tablename__ = "parent"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str]
+    note: Mapped[Optional[str]]
+    other: Mapped[str | None] = mapped_column(String(10), nullable=False)
+
+class Child(Base):
+    __tablename__ = "child"
+    id = Column(Integer, primary_key=True)
+    parent_id = Column(ForeignKey("parent.id"), nullable=False)
+    label = Column(String(20), default="x")
+"#;
+
+#[test]
+fn nullability_follows_annotation_unless_nullable_is_given() {
+    let s = analyze(&[("app/models.py", MODELS)]);
+    let schema = s.model_schema.expect("schema");
+    let parent = schema.table(None, "parent").expect("parent");
+    let not_null = |c: &str| parent.column(c).map(|c| c.not_null);
+    assert_eq!((not_null("id"), not_null("name"), not_null("note"), not_null("other")), (Some(true), Some(true), Some(false), Some(true)));
+    // A foreign key without a type takes its target's, never SERIAL.
+    let child = schema.table(None, "child").expect("child");
+    assert_eq!(child.column("parent_id").map(|c| c.data_type.name.as_str()), Some("integer"));
+    assert!(child.column("parent_id").is_some_and(|c| c.default.is_none()));
+}
+
+#[test]
+fn unset_attributes_get_the_python_default_else_null() {
+    let code = "from app.models import Child\n\ndef f(db):\n    db.add(Child(parent_id=1))\n";
+    let s = analyze(&[("app/models.py", MODELS), ("app/svc.py", code)]);
+    let write = s.writes.iter().find(|w| w.table.name == "child").expect("write");
+    let columns = write.columns.clone().unwrap_or_default();
+    let label = columns.iter().position(|c| c == "label").expect("label sent");
+    assert_eq!(write.values[label].known[0].literal, Literal::Str("x".into()));
+    assert_eq!(write.model.as_deref(), Some("Child"));
+}
+
+#[test]
+fn none_for_a_column_with_a_default_is_dropped() {
+    let code = "from app.models import Parent\n\ndef f(db):\n    db.add(Parent(name=None))\n";
+    let s = analyze(&[("app/models.py", MODELS), ("app/svc.py", code)]);
+    let write = s.writes.iter().find(|w| w.table.name == "parent").expect("write");
+    let columns = write.columns.clone().unwrap_or_default();
+    let name = columns.iter().position(|c| c == "name").expect("name");
+    // No default: the None is sent.
+    assert_eq!(write.values[name].known[0].literal, Literal::Null);
+}
+
+const FLOW: &str = r#"
+from app.models import Child, Parent
+
+def helper(session, pid):
+    session.add(Child(parent_id=pid))
+    session.commit()
+
+def wrong(db):
+    helper(db, 1)
+    db.add(Parent(id=1, name="p"))
+    db.commit()
+
+def right(db):
+    db.add(Parent(id=1, name="p"))
+    db.flush()
+    helper(db, 1)
+
+def parent_may_exist(db):
+    helper(db, 1)
+"#;
+
+#[test]
+fn child_flushed_in_a_helper_before_the_parent_is_added() {
+    let s = analyze(&[("app/models.py", MODELS), ("app/flow.py", FLOW)]);
+    let orders = &s.facts.insert_orders;
+    assert_eq!(orders.len(), 1, "{orders:?}");
+    assert_eq!((orders[0].child_table.as_str(), orders[0].parent_table.as_str(), orders[0].column.as_str()), ("child", "parent", "parent_id"));
+    assert_eq!(orders[0].child_at.line, 5);
+    assert_eq!(orders[0].constraint.as_deref(), Some("child_parent_id_fkey"));
+}
+
+#[test]
+fn a_relationship_orders_one_flush() {
+    let related = MODELS.replace("    label = Column(String(20), default=\"x\")", "    label = Column(String(20), default=\"x\")\n    parent = relationship(Parent)");
+    let code = "from app.models import Child, Parent\n\ndef f(db):\n    db.add(Parent(id=1, name='p'))\n    db.add(Child(parent_id=1))\n    db.commit()\n";
+    // `app.models.Child` sorts before `app.models.Parent`: wrong without the relationship.
+    let s = analyze(&[("app/models.py", MODELS), ("app/f.py", code)]);
+    assert_eq!(s.facts.insert_orders.len(), 1);
+    assert!(s.facts.insert_orders[0].flushed_at.is_none());
+    let s = analyze(&[("app/models.py", &related), ("app/f.py", code)]);
+    assert!(s.facts.insert_orders.is_empty());
+}
+
+const HANDLERS: &str = r#"
+import logging
+from sqlalchemy.orm import Session
+from app.models import Child
+
+def swallow_in_loop(db: Session, ids):
+    for i in ids:
+        try:
+            db.add(Child(parent_id=i))
+            db.commit()
+        except Exception:
+            logging.error("x")
+
+def rolls_back(db: Session, ids):
+    for i in ids:
+        try:
+            db.add(Child(parent_id=i))
+            db.commit()
+        except Exception:
+            db.rollback()
+
+def reraises(db: Session, ids):
+    for i in ids:
+        try:
+            db.add(Child(parent_id=i))
+            db.commit()
+        except Exception:
+            raise
+
+def not_a_session(seen, x):
+    try:
+        seen.add(x)
+    except Exception:
+        pass
+    seen.add(x)
+"#;
+
+#[test]
+fn swallowed_errors_need_a_later_use_and_no_rollback() {
+    let s = analyze(&[("app/models.py", MODELS), ("app/h.py", HANDLERS)]);
+    let lines: Vec<u32> = s.facts.swallowed_errors.iter().map(|e| e.handler.line).collect();
+    assert_eq!(lines, [11]);
+    assert_eq!(s.facts.swallowed_errors[0].session, "db");
+}
+
+#[test]
+fn alembic_revisions_follow_down_revision_not_file_names() {
+    let first = "revision = 'b1'\ndown_revision = None\nfrom alembic import op\nimport sqlalchemy as sa\ndef upgrade():\n    op.create_table('t', sa.Column('id', sa.Integer(), primary_key=True))\n";
+    let second = "revision = 'a2'\ndown_revision = 'b1'\nfrom alembic import op\nimport sqlalchemy as sa\ndef upgrade():\n    op.add_column('t', sa.Column('x', sa.String(5), nullable=False, server_default='y'))\n";
+    let s = analyze(&[("db/versions/zz_first.py", first), ("db/versions/aa_second.py", second)]);
+    let applied = s.alembic.expect("alembic");
+    assert_eq!(applied.dir, "db");
+    let t = applied.schema.table(None, "t").expect("t");
+    assert_eq!(t.columns.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), ["id", "x"]);
+    assert!(t.column("x").is_some_and(|c| c.not_null && c.default.is_some()));
+}
