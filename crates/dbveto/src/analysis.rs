@@ -38,12 +38,12 @@ pub fn analyze(root: &Path) -> Analysis {
         + d.query_files.len()
         + d.migration_sets.iter().map(|s| s.migrations.len()).sum::<usize>();
 
-    let (replayed, (go, (python, django))) = rayon::join(
+    let (replayed, (go, (python, django, jobs))) = rayon::join(
         || d.migration_sets.into_par_iter().map(replay_set).collect::<Vec<_>>(),
         || rayon::join(|| dbveto_go::extract(&d.go_files, &d.go_mods), || python_frontends(&d.python_files)),
     );
     let mut databases = Vec::new();
-    let facts = dbveto_django::facts(&django);
+    let mut facts = dbveto_django::facts(&django);
     diagnostics.extend(django.diagnostics);
     let django_writes = django.writes;
     if let Some(applied) = django.migrations {
@@ -70,6 +70,7 @@ pub fn analyze(root: &Path) -> Analysis {
         writes.extend(w);
         diagnostics.extend(diags);
     }
+    facts.jobs = dbveto_jobs::facts(&jobs, &writes);
     diagnostics.sort();
     diagnostics.dedup();
     Analysis { databases, facts, writes, diagnostics, sources, files }
@@ -86,14 +87,21 @@ fn replay_set(set: MigrationSet) -> (Database, Vec<Diagnostic>) {
     (Database { set, schema }, diagnostics)
 }
 
-/// Python is parsed once; the raw-SQL and Django frontends read the same trees.
-fn python_frontends(files: &[SourceFile]) -> (dbveto_python::PythonExtraction, dbveto_django::Django) {
+/// Python is parsed once; the raw-SQL, Django and jobs frontends read the same trees.
+fn python_frontends(files: &[SourceFile]) -> (dbveto_python::PythonExtraction, dbveto_django::Django, dbveto_jobs::Jobs) {
     let mut project = dbveto_python::ParsedProject::parse(files);
     let parse_diagnostics = std::mem::take(&mut project.diagnostics);
     let index = project.index();
-    let (mut python, django) = rayon::join(|| dbveto_python::extract_indexed(&index), || dbveto_django::analyze(&index));
+    let (mut python, (django, jobs)) = rayon::join(
+        || dbveto_python::extract_indexed(&index),
+        || {
+            let django = dbveto_django::analyze(&index);
+            let jobs = dbveto_jobs::analyze(&index, &django.models);
+            (django, jobs)
+        },
+    );
     python.diagnostics.extend(parse_diagnostics);
-    (python, django)
+    (python, django, jobs)
 }
 
 /// The database Django's migrations build: its folder is the deepest one

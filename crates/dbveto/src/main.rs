@@ -3,6 +3,7 @@
 
 mod analysis;
 mod schema_output;
+mod writers_output;
 
 use std::io::{IsTerminal, Write as _};
 use std::path::PathBuf;
@@ -42,6 +43,15 @@ enum Command {
         path: PathBuf,
         #[arg(long, value_enum, default_value_t = SchemaFormat::Text)]
         format: SchemaFormat,
+    },
+    /// List every write of a table or column, the entry points that run it, and whether it is atomic
+    Writers {
+        /// `table`, `table.column`, or a model's name in place of the table
+        target: String,
+        #[arg(default_value = ".")]
+        path: PathBuf,
+        #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
+        format: CheckFormat,
     },
     /// List the rules
     Rules,
@@ -137,6 +147,19 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                     eprint!("{diags}");
                     s
                 }
+            };
+            print(&out)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Writers { target, path, format } => {
+            let analysis = analysis::analyze(&root(&path)?);
+            let columns = writers_output::select(&analysis.facts.jobs, &target);
+            let out = match format {
+                CheckFormat::Json => format!(
+                    "{}\n",
+                    serde_json::to_string_pretty(&writers_output::json(&columns)).map_err(|e| e.to_string())?
+                ),
+                CheckFormat::Text => writers_output::text(&target, &columns),
             };
             print(&out)?;
             Ok(ExitCode::SUCCESS)

@@ -10,6 +10,8 @@ pub struct ProjectFacts {
     pub names: Vec<GivenName>,
     pub added_columns: Vec<AddedColumn>,
     pub drifts: Vec<ModelDrift>,
+    /// Job systems, schedules and the writers of each column.
+    pub jobs: crate::JobFacts,
 }
 
 /// A limit a framework puts on a name, below the database's own.
