@@ -115,7 +115,8 @@ impl<'a> Visitor<'a> for Collector<'_, 'a> {
                     def,
                     class,
                     qualname: self.qualname(def.name.as_str()),
-                    location: self.file.location(def.start().to_usize()),
+                    // The `def` line, after any decorators.
+                    location: self.file.location(def.name.start().to_usize()),
                     last_line: self.file.location(end).line,
                 });
                 self.defs.by_def.insert((self.module, def.start().to_u32()), id);

@@ -68,7 +68,9 @@ pub fn analyze(index: &ProjectIndex<'_>, models: &Models) -> Jobs {
         explicit.extend(s.task_names.iter().cloned());
     }
     let mut jobs = Jobs::default();
+    let mut flows = Vec::new();
     for (module, s) in scans {
+        flows.extend(s.flows);
         for (caller, callee) in s.calls {
             graph.call(caller, callee);
         }
@@ -113,7 +115,49 @@ pub fn analyze(index: &ProjectIndex<'_>, models: &Models) -> Jobs {
         jobs.saves.extend(s.saves);
     }
     jobs.graph = graph;
+    judge_passed_objects(&mut jobs.saves, &flows);
     jobs
+}
+
+/// A save of an object that came in as a parameter is a read-modify-write
+/// when some caller passes an object loaded from the database (locked
+/// when every such caller locked it); otherwise it is not judged.
+fn judge_passed_objects(saves: &mut [SaveSite], flows: &[(usize, usize, resolve::Origin, bool)]) {
+    use resolve::Origin;
+    // (function, position) → (passed loaded unlocked, passed loaded locked)
+    let mut state: HashMap<(usize, usize), (bool, bool)> = HashMap::new();
+    let mut changed = true;
+    let mut rounds = 0;
+    while changed && rounds <= flows.len() {
+        changed = false;
+        rounds += 1;
+        for &(callee, position, origin, locked) in flows {
+            let (unlocked, locked) = match origin {
+                Origin::Loaded => (!locked, locked),
+                Origin::Param(f, p) => match state.get(&(f, p)) {
+                    Some(&(u, l)) => (u && !locked, l || (u && locked)),
+                    None => continue,
+                },
+                Origin::New => continue,
+            };
+            let entry = state.entry((callee, position)).or_default();
+            let next = (entry.0 || unlocked, entry.1 || locked);
+            if next != *entry {
+                *entry = next;
+                changed = true;
+            }
+        }
+    }
+    for save in saves {
+        let Some(parameter) = save.parameter else { continue };
+        match state.get(&parameter) {
+            Some((true, _)) => {}
+            Some((false, true)) if save.atomicity == Atomicity::ReadModifyWrite => save.atomicity = Atomicity::Locked,
+            Some(_) => {}
+            None if save.atomicity == Atomicity::ReadModifyWrite => save.atomicity = Atomicity::PassedIn,
+            None => {}
+        }
+    }
 }
 
 fn is_migration(path: &str) -> bool {

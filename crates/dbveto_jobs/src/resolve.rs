@@ -14,11 +14,23 @@ use crate::defs::{Defs, FnId};
 
 const MAX_DEPTH: u32 = 24;
 
+/// Where an object of a model comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Origin {
+    /// Read from the database (`get()`, `first()`, a loop over a queryset).
+    Loaded,
+    /// Made in Python (`Model(...)`, `create()`): its save is an insert.
+    New,
+    /// A parameter of a function (position, `self` being 0): what the
+    /// callers pass decides.
+    Param(FnId, usize),
+}
+
 #[derive(Debug, Clone)]
 pub enum Target<'a> {
     Function(FnId),
     Class(ModuleId, &'a ast::StmtClassDef),
-    Instance { module: ModuleId, class: &'a ast::StmtClassDef, locked: bool },
+    Instance { module: ModuleId, class: &'a ast::StmtClassDef, locked: bool, origin: Origin },
     /// A model's manager or queryset; `locked` after `select_for_update()`.
     QuerySet { module: ModuleId, class: &'a ast::StmtClassDef, locked: bool },
     Module(ModuleId),
@@ -106,14 +118,14 @@ impl<'p, 'a> Resolver<'p, 'a> {
 
     fn called(&self, cx: &Context<'_, 'a>, func: Target<'a>, call: &'a ast::ExprCall, depth: u32) -> Option<Target<'a>> {
         match func {
-            Target::Class(module, class) => Some(Target::Instance { module, class, locked: false }),
+            Target::Class(module, class) => Some(Target::Instance { module, class, locked: false, origin: Origin::New }),
             Target::Library(path) => {
                 // `get_object_or_404(Model, ...)` returns an object of the model.
                 if path.ends_with("get_object_or_404") {
                     if let Some(Target::Class(module, class)) =
                         call.arguments.args.first().and_then(|a| self.expr_at(cx, a, depth + 1))
                     {
-                        return Some(Target::Instance { module, class, locked: false });
+                        return Some(Target::Instance { module, class, locked: false, origin: Origin::Loaded });
                     }
                 }
                 Some(Target::Library(format!("{path}()")))
@@ -165,7 +177,10 @@ impl<'p, 'a> Resolver<'p, 'a> {
             return None;
         }
         match self.expr_at(cx, &method.value, depth + 1)? {
-            Target::QuerySet { module, class, locked } => Some(Target::Instance { module, class, locked }),
+            Target::QuerySet { module, class, locked } => {
+                let origin = if method.attr.as_str() == "create" { Origin::New } else { Origin::Loaded };
+                Some(Target::Instance { module, class, locked, origin })
+            }
             _ => None,
         }
     }
@@ -175,8 +190,8 @@ impl<'p, 'a> Resolver<'p, 'a> {
     fn instance_attribute(&self, module: ModuleId, class: &'a ast::StmtClassDef, name: &str, depth: u32) -> Option<Target<'a>> {
         let init = self.defs.method(module, class, "__init__")?;
         let def = self.defs.functions.get(init)?.def;
-        let mut params = def.parameters.posonlyargs.iter().chain(&def.parameters.args).map(|p| &p.parameter);
-        let this = params.next()?.name.as_str();
+        let mut params = def.parameters.posonlyargs.iter().chain(&def.parameters.args).map(|p| &p.parameter).enumerate();
+        let this = params.next()?.1.name.as_str();
         let value = def.body.iter().find_map(|stmt| {
             let Stmt::Assign(assign) = stmt else { return None };
             let [Expr::Attribute(target)] = &assign.targets[..] else { return None };
@@ -185,10 +200,13 @@ impl<'p, 'a> Resolver<'p, 'a> {
         })?;
         let empty = HashMap::new();
         let mut locals = HashMap::new();
-        for param in params.chain(def.parameters.kwonlyargs.iter().map(|p| &p.parameter)) {
+        let positional = def.parameters.posonlyargs.len() + def.parameters.args.len();
+        let keyword_only = def.parameters.kwonlyargs.iter().map(|p| &p.parameter).enumerate().map(|(i, p)| (positional + i, p));
+        for (position, param) in params.chain(keyword_only) {
             let Some(annotation) = &param.annotation else { continue };
             if let Some(Target::Class(m, c)) = self.expr_at(&Context { module, scopes: &[], locals: &empty }, annotation, depth + 1) {
-                locals.insert(param.name.as_str(), Target::Instance { module: m, class: c, locked: false });
+                let origin = Origin::Param(init, position);
+                locals.insert(param.name.as_str(), Target::Instance { module: m, class: c, locked: false, origin });
             }
         }
         let scope = self.index.module(module)?.function_scope(def);

@@ -2,13 +2,14 @@
 //! "syncing"` then `fabric.save()`. Each saved field is a write site, and
 //! whether a concurrent update can be lost depends on how it is saved.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use dbveto_django::Model;
 use dbveto_rules::Atomicity;
 use dbveto_source::Location;
 
 use crate::defs::FnId;
+use crate::resolve::Origin;
 
 /// A field set on an object and not yet saved.
 struct Assigned {
@@ -22,12 +23,15 @@ struct Assigned {
     depends: bool,
     f_expression: bool,
     locked: bool,
+    origin: Origin,
 }
 
 /// Assignments to objects of one function, by receiver (`fabric`, `self.fabric`).
 #[derive(Default)]
 pub struct Pending {
     by_receiver: HashMap<String, Vec<Assigned>>,
+    /// Receivers whose primary key was set to `None`: their save inserts a copy.
+    cloned: HashSet<String>,
 }
 
 /// One field written by a save.
@@ -44,11 +48,20 @@ pub struct SaveSite {
     pub value: Option<String>,
     pub atomicity: Atomicity,
     pub function: Option<FnId>,
+    /// The object came in as this parameter: what callers pass decides
+    /// whether it was loaded.
+    pub parameter: Option<(FnId, usize)>,
 }
 
 pub type Saves = Vec<SaveSite>;
 
 impl Pending {
+    /// `obj.pk = None`: Django inserts the object as a new row when saved.
+    pub fn clone_of(&mut self, receiver: String) {
+        self.by_receiver.remove(&receiver);
+        self.cloned.insert(receiver);
+    }
+
     #[allow(clippy::too_many_arguments)]
     pub fn assign(
         &mut self,
@@ -61,7 +74,11 @@ impl Pending {
         depends: bool,
         f_expression: bool,
         locked: bool,
+        origin: Origin,
     ) {
+        if self.cloned.contains(&receiver) {
+            return;
+        }
         let list = self.by_receiver.entry(receiver).or_default();
         list.retain(|a| a.column != column);
         list.push(Assigned {
@@ -74,6 +91,7 @@ impl Pending {
             depends,
             f_expression,
             locked,
+            origin,
         });
     }
 
@@ -119,6 +137,10 @@ impl Pending {
                 value: Some(a.value),
                 atomicity,
                 function,
+                parameter: match a.origin {
+                    Origin::Param(f, position) => Some((f, position)),
+                    _ => None,
+                },
             });
         }
     }

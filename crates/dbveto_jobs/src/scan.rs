@@ -14,7 +14,7 @@ use ruff_python_ast::{self as ast, Expr, Stmt};
 use ruff_text_size::Ranged;
 
 use crate::defs::FnId;
-use crate::resolve::{Context, Resolver, Target};
+use crate::resolve::{Context, Origin, Resolver, Target};
 use crate::saves::{Pending, Saves};
 
 const MAX_DEPTH: u32 = 200;
@@ -45,6 +45,10 @@ pub struct ModuleScan {
     /// Celery task names given explicitly (`@shared_task(name=...)`).
     pub task_names: Vec<(String, FnId)>,
     pub saves: Saves,
+    /// Model objects passed to functions of the repository: callee,
+    /// parameter position (`self` is 0), where the object comes from, and
+    /// whether it was locked.
+    pub flows: Vec<(FnId, usize, Origin, bool)>,
 }
 
 pub struct RawSchedule {
@@ -245,12 +249,13 @@ impl<'r, 'p, 'a> Walker<'r, 'p, 'a> {
             .map(|p| &p.parameter)
             .collect();
         for (i, param) in params.iter().enumerate() {
+            let origin = id.map_or(Origin::New, |id| Origin::Param(id, i));
             if i == 0 && !is_static {
                 if let Some(class) = class {
                     let target = if is_classmethod {
                         Target::Class(self.module.id, class)
                     } else {
-                        Target::Instance { module: self.module.id, class, locked: false }
+                        Target::Instance { module: self.module.id, class, locked: false, origin }
                     };
                     locals.insert(param.name.as_str(), target);
                     continue;
@@ -258,7 +263,7 @@ impl<'r, 'p, 'a> Walker<'r, 'p, 'a> {
             }
             if let Some(annotation) = &param.annotation {
                 if let Some(Target::Class(module, class)) = self.resolve(annotation) {
-                    locals.insert(param.name.as_str(), Target::Instance { module, class, locked: false });
+                    locals.insert(param.name.as_str(), Target::Instance { module, class, locked: false, origin });
                 }
             }
         }
@@ -360,13 +365,67 @@ impl<'r, 'p, 'a> Walker<'r, 'p, 'a> {
 
     // ---- calls ----
 
+    /// Records the model objects a call passes, by the callee's parameter position.
+    fn flows(&mut self, call: &'a ast::ExprCall, callee: FnId, receiver: Option<&'a Expr>, offset: usize) {
+        let Some(def) = self.resolver.defs.functions.get(callee).map(|f| f.def) else { return };
+        let mut passed: Vec<(usize, &'a Expr)> = Vec::new();
+        if let Some(receiver) = receiver {
+            passed.push((0, receiver));
+        }
+        passed.extend(call.arguments.args.iter().enumerate().map(|(i, a)| (offset + i, a)));
+        let names: Vec<&str> = def
+            .parameters
+            .posonlyargs
+            .iter()
+            .chain(&def.parameters.args)
+            .chain(&def.parameters.kwonlyargs)
+            .map(|p| p.parameter.name.as_str())
+            .collect();
+        for kw in &call.arguments.keywords {
+            if let Some(position) = kw.arg.as_ref().and_then(|a| names.iter().position(|n| *n == a.as_str())) {
+                passed.push((position, &kw.value));
+            }
+        }
+        for (position, expr) in passed {
+            if matches!(expr, Expr::Starred(_)) {
+                break;
+            }
+            if let Some(Target::Instance { origin, locked, .. }) = self.resolve(expr) {
+                if origin != Origin::New {
+                    self.out.flows.push((callee, position, origin, locked));
+                }
+            }
+        }
+    }
+
     fn call(&mut self, call: &'a ast::ExprCall) {
         let target = self.resolve(&call.func);
         match &target {
-            Some(Target::Function(id)) => self.edge_to(*id),
+            Some(Target::Function(id)) => {
+                self.edge_to(*id);
+                let receiver = match call.func.as_ref() {
+                    Expr::Attribute(a) => Some(&*a.value),
+                    _ => None,
+                };
+                let bound = receiver.and_then(|r| self.resolve(r));
+                match bound {
+                    Some(Target::Instance { .. }) => self.flows(call, *id, receiver, 1),
+                    // `Class.method(...)`: static (from 0) or class method (from 1).
+                    Some(Target::Class(..)) => {
+                        let first = self.resolver.defs.functions.get(*id).and_then(|f| f.def.parameters.args.first()).map(|p| p.parameter.name.as_str());
+                        match first {
+                            Some("self") => {}
+                            Some("cls") => self.flows(call, *id, None, 1),
+                            _ => self.flows(call, *id, None, 0),
+                        }
+                    }
+                    _ => self.flows(call, *id, None, 0),
+                }
+            }
             Some(Target::Class(module, class)) => {
                 if let Some(init) = self.resolver.method(*module, class, "__init__", 0) {
                     self.edge_to(init);
+                    self.flows(call, init, None, 1);
                 }
             }
             Some(Target::Library(path)) => {
@@ -692,9 +751,20 @@ impl<'r, 'p, 'a> Walker<'r, 'p, 'a> {
     /// `obj.field = value` on an object of a model.
     fn assigned_field(&mut self, attribute: &'a ast::ExprAttribute, value: &'a Expr, augmented: Option<ast::Operator>) {
         let Some(key) = receiver_key(&attribute.value) else { return };
-        let Some(Target::Instance { module, class, locked }) = self.resolve(&attribute.value) else { return };
+        let Some(Target::Instance { module, class, locked, origin }) = self.resolve(&attribute.value) else { return };
+        if origin == Origin::New {
+            // A new object's save is an insert, which the ORM frontend reads.
+            return;
+        }
         let Some(model) = self.resolver.models.of_class(module, class) else { return };
         let Some(column) = model.state.column_of(attribute.attr.as_str()) else { return };
+        let is_key = attribute.attr.as_str() == "pk" || model.state.column_of("pk").as_deref() == Some(column.as_str());
+        if is_key && matches!(value, Expr::NoneLiteral(_)) {
+            if let Some(frame) = self.frames.last_mut() {
+                frame.pending.clone_of(key);
+            }
+            return;
+        }
         let depends = augmented.is_some() || mentions(value, &key);
         let f_expression = self.has_f(value);
         let chain: Vec<&Scope<'a>> = self.scopes.iter().collect();
@@ -709,7 +779,7 @@ impl<'r, 'p, 'a> Walker<'r, 'p, 'a> {
         };
         let location = self.location(attribute);
         if let Some(frame) = self.frames.last_mut() {
-            frame.pending.assign(key, model, column, attribute.attr.to_string(), shown, location, depends, f_expression, locked);
+            frame.pending.assign(key, model, column, attribute.attr.to_string(), shown, location, depends, f_expression, locked, origin);
         }
     }
 
@@ -835,7 +905,7 @@ impl<'a> Visitor<'a> for Walker<'_, '_, 'a> {
                     (for_.target.as_ref(), self.resolve(&for_.iter))
                 {
                     if let Some(frame) = self.frames.last_mut() {
-                        frame.locals.insert(name.id.as_str(), Target::Instance { module, class, locked });
+                        frame.locals.insert(name.id.as_str(), Target::Instance { module, class, locked, origin: Origin::Loaded });
                     }
                 }
                 for stmt in for_.body.iter().chain(&for_.orelse) {

@@ -132,6 +132,9 @@ pub enum Atomicity {
     Locked,
     /// Loaded, changed in Python, saved: a concurrent change in between is lost.
     ReadModifyWrite,
+    /// An object passed in, changed and saved, that no call site is seen
+    /// to load from the database (it may be new): not judged.
+    PassedIn,
 }
 
 impl Atomicity {
@@ -143,6 +146,7 @@ impl Atomicity {
             Atomicity::SavedFields => "atomic (save(update_fields=...) of values not read from the row)",
             Atomicity::Locked => "atomic (row locked with select_for_update())",
             Atomicity::ReadModifyWrite => "read-modify-write",
+            Atomicity::PassedIn => "save() of an object passed in, not seen loaded (read-modify-write if it was)",
         }
     }
 }
