@@ -45,9 +45,18 @@ pub fn text(target: &str, columns: &[&ColumnWriters]) -> String {
             if site.entry_points.is_empty() {
                 out.push_str("    entry point: none found (not reached from a view, task, job, command or signal)\n");
             }
+            // One line per function, with every kind it is (an RQ job that is also scheduled).
+            let mut seen: Vec<(&str, &dbveto_source::Location)> = Vec::new();
             for e in &site.entry_points {
-                let detail = e.detail.as_deref().map(|d| format!(", {d}")).unwrap_or_default();
-                out.push_str(&format!("    entry point: {} `{}`{detail} ({})\n", e.kind.describe(), e.name, e.location));
+                if seen.contains(&(e.name.as_str(), &e.location)) {
+                    continue;
+                }
+                seen.push((e.name.as_str(), &e.location));
+                let same: Vec<_> = site.entry_points.iter().filter(|o| o.name == e.name && o.location == e.location).collect();
+                let kinds: Vec<&str> = same.iter().map(|o| o.kind.describe()).collect();
+                let details: Vec<&str> = same.iter().filter_map(|o| o.detail.as_deref()).collect();
+                let detail = if details.is_empty() { String::new() } else { format!(", {}", details.join(", ")) };
+                out.push_str(&format!("    entry point: {} `{}`{detail} ({})\n", kinds.join(" + "), e.name, e.location));
             }
         }
     }

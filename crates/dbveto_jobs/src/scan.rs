@@ -768,7 +768,12 @@ impl<'r, 'p, 'a> Walker<'r, 'p, 'a> {
         let depends = augmented.is_some() || mentions(value, &key);
         let f_expression = self.has_f(value);
         let chain: Vec<&Scope<'a>> = self.scopes.iter().collect();
-        let arg = self.ev.arg(self.module.id, &chain, value, "assigned");
+        let mut arg = self.ev.arg(self.module.id, &chain, value, "assigned");
+        if arg.unknown {
+            if let Some(member) = self.choices_member(value) {
+                arg = member;
+            }
+        }
         let shown = match arg.known.as_slice() {
             [one] if !arg.unknown => one.literal.to_sql(),
             _ => squeeze(self.source(value)),
@@ -781,6 +786,29 @@ impl<'r, 'p, 'a> Walker<'r, 'p, 'a> {
         if let Some(frame) = self.frames.last_mut() {
             frame.pending.assign(key, model, column, attribute.attr.to_string(), shown, location, depends, f_expression, locked, origin);
         }
+    }
+
+    /// `Status.SYNCING` of a `TextChoices`/`IntegerChoices` class: the value before the label.
+    fn choices_member(&mut self, expr: &'a Expr) -> Option<dbveto_writes::Arg> {
+        let Expr::Attribute(member) = expr else { return None };
+        let Some(Target::Class(module, class)) = self.resolve(&member.value) else { return None };
+        let is_choices = class.bases().iter().any(|b| match b {
+            Expr::Name(n) => n.id.as_str().ends_with("Choices"),
+            Expr::Attribute(a) => a.attr.as_str().ends_with("Choices"),
+            _ => false,
+        });
+        if !is_choices {
+            return None;
+        }
+        let index = self.resolver.index.module(module)?;
+        let scope = index.class_scope(class)?;
+        let Some(dbveto_python::Binding::Value(assigned)) = scope.bindings.get(member.attr.as_str()) else { return None };
+        let value = match assigned {
+            Expr::Tuple(t) => t.elts.first()?,
+            other => other,
+        };
+        let arg = self.ev.arg(module, &[scope], value, "assigned");
+        (!arg.unknown).then_some(arg)
     }
 
     fn has_f(&self, value: &'a Expr) -> bool {

@@ -92,8 +92,9 @@ fn check_column(column: &ColumnWriters, out: &mut Vec<Finding>) {
         let within = site.function.as_deref().map(|f| format!(" in `{f}`")).unwrap_or_default();
         related.push(Related { location: site.location.clone(), message: format!("also written here{within}: {how}") });
     }
-    for (name, kind, location) in &entries {
-        related.push(Related { location: location.clone(), message: format!("entry point: {kind} `{name}`") });
+    for (name, location) in &functions {
+        let kinds: Vec<&str> = entries.iter().filter(|(n, _, l)| n == *name && l == *location).map(|(_, k, _)| k.as_str()).collect();
+        related.push(Related { location: (*location).clone(), message: format!("entry point: {} `{name}`", kinds.join(" + ")) });
     }
     let model = column.model.as_deref().unwrap_or("Model");
     let value = first_rmw.value.as_deref().filter(|v| v.starts_with('\'') || v.parse::<f64>().is_ok()).unwrap_or("...");
@@ -101,13 +102,17 @@ fn check_column(column: &ColumnWriters, out: &mut Vec<Finding>) {
     out.push(Finding {
         rule: RULE.id,
         message: format!(
-            "`{}.{}` is written from {} entry points that can run at the same time ({}); {rmw} of its {} writes {} a read-modify-write that can lose a concurrent update",
+            "`{}.{}` is written from {} entry points that can run at the same time ({}); {} that can lose a concurrent update",
             column.table,
             column.column,
             functions.len(),
             names.join(", "),
-            sites.len(),
-            if rmw == 1 { "is" } else { "are" },
+            match (rmw, sites.len()) {
+                (1, 1) => "its one write is a read-modify-write".to_string(),
+                (r, n) if r == n => format!("all {n} of its writes are read-modify-writes"),
+                (1, n) => format!("1 of its {n} writes is a read-modify-write"),
+                (r, n) => format!("{r} of its {n} writes are read-modify-writes"),
+            },
         ),
         location: first_rmw.location.clone(),
         table: column.table.clone(),
