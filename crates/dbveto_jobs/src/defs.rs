@@ -56,16 +56,6 @@ impl<'a> Defs<'a> {
     pub fn method(&self, module: ModuleId, class: &ast::StmtClassDef, name: &str) -> Option<FnId> {
         self.methods.get(&(module, class.start().to_u32()))?.get(name).copied()
     }
-
-    /// The innermost function whose lines hold `line` of `path`.
-    pub fn enclosing(&self, path: &str, line: u32) -> Option<FnId> {
-        self.functions
-            .iter()
-            .enumerate()
-            .filter(|(_, f)| &*f.location.path == path && f.location.line <= line && line <= f.last_line)
-            .min_by_key(|(_, f)| f.last_line - f.location.line)
-            .map(|(id, _)| id)
-    }
 }
 
 enum Owner<'a> {

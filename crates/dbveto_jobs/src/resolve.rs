@@ -254,11 +254,10 @@ impl<'p, 'a> Resolver<'p, 'a> {
                 continue;
             }
             let binding = scope.bindings.get(name);
-            if Some(k) == innermost || scope.kind == ScopeKind::Function {
-                if matches!(binding, None | Some(Binding::Opaque)) && k + 1 == cx.scopes.len() {
-                    if let Some(known) = cx.locals.get(name) {
-                        return Some(known.clone());
-                    }
+            // The walker's knowledge applies to the innermost scope's names that bindings leave open.
+            if Some(k) == innermost && matches!(binding, None | Some(Binding::Opaque)) {
+                if let Some(known) = cx.locals.get(name) {
+                    return Some(known.clone());
                 }
             }
             match binding {

@@ -200,7 +200,7 @@ impl<'r, 'p, 'a> Walker<'r, 'p, 'a> {
             ConstValue::Other(Literal::Int(n)) => u64::try_from(n).ok(),
             ConstValue::Other(Literal::Num(text)) => {
                 let value: f64 = text.parse().ok()?;
-                (value.fract() == 0.0 && value >= 0.0 && value < 1e15).then_some(value as u64)
+                (value.fract() == 0.0 && (0.0..1e15).contains(&value)).then_some(value as u64)
             }
             _ => None,
         }
