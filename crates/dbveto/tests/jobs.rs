@@ -45,7 +45,7 @@ fn writers_of_an_unknown_column() {
 
 #[test]
 fn negatives_give_no_job_findings() {
-    for dir in ["tests/fixtures/jobs-negatives/celery-only", "tests/fixtures/jobs-negatives/rq-only"] {
+    for dir in ["tests/fixtures/django-jobs-celery-only", "tests/fixtures/django-jobs-rq-only"] {
         let (code, out) = dbveto(&["check", "--format", "json", "--select", JOB_RULES], dir);
         let v: serde_json::Value = serde_json::from_str(&out).expect("json");
         assert_eq!(v["findings"], serde_json::json!([]), "{dir}");
@@ -57,12 +57,12 @@ fn negatives_give_no_job_findings() {
 fn negatives_still_see_their_writers() {
     // The negatives are negative for the right reason: the writes are seen
     // and judged atomic, not missed.
-    let (_, out) = dbveto(&["writers", "fleet_device.last_seen", "--format", "json"], "tests/fixtures/jobs-negatives/celery-only");
+    let (_, out) = dbveto(&["writers", "fleet_device.last_seen", "--format", "json"], "tests/fixtures/django-jobs-celery-only");
     let v: serde_json::Value = serde_json::from_str(&out).expect("json");
     let kinds: Vec<&str> =
         v["columns"][0]["sites"].as_array().into_iter().flatten().filter_map(|s| s["atomicity"].as_str()).collect();
     assert_eq!(kinds.iter().filter(|k| **k != "insert").collect::<Vec<_>>(), [&"locked", &"locked"]);
-    let (_, out) = dbveto(&["writers", "fleet_device.notes", "--format", "json"], "tests/fixtures/jobs-negatives/celery-only");
+    let (_, out) = dbveto(&["writers", "fleet_device.notes", "--format", "json"], "tests/fixtures/django-jobs-celery-only");
     let v: serde_json::Value = serde_json::from_str(&out).expect("json");
     let site = &v["columns"][0]["sites"][0];
     assert_eq!(site["atomicity"], "read-modify-write");
