@@ -41,7 +41,7 @@ pub fn analyze_with(root: &Path, options: &Options) -> Analysis {
         + d.query_files.len()
         + d.migration_sets.iter().map(|s| s.migrations.len()).sum::<usize>();
 
-    let (replayed, (go, (python, django, sqlalchemy))) = rayon::join(
+    let (replayed, (go, (python, django, sqlalchemy, jobs))) = rayon::join(
         || d.migration_sets.into_par_iter().map(replay_set).collect::<Vec<_>>(),
         || rayon::join(|| dbveto_go::extract(&d.go_files, &d.go_mods), || python_frontends(&d.python_files)),
     );
@@ -80,6 +80,7 @@ pub fn analyze_with(root: &Path, options: &Options) -> Analysis {
         writes.extend(w.into_iter().filter(|w| !dbveto_sqlalchemy::is_revision_path(&w.location.path)));
         diagnostics.extend(diags);
     }
+    facts.jobs = dbveto_jobs::facts(&jobs, &writes);
     diagnostics.sort();
     diagnostics.dedup();
     Analysis { databases, facts, writes, diagnostics, sources, files, django_apps }
@@ -96,17 +97,29 @@ fn replay_set(set: MigrationSet) -> (Database, Vec<Diagnostic>) {
     (Database { set, schema }, diagnostics)
 }
 
-/// Python is parsed once; the raw-SQL, Django and SQLAlchemy frontends read the same trees.
-fn python_frontends(files: &[SourceFile]) -> (dbveto_python::PythonExtraction, dbveto_django::Django, dbveto_sqlalchemy::SqlAlchemy) {
+/// Python is parsed once; the raw-SQL, Django, SQLAlchemy and jobs frontends read the same trees.
+fn python_frontends(
+    files: &[SourceFile],
+) -> (dbveto_python::PythonExtraction, dbveto_django::Django, dbveto_sqlalchemy::SqlAlchemy, dbveto_jobs::Jobs) {
     let mut project = dbveto_python::ParsedProject::parse(files);
     let parse_diagnostics = std::mem::take(&mut project.diagnostics);
     let index = project.index();
-    let (mut python, (django, sqlalchemy)) = rayon::join(
+    let (mut python, ((django, jobs), sqlalchemy)) = rayon::join(
         || dbveto_python::extract_indexed(&index),
-        || rayon::join(|| dbveto_django::analyze(&index), || dbveto_sqlalchemy::analyze(&index)),
+        || {
+            rayon::join(
+                || {
+                    // Jobs attribute the ORM's saves to the models Django reads.
+                    let django = dbveto_django::analyze(&index);
+                    let jobs = dbveto_jobs::analyze(&index, &django.models);
+                    (django, jobs)
+                },
+                || dbveto_sqlalchemy::analyze(&index),
+            )
+        },
     );
     python.diagnostics.extend(parse_diagnostics);
-    (python, django, sqlalchemy)
+    (python, django, sqlalchemy, jobs)
 }
 
 /// The database SQLAlchemy's side describes: what Alembic's revisions

@@ -6,6 +6,7 @@ mod baseline;
 mod check;
 mod explain;
 mod schema_output;
+mod writers_output;
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -42,17 +43,27 @@ enum Command {
         /// The error message; read from stdin when absent (a whole log or traceback is fine)
         message: Option<String>,
     },
+    /// List every write of a table or column, the entry points that run it, and whether it is atomic
+    Writers {
+        /// `table`, `table.column`, or a model's name in place of the table
+        target: String,
+        #[arg(default_value = ".")]
+        path: PathBuf,
+        #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+        format: ListFormat,
+    },
     /// List the rules
     Rules {
-        #[arg(long, value_enum, default_value_t = RulesFormat::Text)]
-        format: RulesFormat,
+        #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+        format: ListFormat,
     },
     /// Print a rule's documentation
     Rule { id: String },
 }
 
+/// `rules` and `writers`: for people, or for programs.
 #[derive(Clone, Copy, ValueEnum)]
-enum RulesFormat {
+enum ListFormat {
     Text,
     Json,
 }
@@ -120,6 +131,20 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             print(&out)?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Writers { target, path, format } => {
+            let root = root(&path)?;
+            let analysis = analysis::analyze_with(&root, &check::load_config(&root, None)?.discover_options());
+            let columns = writers_output::select(&analysis.facts.jobs, &target);
+            let out = match format {
+                ListFormat::Json => format!(
+                    "{}\n",
+                    serde_json::to_string_pretty(&writers_output::json(&columns)).map_err(|e| e.to_string())?
+                ),
+                ListFormat::Text => writers_output::text(&target, &columns),
+            };
+            print(&out)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Explain { path, format, message } => {
             let input = match message {
                 Some(m) => m,
@@ -135,13 +160,13 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             print(&out)?;
             Ok(ExitCode::from(code))
         }
-        Command::Rules { format: RulesFormat::Json } => {
+        Command::Rules { format: ListFormat::Json } => {
             let rules: Vec<serde_json::Value> =
                 dbveto_rules::all().iter().map(|r| serde_json::json!({"id": r.id, "summary": r.summary, "docs": r.docs})).collect();
             print(&format!("{}\n", serde_json::to_string_pretty(&rules).map_err(|e| e.to_string())?))?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Rules { format: RulesFormat::Text } => {
+        Command::Rules { format: ListFormat::Text } => {
             let mut s = String::new();
             for r in dbveto_rules::all() {
                 s.push_str(&format!("{:<22} {}\n", r.id, r.summary));

@@ -12,6 +12,8 @@ pub struct ProjectFacts {
     pub drifts: Vec<ModelDrift>,
     pub insert_orders: Vec<InsertOrder>,
     pub swallowed_errors: Vec<SwallowedError>,
+    /// Job systems, schedules and the writers of each column.
+    pub jobs: crate::JobFacts,
 }
 
 impl ProjectFacts {
@@ -22,6 +24,8 @@ impl ProjectFacts {
         self.drifts.extend(other.drifts);
         self.insert_orders.extend(other.insert_orders);
         self.swallowed_errors.extend(other.swallowed_errors);
+        // Job facts come from one frontend only (`dbveto_jobs`).
+        let _ = other.jobs;
     }
 }
 

@@ -7,10 +7,15 @@
 
 mod facts;
 mod finding;
+mod job_facts;
 pub mod rules;
 
 pub use facts::{AddedColumn, GivenName, InsertOrder, ModelDrift, NameLimit, ProjectFacts, SwallowedError};
 pub use finding::{Finding, Related};
+pub use job_facts::{
+    Atomicity, ColumnWriters, EntryKind, EntryPoint, Framework, JobFacts, JobFunction, JobSystem, JobUse, ScheduledJob,
+    WriterSite,
+};
 
 use dbveto_schema::{Schema, Table};
 use dbveto_writes::Write;

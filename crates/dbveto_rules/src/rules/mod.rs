@@ -2,11 +2,15 @@
 
 pub mod add_not_null_without_default;
 pub mod check_value_rejected;
+pub mod competing_job_systems;
+pub mod duplicate_schedule;
 pub mod fk_insert_order;
 pub mod identifier_too_long;
+pub mod job_decorator_mismatch;
 pub mod missing_rollback;
 pub mod model_drift;
 pub mod not_null_omitted;
+pub mod racing_writers;
 pub mod value_too_long;
 
 use dbveto_schema::Provenance;
@@ -23,6 +27,10 @@ pub static ALL: &[Rule] = &[
     model_drift::RULE,
     fk_insert_order::RULE,
     missing_rollback::RULE,
+    competing_job_systems::RULE,
+    duplicate_schedule::RULE,
+    job_decorator_mismatch::RULE,
+    racing_writers::RULE,
 ];
 
 /// Where a known value is written (its origin, else the statement), and

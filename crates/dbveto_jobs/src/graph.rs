@@ -1,0 +1,186 @@
+//! The call graph of the repository's functions and the entry points
+//! that start them: a write in a helper runs under every entry point
+//! from which a chain of calls reaches the helper.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+
+use dbveto_rules::{EntryKind, EntryPoint, Framework, JobFunction, JobUse};
+use dbveto_source::Location;
+
+use crate::defs::Defs;
+
+/// Owned: it outlives the syntax trees.
+#[derive(Debug, Default)]
+pub struct Graph {
+    names: Vec<String>,
+    locations: Vec<Location>,
+    last_lines: Vec<u32>,
+    by_path: HashMap<Arc<str>, Vec<usize>>,
+    callees: Vec<Vec<usize>>,
+    callers: Vec<Vec<usize>>,
+    entries: Vec<Vec<(EntryKind, Option<String>)>>,
+    decorated: Vec<Vec<(Framework, Location)>>,
+    used: Vec<Vec<JobUse>>,
+}
+
+impl Graph {
+    pub fn new(defs: &Defs<'_>) -> Self {
+        let n = defs.functions.len();
+        let mut graph = Graph {
+            names: defs.functions.iter().map(|f| f.qualname.clone()).collect(),
+            locations: defs.functions.iter().map(|f| f.location.clone()).collect(),
+            last_lines: defs.functions.iter().map(|f| f.last_line).collect(),
+            by_path: HashMap::new(),
+            callees: vec![Vec::new(); n],
+            callers: vec![Vec::new(); n],
+            entries: vec![Vec::new(); n],
+            decorated: vec![Vec::new(); n],
+            used: vec![Vec::new(); n],
+        };
+        for (id, f) in defs.functions.iter().enumerate() {
+            graph.by_path.entry(f.location.path.clone()).or_default().push(id);
+        }
+        graph
+    }
+
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+
+    pub fn name(&self, f: usize) -> &str {
+        self.names.get(f).map_or("", String::as_str)
+    }
+
+    pub fn location(&self, f: usize) -> &Location {
+        &self.locations[f]
+    }
+
+    pub fn call(&mut self, caller: usize, callee: usize) {
+        if caller < self.len() && callee < self.len() && !self.callees[caller].contains(&callee) {
+            self.callees[caller].push(callee);
+            self.callers[callee].push(caller);
+        }
+    }
+
+    pub fn entry(&mut self, f: usize, kind: EntryKind, detail: Option<String>) {
+        let Some(entries) = self.entries.get_mut(f) else { return };
+        match entries.iter_mut().find(|(k, _)| *k == kind) {
+            Some((_, existing)) => {
+                if existing.is_none() {
+                    *existing = detail;
+                }
+            }
+            None => entries.push((kind, detail)),
+        }
+    }
+
+    pub fn decorated(&mut self, f: usize, framework: Framework, location: Location) {
+        if let Some(d) = self.decorated.get_mut(f) {
+            d.push((framework, location));
+        }
+    }
+
+    pub fn used(&mut self, f: usize, used: JobUse) {
+        if let Some(u) = self.used.get_mut(f) {
+            u.push(used);
+        }
+    }
+
+    /// The innermost function whose lines hold `line` of `path`.
+    pub fn enclosing(&self, path: &str, line: u32) -> Option<usize> {
+        self.by_path
+            .get(path)?
+            .iter()
+            .copied()
+            .filter(|&f| self.locations[f].line <= line && line <= self.last_lines[f])
+            .min_by_key(|&f| self.last_lines[f] - self.locations[f].line)
+    }
+
+    /// The entry points that `f` is itself.
+    fn own_entry_points(&self, f: usize) -> impl Iterator<Item = EntryPoint> + '_ {
+        self.entries[f].iter().map(move |(kind, detail)| EntryPoint {
+            kind: *kind,
+            name: self.names[f].clone(),
+            location: self.locations[f].clone(),
+            detail: detail.clone(),
+        })
+    }
+
+    /// Every function a chain of calls from `f` reaches, `f` included.
+    pub fn reachable(&self, f: usize) -> Vec<usize> {
+        walk(f, self.len(), |g| &self.callees[g])
+    }
+
+    /// The functions a framework runs as jobs: decorated, enqueued, scheduled.
+    pub fn jobs_of(&self, framework: Framework) -> Vec<usize> {
+        (0..self.len())
+            .filter(|&f| {
+                self.decorated[f].iter().any(|(fw, _)| *fw == framework) || self.used[f].iter().any(|u| u.framework == framework)
+            })
+            .collect()
+    }
+
+    pub fn job_functions(&self) -> Vec<JobFunction> {
+        (0..self.len())
+            .filter(|&f| !self.decorated[f].is_empty() || !self.used[f].is_empty())
+            .map(|f| JobFunction {
+                name: self.names[f].clone(),
+                location: self.locations[f].clone(),
+                decorated: self.decorated[f].clone(),
+                used: self.used[f].clone(),
+            })
+            .collect()
+    }
+}
+
+/// Breadth-first from `start` along `next`; each function once, so cycles end.
+fn walk<'g>(start: usize, len: usize, next: impl Fn(usize) -> &'g Vec<usize>) -> Vec<usize> {
+    if start >= len {
+        return Vec::new();
+    }
+    let mut seen = vec![false; len];
+    let mut order = Vec::new();
+    let mut queue = VecDeque::from([start]);
+    seen[start] = true;
+    while let Some(f) = queue.pop_front() {
+        order.push(f);
+        for &g in next(f) {
+            if !seen[g] {
+                seen[g] = true;
+                queue.push_back(g);
+            }
+        }
+    }
+    order
+}
+
+/// Entry points per function, computed once each.
+pub struct Reach<'g> {
+    graph: &'g Graph,
+    memo: HashMap<usize, Vec<EntryPoint>>,
+}
+
+impl<'g> Reach<'g> {
+    pub fn new(graph: &'g Graph) -> Self {
+        Reach { graph, memo: HashMap::new() }
+    }
+
+    /// The entry points from which a chain of calls reaches `f`.
+    pub fn entry_points(&mut self, f: usize) -> Vec<EntryPoint> {
+        if let Some(found) = self.memo.get(&f) {
+            return found.clone();
+        }
+        let graph = self.graph;
+        let mut found: Vec<EntryPoint> =
+            walk(f, graph.len(), |g| &graph.callers[g]).into_iter().flat_map(|g| graph.own_entry_points(g)).collect();
+        found.sort();
+        found.dedup();
+        self.memo.insert(f, found.clone());
+        found
+    }
+}

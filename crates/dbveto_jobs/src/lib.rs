@@ -1,0 +1,361 @@
+//! Who writes what, from where: the entry points of a Python repository
+//! (HTTP views, Celery tasks, RQ jobs, scheduled jobs, management
+//! commands, signal handlers), the calls between its functions, and for
+//! every write the entry points that reach it and whether it is atomic.
+//!
+//! Built on the Python frontend's trees and names; facts for the job rules
+//! come out of [`facts`]. Invariant: a call, a decorator or a model that
+//! cannot be resolved statically adds nothing; nothing is guessed.
+
+mod defs;
+mod graph;
+mod resolve;
+mod saves;
+mod scan;
+
+use std::collections::{BTreeMap, HashMap};
+
+use dbveto_django::Models;
+use dbveto_python::ProjectIndex;
+use dbveto_rules::{
+    Atomicity, ColumnWriters, EntryKind, Framework, JobFacts, JobSystem, JobUse, Related, ScheduledJob, WriterSite,
+};
+use dbveto_source::Location;
+use dbveto_writes::{Arg, Write, WriteKind};
+use rayon::prelude::*;
+
+pub use graph::Graph;
+pub use saves::SaveSite;
+
+/// What the Python code of a repository says about where it runs.
+#[derive(Debug, Default)]
+pub struct Jobs {
+    pub graph: Graph,
+    pub schedules: Vec<Schedule>,
+    /// Where each framework is configured.
+    pub configs: Vec<(Framework, Related)>,
+    /// Fields of loaded objects saved.
+    pub saves: Vec<SaveSite>,
+}
+
+/// A scheduler entry, its job resolved to a function when it is one of the repository.
+#[derive(Debug, Clone)]
+pub struct Schedule {
+    pub scheduler: &'static str,
+    pub framework: Framework,
+    pub entry: String,
+    pub function: Option<usize>,
+    pub every: Option<u64>,
+    pub interval: String,
+    pub args: Option<String>,
+    pub location: Location,
+}
+
+/// Reads the functions, entry points, schedules and object saves of an
+/// indexed Python project; `models` are the Django models it declares.
+pub fn analyze(index: &ProjectIndex<'_>, models: &Models) -> Jobs {
+    let defs = defs::Defs::collect(index);
+    let resolver = resolve::Resolver { index, defs: &defs, models };
+    let scans: Vec<(dbveto_python::ModuleId, scan::ModuleScan)> = index
+        .modules
+        .par_iter()
+        .filter(|m| !is_migration(&m.file.path))
+        .map(|module| (module.id, scan::Walker::new(&resolver, module).run()))
+        .collect();
+    let mut graph = Graph::new(&defs);
+    let mut explicit: HashMap<String, usize> = HashMap::new();
+    for (_, s) in &scans {
+        explicit.extend(s.task_names.iter().cloned());
+    }
+    let mut jobs = Jobs::default();
+    let mut flows = Vec::new();
+    for (module, s) in scans {
+        flows.extend(s.flows);
+        for (caller, callee) in s.calls {
+            graph.call(caller, callee);
+        }
+        for (id, kind, detail) in s.entries {
+            graph.entry(id, kind, detail);
+        }
+        for (id, framework, location) in s.decorated {
+            graph.decorated(id, framework, location);
+        }
+        for (id, framework, location, how) in s.uses {
+            graph.used(id, JobUse { framework, location, how });
+        }
+        for (task, location) in s.routes {
+            let id = explicit.get(&task).copied().or_else(|| resolver.dotted_function(&task, module));
+            if let Some(id) = id {
+                graph.used(id, JobUse { framework: Framework::Celery, location, how: format!("Celery `task_routes` entry `{task}`") });
+            }
+        }
+        for raw in s.schedules {
+            let mut function = raw.function;
+            if let Some(task) = &raw.task_name {
+                function = explicit.get(task).copied().or_else(|| resolver.dotted_function(task, module));
+                if let Some(id) = function {
+                    let detail = format!("{} (Celery beat `{}`)", raw.interval, raw.entry);
+                    graph.entry(id, EntryKind::ScheduledJob, Some(detail));
+                    let how = format!("Celery beat entry `{}`", raw.entry);
+                    graph.used(id, JobUse { framework: Framework::Celery, location: raw.location.clone(), how });
+                }
+            }
+            jobs.schedules.push(Schedule {
+                scheduler: raw.scheduler,
+                framework: raw.framework,
+                entry: raw.entry,
+                function,
+                every: raw.every,
+                interval: raw.interval,
+                args: raw.args,
+                location: raw.location,
+            });
+        }
+        jobs.configs.extend(s.configs);
+        jobs.saves.extend(s.saves);
+    }
+    jobs.graph = graph;
+    judge_passed_objects(&mut jobs.saves, &flows);
+    jobs
+}
+
+/// A save of an object that came in as a parameter is a read-modify-write
+/// when some caller passes an object loaded from the database (locked
+/// when every such caller locked it); otherwise it is not judged.
+fn judge_passed_objects(saves: &mut [SaveSite], flows: &[(usize, usize, resolve::Origin, bool)]) {
+    use resolve::Origin;
+    // (function, position) → (passed loaded unlocked, passed loaded locked)
+    let mut state: HashMap<(usize, usize), (bool, bool)> = HashMap::new();
+    let mut changed = true;
+    let mut rounds = 0;
+    while changed && rounds <= flows.len() {
+        changed = false;
+        rounds += 1;
+        for &(callee, position, origin, locked) in flows {
+            let (unlocked, locked) = match origin {
+                Origin::Loaded => (!locked, locked),
+                Origin::Param(f, p) => match state.get(&(f, p)) {
+                    Some(&(u, l)) => (u && !locked, l || (u && locked)),
+                    None => continue,
+                },
+                Origin::New => continue,
+            };
+            let entry = state.entry((callee, position)).or_default();
+            let next = (entry.0 || unlocked, entry.1 || locked);
+            if next != *entry {
+                *entry = next;
+                changed = true;
+            }
+        }
+    }
+    for save in saves {
+        let Some(parameter) = save.parameter else { continue };
+        match state.get(&parameter) {
+            Some((true, _)) => {}
+            Some((false, true)) if save.atomicity == Atomicity::ReadModifyWrite => save.atomicity = Atomicity::Locked,
+            Some(_) => {}
+            None if save.atomicity == Atomicity::ReadModifyWrite => save.atomicity = Atomicity::PassedIn,
+            None => {}
+        }
+    }
+}
+
+fn is_migration(path: &str) -> bool {
+    path.rsplit_once('/').is_some_and(|(dir, _)| dir == "migrations" || dir.ends_with("/migrations"))
+}
+
+/// One write of one column, before its entry points are known.
+struct Site {
+    table: String,
+    column: String,
+    model: Option<String>,
+    site: WriterSite,
+    function: Option<usize>,
+}
+
+/// The facts the job rules read: `writes` are every write of the
+/// repository (ORM and SQL, Python and Go).
+pub fn facts(jobs: &Jobs, writes: &[Write]) -> JobFacts {
+    let graph = &jobs.graph;
+    let mut sites: Vec<Site> = Vec::new();
+    for write in writes {
+        let Some(columns) = &write.columns else { continue };
+        let at = write.call.as_ref().unwrap_or(&write.location);
+        let function = graph.enclosing(&at.path, at.line);
+        let atomicity = match write.kind {
+            WriteKind::Insert => Atomicity::Insert,
+            WriteKind::Update => Atomicity::SingleUpdate,
+        };
+        for (column, value) in columns.iter().zip(&write.values) {
+            sites.push(Site {
+                table: write.table.to_string(),
+                column: column.clone(),
+                model: write.model.clone(),
+                function,
+                site: WriterSite {
+                    location: write.location.clone(),
+                    statement: write.statement.clone(),
+                    statement_location: write.call.clone().filter(|c| *c != write.location),
+                    value: shown(value),
+                    atomicity,
+                    function: function.map(|f| graph.name(f).to_string()),
+                    entry_points: Vec::new(),
+                },
+            });
+        }
+    }
+    for save in &jobs.saves {
+        sites.push(Site {
+            table: save.table.clone(),
+            column: save.column.clone(),
+            model: Some(save.model.clone()),
+            function: save.function,
+            site: WriterSite {
+                location: save.location.clone(),
+                statement: save.statement.clone(),
+                statement_location: Some(save.save.clone()),
+                value: save.value.clone(),
+                atomicity: save.atomicity,
+                function: save.function.map(|f| graph.name(f).to_string()),
+                entry_points: Vec::new(),
+            },
+        });
+    }
+    let mut reach = graph::Reach::new(graph);
+    let mut columns: BTreeMap<(String, String), ColumnWriters> = BTreeMap::new();
+    for Site { table, column, model, mut site, function } in sites {
+        if let Some(f) = function {
+            site.entry_points = reach.entry_points(f);
+        }
+        let writers = columns.entry((table.clone(), column.clone())).or_insert_with(|| ColumnWriters {
+            table,
+            column,
+            model: None,
+            sites: Vec::new(),
+        });
+        if writers.model.is_none() {
+            writers.model = model;
+        }
+        writers.sites.push(site);
+    }
+    let mut columns: Vec<ColumnWriters> = columns.into_values().collect();
+    for c in &mut columns {
+        c.sites.sort_by(|a, b| a.location.cmp(&b.location));
+        c.sites.dedup_by(|a, b| a.location == b.location && a.statement == b.statement);
+    }
+    let written = written_by_function(writes, jobs);
+    JobFacts {
+        systems: systems(jobs, &written),
+        schedules: schedules(jobs, &written),
+        functions: graph.job_functions(),
+        columns,
+    }
+}
+
+/// The value written, as SQL when it is known.
+fn shown(arg: &Arg) -> Option<String> {
+    if arg.default {
+        return Some("DEFAULT".into());
+    }
+    if arg.unknown || arg.known.is_empty() {
+        return None;
+    }
+    let values: Vec<String> = arg.known.iter().map(|k| k.literal.to_sql()).collect();
+    Some(values.join(" or "))
+}
+
+/// `table.column` written directly by each function (inserts left out:
+/// a new row does not compete with another writer).
+fn written_by_function(writes: &[Write], jobs: &Jobs) -> HashMap<usize, Vec<String>> {
+    let mut out: HashMap<usize, Vec<String>> = HashMap::new();
+    for write in writes {
+        if write.kind != WriteKind::Update {
+            continue;
+        }
+        let at = write.call.as_ref().unwrap_or(&write.location);
+        let Some(f) = jobs.graph.enclosing(&at.path, at.line) else { continue };
+        for column in write.columns.iter().flatten() {
+            out.entry(f).or_default().push(format!("{}.{column}", write.table));
+        }
+    }
+    for save in &jobs.saves {
+        if let Some(f) = save.function {
+            out.entry(f).or_default().push(format!("{}.{}", save.table, save.column));
+        }
+    }
+    out
+}
+
+/// The columns a job writes through any chain of calls from `function`.
+fn columns_reached(graph: &Graph, function: usize, written: &HashMap<usize, Vec<String>>) -> Vec<String> {
+    let mut columns: Vec<String> =
+        graph.reachable(function).into_iter().flat_map(|f| written.get(&f).into_iter().flatten().cloned()).collect();
+    columns.sort();
+    columns.dedup();
+    columns
+}
+
+fn schedules(jobs: &Jobs, written: &HashMap<usize, Vec<String>>) -> Vec<ScheduledJob> {
+    jobs.schedules
+        .iter()
+        .map(|s| ScheduledJob {
+            scheduler: s.scheduler,
+            entry: s.entry.clone(),
+            function: s.function.map(|f| jobs.graph.name(f).to_string()),
+            every: s.every,
+            interval: s.interval.clone(),
+            args: s.args.clone(),
+            location: s.location.clone(),
+            columns: s.function.map(|f| columns_reached(&jobs.graph, f, written)).unwrap_or_default(),
+        })
+        .collect()
+}
+
+fn systems(jobs: &Jobs, written: &HashMap<usize, Vec<String>>) -> Vec<JobSystem> {
+    let mut out = Vec::new();
+    for framework in [Framework::Celery, Framework::Rq, Framework::Apscheduler] {
+        let mut functions = jobs.graph.jobs_of(framework);
+        functions.extend(jobs.schedules.iter().filter(|s| s.framework == framework).filter_map(|s| s.function));
+        functions.sort_unstable();
+        functions.dedup();
+        let mut config: Vec<Related> =
+            jobs.configs.iter().filter(|(f, _)| *f == framework).map(|(_, r)| r.clone()).collect();
+        for s in jobs.schedules.iter().filter(|s| s.framework == framework && s.function.is_some()) {
+            config.push(Related { location: s.location.clone(), message: format!("{} entry `{}`", s.scheduler, s.entry) });
+        }
+        config.sort_by(|a, b| a.location.cmp(&b.location));
+        config.dedup();
+        if functions.is_empty() && config.is_empty() {
+            continue;
+        }
+        let mut tables: Vec<String> = functions
+            .iter()
+            .flat_map(|f| columns_reached(&jobs.graph, *f, written))
+            .filter_map(|c| c.rsplit_once('.').map(|(t, _)| t.to_string()))
+            .collect();
+        tables.sort();
+        tables.dedup();
+        let jobs_list = functions
+            .iter()
+            .map(|f| Related { location: jobs.graph.location(*f).clone(), message: format!("`{}`", jobs.graph.name(*f)) })
+            .collect();
+        out.push(JobSystem { framework, config, jobs: jobs_list, tables });
+    }
+    out
+}
+
+/// Every write of `table` (and of `column`, when given), from the facts.
+pub fn writers<'f>(facts: &'f JobFacts, table: &str, column: Option<&str>) -> Vec<&'f ColumnWriters> {
+    facts
+        .columns
+        .iter()
+        .filter(|c| {
+            let table_matches = c.table.eq_ignore_ascii_case(table)
+                || c.model.as_deref().is_some_and(|m| m.eq_ignore_ascii_case(table));
+            table_matches && column.is_none_or(|col| c.column.eq_ignore_ascii_case(col))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests;

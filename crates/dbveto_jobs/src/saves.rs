@@ -1,0 +1,147 @@
+//! Objects loaded, changed in Python and saved: `fabric.sync_status =
+//! "syncing"` then `fabric.save()`. Each saved field is a write site, and
+//! whether a concurrent update can be lost depends on how it is saved.
+
+use std::collections::{HashMap, HashSet};
+
+use dbveto_django::Model;
+use dbveto_rules::Atomicity;
+use dbveto_source::Location;
+
+use crate::defs::FnId;
+use crate::resolve::Origin;
+
+/// A field set on an object and not yet saved.
+struct Assigned {
+    table: String,
+    model: String,
+    column: String,
+    field: String,
+    value: String,
+    location: Location,
+    /// The new value reads the object (`n.retries + 1`, `+=`).
+    depends: bool,
+    f_expression: bool,
+    locked: bool,
+    origin: Origin,
+}
+
+/// Assignments to objects of one function, by receiver (`fabric`, `self.fabric`).
+#[derive(Default)]
+pub struct Pending {
+    by_receiver: HashMap<String, Vec<Assigned>>,
+    /// Receivers whose primary key was set to `None`: their save inserts a copy.
+    cloned: HashSet<String>,
+}
+
+/// One field written by a save.
+#[derive(Debug, Clone)]
+pub struct SaveSite {
+    pub table: String,
+    pub model: String,
+    pub column: String,
+    /// The assignment.
+    pub location: Location,
+    pub statement: String,
+    /// The `save()` call.
+    pub save: Location,
+    pub value: Option<String>,
+    pub atomicity: Atomicity,
+    pub function: Option<FnId>,
+    /// The object came in as this parameter: what callers pass decides
+    /// whether it was loaded.
+    pub parameter: Option<(FnId, usize)>,
+}
+
+pub type Saves = Vec<SaveSite>;
+
+impl Pending {
+    /// `obj.pk = None`: Django inserts the object as a new row when saved.
+    pub fn clone_of(&mut self, receiver: String) {
+        self.by_receiver.remove(&receiver);
+        self.cloned.insert(receiver);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub fn assign(
+        &mut self,
+        receiver: String,
+        model: &Model,
+        column: String,
+        field: String,
+        value: String,
+        location: Location,
+        depends: bool,
+        f_expression: bool,
+        locked: bool,
+        origin: Origin,
+    ) {
+        if self.cloned.contains(&receiver) {
+            return;
+        }
+        let list = self.by_receiver.entry(receiver).or_default();
+        list.retain(|a| a.column != column);
+        list.push(Assigned {
+            table: model.table.clone(),
+            model: model.state.name.clone(),
+            column,
+            field,
+            value,
+            location,
+            depends,
+            f_expression,
+            locked,
+            origin,
+        });
+    }
+
+    /// `receiver.save(...)`: the fields set since are written. With
+    /// `update_fields` only those are, and a field saved that way whose
+    /// value does not read the row cannot undo another writer's change
+    /// to other columns; a plain `save()` writes back every column as
+    /// it was loaded.
+    pub fn flush(
+        &mut self,
+        receiver: &str,
+        update_fields: Option<Option<Vec<String>>>,
+        save: Location,
+        statement: String,
+        function: Option<FnId>,
+        out: &mut Saves,
+    ) {
+        let Some(assigned) = self.by_receiver.remove(receiver) else { return };
+        for a in assigned {
+            let listed = match &update_fields {
+                Some(Some(names)) => names.iter().any(|n| *n == a.field || *n == a.column),
+                _ => true,
+            };
+            if !listed {
+                continue;
+            }
+            let atomicity = if a.f_expression {
+                Atomicity::FExpression
+            } else if a.locked {
+                Atomicity::Locked
+            } else if update_fields.is_some() && !a.depends {
+                Atomicity::SavedFields
+            } else {
+                Atomicity::ReadModifyWrite
+            };
+            out.push(SaveSite {
+                table: a.table,
+                model: a.model,
+                column: a.column,
+                location: a.location,
+                statement: statement.clone(),
+                save: save.clone(),
+                value: Some(a.value),
+                atomicity,
+                function,
+                parameter: match a.origin {
+                    Origin::Param(f, position) => Some((f, position)),
+                    _ => None,
+                },
+            });
+        }
+    }
+}

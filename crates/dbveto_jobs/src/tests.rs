@@ -1,0 +1,108 @@
+//! Small repositories inline: entry points, call chains, atomicity.
+
+use dbveto_rules::{Atomicity, EntryKind, JobFacts};
+use dbveto_source::SourceFile;
+
+const MODELS: &str = "from django.db import models\n\n\
+class Fabric(models.Model):\n    status = models.CharField(max_length=20)\n    count = models.IntegerField(default=0)\n";
+
+fn facts_of(files: &[(&str, &str)]) -> JobFacts {
+    let mut all: Vec<SourceFile> = vec![SourceFile::new("app/models.py", MODELS)];
+    all.extend(files.iter().map(|(p, t)| SourceFile::new(*p, *t)));
+    let project = dbveto_python::ParsedProject::parse(&all);
+    let index = project.index();
+    let django = dbveto_django::analyze(&index);
+    let jobs = crate::analyze(&index, &django.models);
+    crate::facts(&jobs, &django.writes)
+}
+
+/// `atomicity function [entry kinds]` for each site of `app_fabric.column`.
+fn sites(facts: &JobFacts, column: &str) -> Vec<String> {
+    facts
+        .columns
+        .iter()
+        .filter(|c| c.table == "app_fabric" && c.column == column)
+        .flat_map(|c| &c.sites)
+        .map(|s| {
+            let mut entries: Vec<String> = s.entry_points.iter().map(|e| format!("{:?} {}", e.kind, e.name)).collect();
+            entries.sort();
+            format!("{:?} {} [{}]", s.atomicity, s.function.as_deref().unwrap_or("-"), entries.join(", "))
+        })
+        .collect()
+}
+
+#[test]
+fn a_helper_is_attributed_to_every_entry_point_through_cycles() {
+    let source = "from celery import shared_task\nfrom django.views import View\nfrom .models import Fabric\n\n\
+def helper(fabric_id, depth=0):\n    fabric = Fabric.objects.get(pk=fabric_id)\n    fabric.status = 'syncing'\n    fabric.save()\n    again(fabric_id, depth)\n\n\
+def again(fabric_id, depth):\n    if depth < 3:\n        helper(fabric_id, depth + 1)\n\n\
+@shared_task\ndef sync(fabric_id):\n    again(fabric_id, 0)\n\n\
+class SyncView(View):\n    def post(self, request, pk):\n        helper(pk)\n        self.note()\n\n    def note(self):\n        pass\n";
+    let facts = facts_of(&[("app/sync.py", source)]);
+    assert_eq!(sites(&facts, "status"), ["ReadModifyWrite helper [CeleryTask sync, HttpView SyncView.post]"]);
+}
+
+#[test]
+fn new_objects_copies_f_expressions_and_update_fields_are_not_read_modify_writes() {
+    let source = "from django.db.models import F\nfrom .models import Fabric\n\n\
+def make():\n    fabric = Fabric(status='new')\n    fabric.count = 1\n    fabric.save()\n\n\
+def copy(pk):\n    fabric = Fabric.objects.get(pk=pk)\n    fabric.pk = None\n    fabric.status = 'copy'\n    fabric.save()\n\n\
+def bump(pk):\n    fabric = Fabric.objects.get(pk=pk)\n    fabric.count = F('count') + 1\n    fabric.save()\n\n\
+def mark(pk):\n    fabric = Fabric.objects.get(pk=pk)\n    fabric.status = 'done'\n    fabric.save(update_fields=['status'])\n\n\
+def increment(pk):\n    fabric = Fabric.objects.get(pk=pk)\n    fabric.count += 1\n    fabric.save(update_fields=['count'])\n\n\
+def locked(pk):\n    fabric = Fabric.objects.select_for_update().get(pk=pk)\n    fabric.status = 'locked'\n    fabric.save()\n";
+    let facts = facts_of(&[("app/ops.py", source)]);
+    let mut status = sites(&facts, "status");
+    status.retain(|s| !s.starts_with("Insert"));
+    assert_eq!(status, ["SavedFields mark []", "Locked locked []"]);
+    let mut count = sites(&facts, "count");
+    count.retain(|s| !s.starts_with("Insert"));
+    assert_eq!(count, ["FExpression bump []", "ReadModifyWrite increment []"]);
+}
+
+#[test]
+fn an_object_passed_in_is_judged_by_what_callers_pass() {
+    let source = "from .models import Fabric\n\n\
+class Syncer:\n    def __init__(self, fabric: Fabric):\n        self.fabric = fabric\n\n    def run(self):\n        self.fabric.status = 'synced'\n        self.fabric.save()\n\n\
+def finish(fabric: Fabric):\n    fabric.status = 'done'\n    fabric.save()\n\n\
+def from_database(pk):\n    Syncer(Fabric.objects.get(pk=pk)).run()\n\n\
+def from_python():\n    finish(Fabric(status='x'))\n";
+    let facts = facts_of(&[("app/passing.py", source)]);
+    assert_eq!(sites(&facts, "status").iter().filter(|s| !s.starts_with("Insert")).cloned().collect::<Vec<_>>(), [
+        "ReadModifyWrite Syncer.run []",
+        "PassedIn finish []",
+    ]);
+}
+
+#[test]
+fn schedules_decorators_and_enqueued_functions() {
+    let celery = "from datetime import timedelta\nfrom celery import Celery\n\napp = Celery('proj')\n\
+app.conf.beat_schedule = {'every-minute': {'task': 'app.tasks.tick', 'schedule': timedelta(minutes=1)}}\n";
+    let tasks = "import django_rq\nfrom django_rq import job\nfrom .models import Fabric\nfrom .celery import app\n\n\
+@app.task(name='custom.tock')\ndef tock():\n    Fabric.objects.update(status='a')\n\n\
+def tick():\n    Fabric.objects.update(count=0)\n\n\
+@job('default')\ndef rq_job():\n    pass\n\n\
+def enqueue():\n    django_rq.get_queue('default').enqueue(tick)\n    tock.apply_async()\n";
+    let facts = facts_of(&[("app/celery.py", celery), ("app/tasks.py", tasks)]);
+    let schedule = &facts.schedules[0];
+    assert_eq!((schedule.function.as_deref(), schedule.every), (Some("tick"), Some(60)));
+    assert_eq!(schedule.columns, ["app_fabric.count"]);
+    let tick = facts.columns.iter().find(|c| c.column == "count").map(|c| &c.sites[0]);
+    let mut kinds: Vec<EntryKind> = tick.map(|s| s.entry_points.iter().map(|e| e.kind).collect()).unwrap_or_default();
+    kinds.sort();
+    assert_eq!(kinds, [EntryKind::RqJob, EntryKind::ScheduledJob]);
+    let status = facts.columns.iter().find(|c| c.column == "status").map(|c| &c.sites[0]);
+    assert_eq!(status.map(|s| s.atomicity), Some(Atomicity::SingleUpdate));
+    assert_eq!(status.map(|s| s.entry_points[0].kind), Some(EntryKind::CeleryTask));
+    let names: Vec<&str> = facts.functions.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(names, ["tock", "tick", "rq_job"]);
+}
+
+#[test]
+fn unparsable_and_unresolvable_code_adds_nothing() {
+    let broken = "def f(:\n    x.status = 'a'\n    x.save()\n";
+    let unknown = "from somewhere import thing\n\ndef g():\n    thing.status = 'b'\n    thing.save()\n    thing.delay()\n";
+    let facts = facts_of(&[("app/broken.py", broken), ("app/unknown.py", unknown)]);
+    assert!(facts.columns.is_empty());
+    assert!(facts.functions.is_empty());
+}

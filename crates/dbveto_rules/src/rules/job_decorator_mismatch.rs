@@ -1,0 +1,161 @@
+use dbveto_source::Severity;
+
+use crate::{Check, Finding, Framework, JobFunction, ProjectFacts, Related, Rule};
+
+pub const RULE: Rule = Rule {
+    id: "job-decorator-mismatch",
+    summary: "A function decorated for one job framework and registered or run through another",
+    docs: r#"## What it does
+Finds functions that two job frameworks claim: decorated for both (a
+django-rq `@job` stacked on a Celery `@shared_task`), or decorated for one
+and registered or sent through the other (a Celery beat entry or
+`task_routes` naming an RQ `@job`, `.apply_async()` on an RQ job,
+`queue.enqueue(...)` of a Celery task).
+
+## Why is this bad?
+Each framework only runs what it registered. Celery beat sends a task by
+name; if the function is an RQ job, no Celery worker knows the name
+(`Received unregistered task`, or `NotRegistered`), and the sync never
+runs. Stacked decorators give one function two meanings: which one
+`.delay()` reaches depends on decorator order, and a worker of the other
+system never sees it. An RQ queue given a Celery task runs it directly in
+the RQ worker, bypassing Celery's routing, retries and rate limits.
+
+## Example
+```python
+@job("default", timeout=300)
+def master_sync_scheduler(): ...
+
+app.conf.beat_schedule = {
+    "master-sync-scheduler": {"task": "app.tasks.master_sync_scheduler", "schedule": 60.0},
+}
+```
+
+## Use instead
+Choose one framework for the function, decorate it for that one, and
+register, schedule and call it only through it (`@shared_task` with Celery
+beat; `@job` with rq-scheduler).
+"#,
+    check: Check::Project(check),
+};
+
+fn check(facts: &ProjectFacts, out: &mut Vec<Finding>) {
+    for function in &facts.jobs.functions {
+        check_function(function, out);
+    }
+}
+
+fn decorator_name(framework: Framework) -> &'static str {
+    match framework {
+        Framework::Celery => "a Celery task",
+        Framework::Rq => "an RQ job (`@job`)",
+        Framework::Apscheduler => "an APScheduler job",
+    }
+}
+
+fn check_function(function: &JobFunction, out: &mut Vec<Finding>) {
+    let mut decorated: Vec<Framework> = function.decorated.iter().map(|(f, _)| *f).collect();
+    decorated.sort();
+    decorated.dedup();
+    let finding = |location, message: String, related: Vec<Related>, help: String| Finding {
+        rule: RULE.id,
+        message,
+        location,
+        table: String::new(),
+        column: None,
+        constraint: None,
+        value: None,
+        related,
+        help: Some(help),
+        sqlstate: None,
+        severity: Severity::Warning,
+    };
+    if decorated.len() >= 2 {
+        let names: Vec<&str> = decorated.iter().map(|f| f.name()).collect();
+        let related = function
+            .decorated
+            .iter()
+            .map(|(f, at)| Related { location: at.clone(), message: format!("{} decorator", f.name()) })
+            .collect();
+        out.push(finding(
+            function.location.clone(),
+            format!("`{}` is decorated for two job frameworks: {}", function.name, names.join(" and ")),
+            related,
+            "keep the decorator of the framework that runs it and remove the other".into(),
+        ));
+        return;
+    }
+    let Some(&own) = decorated.first() else { return };
+    let mut foreign: Vec<Framework> = function.used.iter().map(|u| u.framework).filter(|f| *f != own).collect();
+    foreign.sort();
+    foreign.dedup();
+    for other in foreign {
+        let uses: Vec<&crate::JobUse> = function.used.iter().filter(|u| u.framework == other).collect();
+        let hows: Vec<&str> = uses.iter().map(|u| u.how.as_str()).collect();
+        let mut related: Vec<Related> =
+            uses.iter().map(|u| Related { location: u.location.clone(), message: format!("{} uses it here", other.name()) }).collect();
+        related.extend(function.decorated.iter().map(|(f, at)| Related { location: at.clone(), message: format!("{} decorator", f.name()) }));
+        out.push(finding(
+            function.location.clone(),
+            format!(
+                "`{}` is {} but {} runs it ({}): {} has no such job registered",
+                function.name,
+                decorator_name(own),
+                other.name(),
+                hows.join(", "),
+                other.name()
+            ),
+            related,
+            format!("decorate it for {} only, or register and run it through {} only", other.name(), own.name()),
+        ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{JobFacts, JobUse};
+    use dbveto_source::Location;
+
+    fn at(line: u32) -> Location {
+        Location { path: "app/tasks.py".into(), line, column: 1 }
+    }
+
+    fn run(function: JobFunction) -> Vec<Finding> {
+        let facts = ProjectFacts { jobs: JobFacts { functions: vec![function], ..Default::default() }, ..Default::default() };
+        let mut out = Vec::new();
+        check(&facts, &mut out);
+        out
+    }
+
+    fn function(decorated: Vec<Framework>, used: Vec<(Framework, &str)>) -> JobFunction {
+        JobFunction {
+            name: "sync".into(),
+            location: at(5),
+            decorated: decorated.into_iter().map(|f| (f, at(4))).collect(),
+            used: used.into_iter().map(|(framework, how)| JobUse { framework, location: at(20), how: how.into() }).collect(),
+        }
+    }
+
+    #[test]
+    fn stacked_decorators_of_two_frameworks() {
+        let out = run(function(vec![Framework::Celery, Framework::Rq], vec![]));
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].message, "`sync` is decorated for two job frameworks: Celery and RQ");
+    }
+
+    #[test]
+    fn rq_job_scheduled_by_celery_beat() {
+        let out = run(function(vec![Framework::Rq], vec![(Framework::Celery, "Celery beat entry `sync-all`")]));
+        assert_eq!(out.len(), 1);
+        assert!(out[0].message.contains("is an RQ job (`@job`) but Celery runs it (Celery beat entry `sync-all`)"), "{}", out[0].message);
+    }
+
+    #[test]
+    fn one_framework_throughout_is_fine() {
+        assert!(run(function(vec![Framework::Celery], vec![(Framework::Celery, "`.apply_async()`")])).is_empty());
+        assert!(run(function(vec![Framework::Rq], vec![(Framework::Rq, "`enqueue()`")])).is_empty());
+        // Not decorated at all: enqueuing a plain function is how RQ works.
+        assert!(run(function(vec![], vec![(Framework::Rq, "`enqueue()`")])).is_empty());
+    }
+}
