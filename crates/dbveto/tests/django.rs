@@ -1,41 +1,9 @@
 //! The Django fixtures end to end: seeds 000 and 001 are caught, the
 //! checks fixture gives exactly its findings, and the negatives none.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod support;
 
-fn repo(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(path)
-}
-
-fn dbveto(args: &[&str], dir: &str) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_dbveto")).args(args).arg(repo(dir)).output().expect("run dbveto");
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
-/// `rule path:line column value` for each finding, and the diagnostics.
-fn summary(dir: &str) -> (i32, Vec<String>) {
-    let (code, out) = dbveto(&["check", "--format", "json"], dir);
-    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
-    let mut lines: Vec<String> = v["findings"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|f| {
-            format!(
-                "{} {} {}:{} {} {}",
-                f["severity"].as_str().unwrap_or_default(),
-                f["rule"].as_str().unwrap_or_default(),
-                f["location"]["path"].as_str().unwrap_or_default(),
-                f["location"]["line"],
-                f["column"].as_str().unwrap_or("-"),
-                f["value"]
-            )
-        })
-        .collect();
-    lines.extend(v["diagnostics"].as_array().into_iter().flatten().map(|d| format!("diagnostic {}", d["message"])));
-    (code, lines)
-}
+use support::cli::{dbveto, summary};
 
 #[test]
 fn seed_000_columns_the_model_never_declares() {

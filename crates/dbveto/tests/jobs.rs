@@ -1,17 +1,9 @@
 //! Seed 004 end to end: job systems, schedules, decorator mismatches and
 //! racing writers, and `dbveto writers`; the negatives give nothing.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod support;
 
-fn repo(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(path)
-}
-
-fn dbveto(args: &[&str], dir: &str) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_dbveto")).args(args).arg(repo(dir)).output().expect("run dbveto");
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned())
-}
+use support::cli::dbveto;
 
 const JOB_RULES: &str = "competing-job-systems,duplicate-schedule,job-decorator-mismatch,racing-writers";
 

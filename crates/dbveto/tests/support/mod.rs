@@ -2,5 +2,6 @@
 #![allow(dead_code)]
 
 pub mod catalog;
+pub mod cli;
 pub mod postgres;
 pub mod venv;
