@@ -220,3 +220,26 @@ fn no_database_error_exits_2() {
     assert_eq!(code, 2);
     assert!(out.contains("\"resolved\": false"), "{out}");
 }
+
+/// Seed 003: the cache writer's log, the foreign key violation and then the
+/// cascade of `PendingRollbackError`s, as the report quotes them.
+const SEED_003: &str = r#"ERROR app.services.device_cache_service: failed to cache topology
+(psycopg2.errors.ForeignKeyViolation) insert or update on table "static_route_cache"
+violates foreign key constraint "static_route_cache_device_id_fkey"
+DETAIL:  Key (device_id)=(3ec64b79-aa33-46be-b9c2-6a5aa9ea6381) is not present in table "device_cache".
+ERROR app.services.device_cache_service: failed to cache topology
+sqlalchemy.exc.PendingRollbackError: This Session's transaction has been rolled back
+due to a previous exception during flush.
+"#;
+const SEED_003_DIR: &str = "tests/fixtures/sqlalchemy-seed003";
+
+#[test]
+fn seed_003_resolves_to_the_child_insert_and_the_parent_it_needs() {
+    let (code, out) = explain(SEED_003_DIR, &[], Some(SEED_003));
+    assert_eq!(code, 0, "{out}");
+    insta::assert_snapshot!(out);
+    let (code, v) = json(SEED_003_DIR, SEED_003);
+    assert_eq!(code, 0);
+    let text = v.to_string();
+    assert!(text.contains("static_route_cache_device_id_fkey") && text.contains("device_cache_service.py"), "{text}");
+}

@@ -213,7 +213,7 @@ pub(crate) struct Primary {
 /// When several errors are in it, the first is the cause and the others
 /// are only used to complete it when they are the same error.
 pub fn understand(input: &str) -> Option<DbError> {
-    let text = context::unescape(input);
+    let text = unwrap_lines(&context::unescape(input));
     let lines: Vec<&str> = text.lines().collect();
     let mut found: Vec<(usize, DbError)> = Vec::new();
     for (i, line) in lines.iter().enumerate() {
@@ -242,6 +242,20 @@ pub fn understand(input: &str) -> Option<DbError> {
         error.sqlstate = error.kind.postgres_sqlstate().map(str::to_string);
     }
     Some(error)
+}
+
+/// Joins a message that a log, a terminal or an incident report wrapped
+/// before `violates ...` (`insert or update on table "t"` / `violates
+/// foreign key constraint "c"`): PostgreSQL sends it as one line.
+fn unwrap_lines(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for (i, line) in text.lines().enumerate() {
+        if i > 0 {
+            out.push(if line.starts_with("violates ") { ' ' } else { '\n' });
+        }
+        out.push_str(line);
+    }
+    out
 }
 
 /// The first recognised primary message in a line, any dialect.

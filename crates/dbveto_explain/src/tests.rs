@@ -385,3 +385,11 @@ fn serialises_kinds_in_kebab_case() {
     assert_eq!(v["kind"], "check");
     assert_eq!(v["dialect"], "postgresql");
 }
+
+#[test]
+fn a_message_wrapped_before_violates_is_joined() {
+    let e = get("(psycopg2.errors.ForeignKeyViolation) insert or update on table \"static_route_cache\"\nviolates foreign key constraint \"static_route_cache_device_id_fkey\"\nDETAIL:  Key (device_id)=(3ec6) is not present in table \"device_cache\".");
+    assert_eq!(e.table.as_deref(), Some("static_route_cache"));
+    assert_eq!(e.constraint.as_deref(), Some("static_route_cache_device_id_fkey"));
+    assert_eq!(e.parent_table.as_deref(), Some("device_cache"));
+}
