@@ -216,7 +216,7 @@ impl<'p, 'a> Walker<'p, 'a> {
                 Some((_, arg)) => arg.clone(),
                 // The auto key is left out when no value is set.
                 None if field.is_auto() => continue,
-                None if given.rest || unknown_keyword || field.uncertain || model.set_on_save.contains(name) => Arg::unknown(),
+                None if given.rest || unknown_keyword || field.uncertain || set_on_save(model, name, field) => Arg::unknown(),
                 None => match field.orm_default() {
                     OrmDefault::Value(literal) => {
                         let via = match (&literal, &field.default) {
@@ -336,6 +336,12 @@ impl<'p, 'a> Walker<'p, 'a> {
             _ => {}
         }
     }
+}
+
+/// Whether `save()` sets the field, by its name or (a relation) by its
+/// attname: `self.organizer_id = ...`.
+fn set_on_save(model: &Model, name: &str, field: &crate::Field) -> bool {
+    model.set_on_save.iter().any(|s| s == name || (field.is_foreign_key() && *s == format!("{name}_id")))
 }
 
 fn write(model: &Model, kind: WriteKind, columns: Vec<String>, values: Vec<Arg>, location: Location, statement: String) -> Write {
