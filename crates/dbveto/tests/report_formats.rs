@@ -84,7 +84,7 @@ fn quiet_prints_findings_only() {
     let (code, out) = check(&["--quiet", "--color", "never"], DJANGO);
     assert_eq!(code, 1);
     let (_, full) = check(&["--color", "never"], DJANGO);
-    assert!(full.contains("Found 6 problems"), "{full}");
+    assert!(full.contains("Found ") && full.contains(" problems ("), "{full}");
     assert!(!out.contains("Found"), "{out}");
     assert!(out.starts_with("error["), "{out}");
     // Every finding is still there.

@@ -27,7 +27,8 @@ pub fn writes(index: &ProjectIndex<'_>, models: &Models) -> Vec<Write> {
         .par_iter()
         .filter(|m| migration_app_dir(&m.file.path).is_none())
         .flat_map_iter(|module| {
-            let mut walker = Walker { ev: Evaluator::new(index), module, models, scopes: Vec::new(), depth: 0, out: Vec::new() };
+            let mut walker =
+                Walker { ev: Evaluator::new(index), module, models, scopes: Vec::new(), bodies: vec![module.body], depth: 0, out: Vec::new() };
             walker.body(module.body);
             walker.out
         })
@@ -39,6 +40,9 @@ struct Walker<'p, 'a> {
     module: &'p ModuleIndex<'a>,
     models: &'p Models,
     scopes: Vec<Scope<'a>>,
+    /// The bodies of the module and the functions being walked, innermost
+    /// last: where attribute assignments before a `save()` are looked for.
+    bodies: Vec<&'a [Stmt]>,
     depth: u32,
     out: Vec<Write>,
 }
@@ -247,15 +251,89 @@ impl<'p, 'a> Walker<'p, 'a> {
         (!columns.is_empty()).then(|| write(model, WriteKind::Update, columns, values, location, statement))
     }
 
+    /// `Model(...).save()`, `obj = Model(...)` ... `obj.save()` (an INSERT),
+    /// and `obj = Model.objects.get(...)` ... `obj.f = v` ... `obj.save()`
+    /// (an UPDATE of what was set, or of `update_fields`).
+    fn save(&mut self, call: &'a ast::ExprCall, receiver: &'a Expr, location: Location) {
+        let (bound, name) = match receiver {
+            Expr::Call(c) => (c, None),
+            Expr::Name(n) => match self.constructed(n.id.as_str()) {
+                Some(c) => (c, Some(n.id.as_str())),
+                None => return,
+            },
+            _ => return,
+        };
+        let set = match name {
+            Some(name) => self.attributes_set(name, call.start()),
+            None => Given::default(),
+        };
+        let update_fields = crate::field::keyword(call, "update_fields");
+        if let Some(model) = self.model_of(&bound.func) {
+            if update_fields.is_some() {
+                return;
+            }
+            let mut given = self.keywords(bound, &[]);
+            given.rest |= set.rest || !bound.arguments.args.is_empty();
+            for (key, arg) in set.values {
+                match given.values.iter_mut().find(|(k, _)| *k == key) {
+                    // The constructor's value or the assigned one, by path.
+                    Some((_, old)) => old.merge(arg),
+                    None => given.values.push((key, arg)),
+                }
+            }
+            let statement = format!("{}(...).save()", model.state.name);
+            self.out.extend(self.inserts(model, &given, location, statement));
+            return;
+        }
+        // An object loaded from the database: `save()` updates its row.
+        let Expr::Attribute(loader) = bound.func.as_ref() else { return };
+        if !LOADERS.contains(&loader.attr.as_str()) {
+            return;
+        }
+        let Some(model) = self.manager_model(&loader.value) else { return };
+        let mut set = set;
+        if let Some(fields) = update_fields {
+            let names: Option<Vec<&str>> = crate::read::elements(fields)
+                .map(|items| items.iter().map(|e| e.as_string_literal_expr().map(|s| s.value.to_str())).collect::<Option<Vec<_>>>())
+                .unwrap_or(None);
+            let Some(names) = names else { return };
+            set.values.retain(|(k, _)| names.iter().any(|n| n == k));
+        }
+        let statement = format!("{}.save()", name.unwrap_or("obj"));
+        if let Some(w) = self.update(model, &set, location, statement) {
+            self.out.push(w);
+        }
+    }
+
+    /// `name.attr = value` in the innermost body, before `before`: the
+    /// values set on an object before it is saved. Any other change
+    /// (`setattr`, `name.attr += 1`) makes `rest` true for that object.
+    fn attributes_set(&mut self, name: &str, before: ruff_text_size::TextSize) -> Given {
+        let mut found: Vec<(&'a str, Option<&'a Expr>)> = Vec::new();
+        if let Some(body) = self.bodies.last() {
+            assignments_to(body, name, before, &mut found, 0);
+        }
+        let mut given = Given::default();
+        for (attr, value) in found {
+            let Some(value) = value else {
+                given.rest = true;
+                continue;
+            };
+            let arg = self.value(value, &format!("`{name}.{attr} =`"));
+            match given.values.iter_mut().find(|(k, _)| k == attr) {
+                Some((_, old)) => old.merge(arg),
+                None => given.values.push((attr.to_string(), arg)),
+            }
+        }
+        given
+    }
+
     /// A variable bound once, in the innermost scope that binds it, to
-    /// `Model(...)`: the constructor call.
-    fn constructed(&self, name: &str) -> Option<(&'a ast::ExprCall, bool)> {
+    /// a call (`Model(...)`, `Model.objects.get(...)`): that call.
+    fn constructed(&self, name: &str) -> Option<&'a ast::ExprCall> {
         for scope in self.scopes.iter().rev() {
             match scope.bindings.get(name) {
-                Some(Binding::Value(Expr::Call(call))) => {
-                    let assigned = scope.bindings.assigned_attributes.iter().any(|(n, _)| *n == name);
-                    return Some((call, assigned));
-                }
+                Some(Binding::Value(Expr::Call(call))) => return Some(call),
                 Some(_) => return None,
                 None => {}
             }
@@ -313,26 +391,7 @@ impl<'p, 'a> Walker<'p, 'a> {
                     }
                 }
             }
-            "save" => {
-                // `Model(...).save()` or `obj = Model(...)` ... `obj.save()`.
-                let (ctor, assigned) = match method.value.as_ref() {
-                    Expr::Call(c) => (c, false),
-                    Expr::Name(n) => match self.constructed(n.id.as_str()) {
-                        Some(found) => found,
-                        None => return,
-                    },
-                    _ => return,
-                };
-                let Some(model) = self.model_of(&ctor.func) else { return };
-                if crate::field::keyword(call, "update_fields").is_some() {
-                    return;
-                }
-                let mut given = self.keywords(ctor, &[]);
-                // Attributes set after construction: their values are not followed.
-                given.rest |= assigned || !ctor.arguments.args.is_empty();
-                let statement = format!("{}(...).save()", model.state.name);
-                self.out.extend(self.inserts(model, &given, location, statement));
-            }
+            "save" => self.save(call, &method.value, location),
             _ => {}
         }
     }
@@ -368,7 +427,9 @@ impl<'a> Visitor<'a> for Walker<'_, 'a> {
             Stmt::FunctionDef(function) => {
                 let scope = self.module.function_scope(function);
                 self.scopes.push(scope);
+                self.bodies.push(&function.body);
                 self.body(&function.body);
+                self.bodies.pop();
                 self.scopes.pop();
             }
             Stmt::ClassDef(class) => {
@@ -396,5 +457,68 @@ impl<'a> Visitor<'a> for Walker<'_, 'a> {
             _ => visitor::walk_expr(self, expr),
         }
         self.depth -= 1;
+    }
+}
+
+/// QuerySet methods that return one object loaded from the database.
+const LOADERS: &[&str] = &["get", "first", "last", "latest", "earliest", "select_for_update"];
+
+/// `name.attr = value` statements of `body` that start before `before`,
+/// in nested blocks too but not in nested functions or classes; `None` as
+/// the value for a change that is not a plain assignment.
+fn assignments_to<'a>(body: &'a [Stmt], name: &str, before: ruff_text_size::TextSize, out: &mut Vec<(&'a str, Option<&'a Expr>)>, depth: u32) {
+    if depth > 32 {
+        return;
+    }
+    let is_name = |e: &Expr| matches!(e, Expr::Name(n) if n.id.as_str() == name);
+    for stmt in body {
+        if stmt.start() >= before {
+            return;
+        }
+        match stmt {
+            Stmt::Assign(a) => {
+                for target in &a.targets {
+                    if let Expr::Attribute(t) = target {
+                        if is_name(&t.value) {
+                            out.push((t.attr.as_str(), Some(&a.value)));
+                        }
+                    }
+                }
+            }
+            Stmt::AugAssign(a) => {
+                if let Expr::Attribute(t) = a.target.as_ref() {
+                    if is_name(&t.value) {
+                        out.push((t.attr.as_str(), None));
+                    }
+                }
+            }
+            Stmt::Expr(e) => {
+                // `setattr(obj, ...)`: any attribute.
+                if let Expr::Call(c) = e.value.as_ref() {
+                    if matches!(c.func.as_ref(), Expr::Name(f) if f.id.as_str() == "setattr") && c.arguments.args.first().is_some_and(is_name) {
+                        out.push(("", None));
+                    }
+                }
+            }
+            Stmt::If(s) => {
+                assignments_to(&s.body, name, before, out, depth + 1);
+                for clause in &s.elif_else_clauses {
+                    assignments_to(&clause.body, name, before, out, depth + 1);
+                }
+            }
+            Stmt::For(s) => assignments_to(&s.body, name, before, out, depth + 1),
+            Stmt::While(s) => assignments_to(&s.body, name, before, out, depth + 1),
+            Stmt::With(s) => assignments_to(&s.body, name, before, out, depth + 1),
+            Stmt::Try(s) => {
+                assignments_to(&s.body, name, before, out, depth + 1);
+                for handler in &s.handlers {
+                    let ast::ExceptHandler::ExceptHandler(h) = handler;
+                    assignments_to(&h.body, name, before, out, depth + 1);
+                }
+                assignments_to(&s.orelse, name, before, out, depth + 1);
+                assignments_to(&s.finalbody, name, before, out, depth + 1);
+            }
+            _ => {}
+        }
     }
 }
