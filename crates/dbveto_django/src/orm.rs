@@ -291,7 +291,15 @@ impl<'p, 'a> Walker<'p, 'a> {
             return;
         }
         let Some(model) = self.manager_model(&loader.value) else { return };
+        // `obj.pk = None` makes the save an INSERT of a copy, whose other
+        // fields dbveto does not know.
+        let primary_key = model.state.primary_key().map(|(n, _)| n);
+        if set.values.iter().any(|(k, _)| k == "pk" || Some(k.as_str()) == primary_key) {
+            return;
+        }
         let mut set = set;
+        // What the model's own `save()` sets is not what was assigned.
+        set.values.retain(|(k, _)| !model.state.fields.iter().any(|(n, f)| (n == k || f.column(n).as_deref() == Some(k.as_str())) && set_on_save(model, n, f)));
         if let Some(fields) = update_fields {
             let names: Option<Vec<&str>> = crate::read::elements(fields)
                 .map(|items| items.iter().map(|e| e.as_string_literal_expr().map(|s| s.value.to_str())).collect::<Option<Vec<_>>>())
