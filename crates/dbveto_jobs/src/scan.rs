@@ -858,7 +858,7 @@ impl<'r, 'p, 'a> Walker<'r, 'p, 'a> {
             | Expr::Generator(ast::ExprGenerator { generators, .. })
             | Expr::DictComp(ast::ExprDictComp { generators, .. }) => {
                 for generator in generators {
-                    dbveto_python_target_names(&generator.target, &mut names);
+                    dbveto_python::target_names(&generator.target, &mut names);
                 }
             }
             _ => {}
@@ -866,19 +866,6 @@ impl<'r, 'p, 'a> Walker<'r, 'p, 'a> {
         self.scopes.push(Scope::hidden(names));
         visitor::walk_expr(self, expr);
         self.scopes.pop();
-    }
-}
-
-fn dbveto_python_target_names<'a>(target: &'a Expr, names: &mut Vec<&'a str>) {
-    let mut stack = vec![target];
-    while let Some(expr) = stack.pop() {
-        match expr {
-            Expr::Name(name) => names.push(name.id.as_str()),
-            Expr::Tuple(t) => stack.extend(&t.elts),
-            Expr::List(l) => stack.extend(&l.elts),
-            Expr::Starred(s) => stack.push(&s.value),
-            _ => {}
-        }
     }
 }
 

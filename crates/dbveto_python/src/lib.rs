@@ -25,7 +25,7 @@ use dbveto_source::{Diagnostic, SourceFile};
 use dbveto_writes::EmbeddedQuery;
 use rayon::prelude::*;
 
-pub use bindings::{Binding, Bindings, Import, ModulePath, Scope, ScopeKind};
+pub use bindings::{target_names, Binding, Bindings, Import, ModulePath, Scope, ScopeKind};
 pub use eval::{Binds, Const, ConstValue, Evaluator, ModuleRef, TextClause, Value};
 pub use index::{ModuleIndex, ProjectIndex};
 pub use modules::{ModuleId, ModuleName, ModuleTable};
