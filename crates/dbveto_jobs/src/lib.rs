@@ -180,6 +180,11 @@ pub fn facts(jobs: &Jobs, writes: &[Write]) -> JobFacts {
     let mut sites: Vec<Site> = Vec::new();
     for write in writes {
         let Some(columns) = &write.columns else { continue };
+        // An object's `save()` is one of `saves` too, which know whether
+        // it is a read-modify-write: the ORM frontend's UPDATE does not.
+        if write.kind == WriteKind::Update && jobs.saves.iter().any(|s| s.save == write.location) {
+            continue;
+        }
         let at = write.call.as_ref().unwrap_or(&write.location);
         let function = graph.enclosing(&at.path, at.line);
         let atomicity = match write.kind {
