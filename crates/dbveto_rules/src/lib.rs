@@ -10,7 +10,7 @@ mod finding;
 pub mod rules;
 
 pub use facts::{AddedColumn, GivenName, ModelDrift, NameLimit, ProjectFacts};
-pub use finding::{Finding, Related};
+pub use finding::{Finding, Related, Verification, VerificationStatus};
 
 use dbveto_schema::{Schema, Table};
 use dbveto_writes::Write;
