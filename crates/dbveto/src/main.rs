@@ -3,6 +3,7 @@
 
 mod analysis;
 mod schema_output;
+mod verify;
 
 use std::io::{IsTerminal, Write as _};
 use std::path::PathBuf;
@@ -35,6 +36,36 @@ enum Command {
         ignore: Vec<String>,
         #[arg(long, value_enum, default_value_t = Color::Auto)]
         color: Color,
+        /// Use this live database's catalog as the schema (read-only)
+        #[arg(long, value_name = "URL")]
+        database_url: Option<String>,
+    },
+    /// Prove each finding on a real PostgreSQL built from the migrations
+    Verify {
+        #[arg(default_value = ".")]
+        path: PathBuf,
+        #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
+        format: CheckFormat,
+        #[arg(long, value_delimiter = ',')]
+        select: Vec<String>,
+        #[arg(long, value_delimiter = ',')]
+        ignore: Vec<String>,
+        #[arg(long, value_enum, default_value_t = Color::Auto)]
+        color: Color,
+        /// An existing database to read (never written): compare its catalog
+        /// instead of starting a throwaway server
+        #[arg(long, value_name = "URL")]
+        database_url: Option<String>,
+        /// The directory of initdb, pg_ctl and postgres
+        #[arg(long, value_name = "DIR")]
+        postgres_bin: Option<PathBuf>,
+        /// Only compare dbveto's schema with PostgreSQL's catalog
+        #[arg(long)]
+        schema_only: bool,
+        /// With --database-url: count the existing rows that migrations not
+        /// yet applied would fail on
+        #[arg(long, requires = "database_url")]
+        pending: bool,
     },
     /// Print the schema reconstructed from the migrations, with provenance
     Schema {
@@ -98,9 +129,12 @@ fn print(s: &str) -> Result<(), String> {
 
 fn run(cli: Cli) -> Result<ExitCode, String> {
     match cli.command {
-        Command::Check { path, format, select, ignore, color } => {
+        Command::Check { path, format, select, ignore, color, database_url } => {
             let rules = selected_rules(&select, &ignore)?;
-            let analysis = analysis::analyze(&root(&path)?);
+            let mut analysis = analysis::analyze(&root(&path)?);
+            if let Some(url) = &database_url {
+                verify::use_live_catalog(&mut analysis, url)?;
+            }
             let findings = analysis.check(&rules);
             match format {
                 CheckFormat::Json => {
@@ -115,6 +149,36 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                 }
             }
             Ok(if findings.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+        }
+        Command::Verify { path, format, select, ignore, color, database_url, postgres_bin, schema_only, pending } => {
+            let rules = selected_rules(&select, &ignore)?;
+            let analysis = analysis::analyze(&root(&path)?);
+            let options = verify::Options { database_url, postgres_bin, schema_only, pending };
+            let report = verify::verify(&analysis, &rules, &options)?;
+            let mut diagnostics = analysis.diagnostics.clone();
+            diagnostics.extend(report.diagnostics.iter().cloned());
+            match format {
+                CheckFormat::Json => {
+                    let mut v = dbveto_report::json(&report.findings, &diagnostics);
+                    v["databases"] = serde_json::Value::Array(report.databases.clone());
+                    print(&format!("{}\n", serde_json::to_string_pretty(&v).map_err(|e| e.to_string())?))?;
+                }
+                CheckFormat::Text => {
+                    let style = Style { color: use_color(color) };
+                    let mut out = dbveto_report::text(&report.findings, &diagnostics, &analysis.sources, style);
+                    out.push_str(&verify::summary(&report, analysis.files));
+                    print(&out)?;
+                }
+            }
+            // 3: PostgreSQL disagrees with dbveto (a finding not reproduced,
+            // a schema difference, a migration that fails).
+            Ok(if report.disagrees() {
+                ExitCode::from(3)
+            } else if !report.findings.is_empty() || report.pending_violations > 0 {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            })
         }
         Command::Schema { path, format } => {
             let analysis = analysis::analyze(&root(&path)?);

@@ -231,7 +231,11 @@ fn on_delete(code: &str) -> Option<String> {
 
 /// The `DataType` of a row that has the columns `type_columns` selects.
 fn data_type(row: &Row) -> DataType {
-    let name = text(row, "type_name");
+    let mut name = text(row, "type_name");
+    // `format_type` without a modifier calls `character` by its internal name.
+    if name == "bpchar" {
+        name = "character".into();
+    }
     let schema = opt_text(row, "type_schema");
     let typmod = row.try_get::<_, Option<i32>>("typmod").ok().flatten().unwrap_or(-1);
     let mut length = None;
