@@ -149,14 +149,28 @@ fn verify_live(analysis: &Analysis, mut findings: Vec<Finding>, url: &str, optio
     let mut report = Report { findings: Vec::new(), diagnostics: Vec::new(), differences: 0, failed_statements: 0, pending_violations: 0, databases: Vec::new() };
     let db = matching_database(&analysis.databases, &catalog);
     if let Some(db) = db {
-        let differences = dbveto_verify::compare::compare(&db.schema, &catalog, dbveto_verify::Scope { extra_tables: false });
+        // The database should look like what the migrations it applied
+        // build; the pending ones are not there yet.
+        let applied = match bookkeeping(&db.set) {
+            Some(b) => dbveto_verify::pending::applied_schema(&mut live.client, b, &pending_inputs(db)).map_err(|e| live.redactor.clean(&e))?,
+            None => None,
+        };
+        let expected = applied.as_ref().map_or(&db.schema, |(schema, _, _)| schema);
+        let differences = dbveto_verify::compare::compare(expected, &catalog, dbveto_verify::Scope { extra_tables: false });
         report.differences = differences.len();
         let fallback = at_dir(&db.set.dir);
         report.diagnostics.extend(differences.iter().map(|d| dbveto_verify::difference_diagnostic(d, &fallback)));
         if options.pending {
             report.diagnostics.extend(pending(&mut live, db, &catalog)?);
         }
-        report.databases.push(serde_json::json!({"name": db.set.dir, "tool": db.set.tool.name(), "schema_source": "live", "schema_differences": differences.len()}));
+        report.databases.push(serde_json::json!({
+            "name": db.set.dir,
+            "tool": db.set.tool.name(),
+            "schema_source": "live",
+            "bookkeeping": applied.as_ref().map(|(_, table, _)| table),
+            "pending_migrations": applied.as_ref().map(|(_, _, n)| n),
+            "schema_differences": differences.len(),
+        }));
     } else {
         report.diagnostics.push(Diagnostic {
             location: at_dir("."),
@@ -192,15 +206,17 @@ fn pending(live: &mut live::LiveDatabase, db: &Database, catalog: &dbveto_schema
             message: format!("pending migrations: not checked for {} migrations yet", db.set.tool.name()),
         }]);
     };
+    dbveto_verify::pending::preflight(&mut live.client, bookkeeping, &pending_inputs(db), catalog).map_err(|e| live.redactor.clean(&e))
+}
+
+fn pending_inputs(db: &Database) -> Vec<PendingInput<'_>> {
     // Flyway's repeatable migrations have no version; they re-run on change.
-    let inputs: Vec<PendingInput> = db
-        .set
+    db.set
         .migrations
         .iter()
         .filter(|m| !(db.set.tool == MigrationTool::Flyway && m.file.path.rsplit('/').next().is_some_and(|n| n.starts_with("R__"))))
         .map(|m| PendingInput { file: &m.file, version: &m.version, up: &m.up })
-        .collect();
-    dbveto_verify::pending::preflight(&mut live.client, bookkeeping, &inputs, catalog).map_err(|e| live.redactor.clean(&e))
+        .collect()
 }
 
 /// `check --database-url`: the live catalog is the schema of the database

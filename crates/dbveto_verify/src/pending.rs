@@ -77,6 +77,26 @@ pub fn is_applied(bookkeeping: Bookkeeping, applied: &[Vec<u64>], version: &[u64
     }
 }
 
+/// The schema the migrations the database has applied build, the name of
+/// the bookkeeping table, and how many migrations are pending; `None` when
+/// the database has no bookkeeping table of the tool.
+pub fn applied_schema(client: &mut Client, bookkeeping: Bookkeeping, migrations: &[PendingInput]) -> Result<Option<(Schema, String, usize)>, String> {
+    let Some((table, versions)) = applied(client, bookkeeping)? else { return Ok(None) };
+    let mut schema = Schema::default();
+    let mut ignored = Vec::new();
+    let mut pending = 0;
+    for m in migrations {
+        if !is_applied(bookkeeping, &versions, m.version) {
+            pending += 1;
+            continue;
+        }
+        for range in m.up {
+            dbveto_sql::replay(&mut schema, m.file, range.clone(), &mut ignored);
+        }
+    }
+    Ok(Some((schema, table, pending)))
+}
+
 /// Replays the applied migrations, then each pending one, and counts the
 /// existing rows that each new constraint would reject.
 pub fn preflight(client: &mut Client, bookkeeping: Bookkeeping, migrations: &[PendingInput], live: &Schema) -> Result<Vec<Diagnostic>, String> {

@@ -116,8 +116,11 @@ fn live() -> std::sync::MutexGuard<'static, Vec<Cleanup>> {
 fn install_signal_handler() {
     HANDLER.call_once(|| {
         let _ = ctrlc::set_handler(|| {
-            let servers: Vec<Cleanup> = live().drain(..).collect();
-            for s in &servers {
+            // The lock is held until the process exits: a `Drop` on the main
+            // thread (its connection just broke) waits here instead of
+            // returning an error first.
+            let mut servers = live();
+            for s in servers.drain(..) {
                 s.run();
             }
             eprintln!("dbveto: interrupted; the throwaway PostgreSQL server was stopped and its files removed");
