@@ -35,7 +35,7 @@ pub fn check_definition(definition: &str) -> Option<dbveto_schema::Predicate> {
 /// scanner (dollar quotes, comments and strings respected), each starting
 /// at its first token. Text the scanner cannot split is one range.
 pub fn split_statements(text: &str) -> Vec<std::ops::Range<usize>> {
-    let Ok(pieces) = pg_query::split_with_scanner(text) else { return vec![0..text.len()] };
+    let Ok(pieces) = pg_query::split_with_scanner(text) else { return std::iter::once(0..text.len()).collect() };
     pieces
         .into_iter()
         .filter_map(|piece| {

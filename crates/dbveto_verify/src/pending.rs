@@ -33,9 +33,12 @@ pub enum Bookkeeping {
     Flyway,
 }
 
+/// A bookkeeping table's name and the versions it lists.
+pub type Applied = (String, Vec<Vec<u64>>);
+
 /// The versions the database has applied, or `None` when it has no
 /// bookkeeping table of that tool; also the table's name, for messages.
-pub fn applied(client: &mut Client, bookkeeping: Bookkeeping) -> Result<Option<(String, Vec<Vec<u64>>)>, String> {
+pub fn applied(client: &mut Client, bookkeeping: Bookkeeping) -> Result<Option<Applied>, String> {
     let queries: &[(&str, &str)] = match bookkeeping {
         Bookkeeping::CurrentVersion => &[("schema_migrations", "SELECT version::text FROM schema_migrations")],
         Bookkeeping::AppliedVersions => &[
