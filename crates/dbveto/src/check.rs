@@ -53,6 +53,9 @@ pub struct CheckArgs {
     /// Record the current findings in FILE and exit with 0
     #[arg(long, value_name = "FILE")]
     write_baseline: Option<PathBuf>,
+    /// Use this live database's catalog as the schema (read-only)
+    #[arg(long, value_name = "URL")]
+    database_url: Option<String>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -65,7 +68,7 @@ enum CheckFormat {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
-enum Color {
+pub enum Color {
     Auto,
     Always,
     Never,
@@ -86,7 +89,10 @@ pub fn run(args: CheckArgs) -> Result<ExitCode, String> {
     let root = crate::root(&args.path)?;
     let config = load_config(&root, args.config.as_deref())?;
     let rules = dbveto_config::selected_rules(&config, &args.select, &args.extend_select, &args.ignore)?;
-    let analysis = analysis::analyze_with(&root, &config.discover_options());
+    let mut analysis = analysis::analyze_with(&root, &config.discover_options());
+    if let Some(url) = &args.database_url {
+        crate::verify::use_live_catalog(&mut analysis, url)?;
+    }
     let ran: Vec<&str> = rules.iter().map(|r| r.id).collect();
     let (findings, suppression_diagnostics) = match args.ignore_suppressions {
         true => (analysis.check(&rules), Vec::new()),
@@ -142,7 +148,7 @@ fn json_text(v: &serde_json::Value) -> Result<String, String> {
 
 /// Colour on a terminal only, never into a file, never with `NO_COLOR`
 /// set (and not empty); `always` and `never` win over both.
-fn use_color(color: Color, to_file: bool) -> bool {
+pub fn use_color(color: Color, to_file: bool) -> bool {
     match color {
         Color::Always => true,
         Color::Never => false,

@@ -7,6 +7,7 @@ mod check;
 mod explain;
 mod schema_output;
 mod writers_output;
+mod verify;
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -26,6 +27,33 @@ struct Cli {
 enum Command {
     /// Report every write that a constraint of the schema will reject
     Check(check::CheckArgs),
+    /// Prove each finding on a real PostgreSQL built from the migrations
+    Verify {
+        #[arg(default_value = ".")]
+        path: PathBuf,
+        #[arg(long, value_enum, default_value_t = VerifyFormat::Text)]
+        format: VerifyFormat,
+        #[arg(long, value_delimiter = ',')]
+        select: Vec<String>,
+        #[arg(long, value_delimiter = ',')]
+        ignore: Vec<String>,
+        #[arg(long, value_enum, default_value_t = check::Color::Auto)]
+        color: check::Color,
+        /// An existing database to read (never written): compare its catalog
+        /// instead of starting a throwaway server
+        #[arg(long, value_name = "URL")]
+        database_url: Option<String>,
+        /// The directory of initdb, pg_ctl and postgres
+        #[arg(long, value_name = "DIR")]
+        postgres_bin: Option<PathBuf>,
+        /// Only compare dbveto's schema with PostgreSQL's catalog
+        #[arg(long)]
+        schema_only: bool,
+        /// With --database-url: count the existing rows that migrations not
+        /// yet applied would fail on
+        #[arg(long, requires = "database_url")]
+        pending: bool,
+    },
     /// Print the schema reconstructed from the migrations, with provenance
     Schema {
         #[arg(default_value = ".")]
@@ -59,6 +87,14 @@ enum Command {
     },
     /// Print a rule's documentation
     Rule { id: String },
+}
+
+/// `verify`: the findings with their proofs.
+#[derive(Clone, Copy, ValueEnum)]
+enum VerifyFormat {
+    Text,
+    Json,
+    Sarif,
 }
 
 /// `rules` and `writers`: for people, or for programs.
@@ -105,6 +141,42 @@ fn print(s: &str) -> Result<(), String> {
 fn run(cli: Cli) -> Result<ExitCode, String> {
     match cli.command {
         Command::Check(args) => check::run(args),
+        Command::Verify { path, format, select, ignore, color, database_url, postgres_bin, schema_only, pending } => {
+            let root = root(&path)?;
+            let config = check::load_config(&root, None)?;
+            let rules = dbveto_config::selected_rules(&config, &select, &[], &ignore)?;
+            let analysis = analysis::analyze_with(&root, &config.discover_options());
+            let options = verify::Options { database_url, postgres_bin, schema_only, pending };
+            let report = verify::verify(&analysis, &rules, &options)?;
+            let mut diagnostics = analysis.diagnostics.clone();
+            diagnostics.extend(report.diagnostics.iter().cloned());
+            match format {
+                VerifyFormat::Sarif => {
+                    let v = dbveto_report::sarif(&report.findings, &diagnostics, dbveto_rules::all(), &analysis.sources, env!("CARGO_PKG_VERSION"));
+                    print(&format!("{}\n", serde_json::to_string_pretty(&v).map_err(|e| e.to_string())?))?;
+                }
+                VerifyFormat::Json => {
+                    let mut v = dbveto_report::json(&report.findings, &diagnostics);
+                    v["databases"] = serde_json::Value::Array(report.databases.clone());
+                    print(&format!("{}\n", serde_json::to_string_pretty(&v).map_err(|e| e.to_string())?))?;
+                }
+                VerifyFormat::Text => {
+                    let style = Style { color: check::use_color(color, false) };
+                    let mut out = dbveto_report::text(&report.findings, &diagnostics, &analysis.sources, style);
+                    out.push_str(&verify::summary(&report, analysis.files));
+                    print(&out)?;
+                }
+            }
+            // 3: PostgreSQL disagrees with dbveto (a finding not reproduced,
+            // a schema difference, a migration that fails).
+            Ok(if report.disagrees() {
+                ExitCode::from(3)
+            } else if !report.findings.is_empty() || report.pending_violations > 0 {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
         Command::Schema { path, format } => {
             let root = root(&path)?;
             let analysis = analysis::analyze_with(&root, &check::load_config(&root, None)?.discover_options());

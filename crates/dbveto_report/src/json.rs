@@ -23,7 +23,7 @@ pub fn json(findings: &[Finding], diagnostics: &[Diagnostic]) -> serde_json::Val
     let findings: Vec<serde_json::Value> = findings
         .iter()
         .map(|f| {
-            j!({
+            let mut v = j!({
                 "rule": f.rule,
                 "severity": f.severity,
                 "message": f.message,
@@ -40,7 +40,12 @@ pub fn json(findings: &[Finding], diagnostics: &[Diagnostic]) -> serde_json::Val
                     "column": r.location.column,
                     "message": r.message,
                 })).collect::<Vec<_>>(),
-            })
+            });
+            // Only `dbveto verify` adds it: `check`'s output is unchanged.
+            if let Some(verification) = &f.verification {
+                v["verification"] = j!(verification);
+            }
+            v
         })
         .collect();
     let diagnostics: Vec<serde_json::Value> = diagnostics

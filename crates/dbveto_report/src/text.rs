@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use dbveto_rules::Finding;
+use dbveto_rules::{Finding, Verification, VerificationStatus};
 use dbveto_source::{Diagnostic, Location, Severity};
 
 use crate::Sources;
@@ -65,9 +65,22 @@ pub fn text(findings: &[Finding], diagnostics: &[Diagnostic], sources: &Sources,
         if let Some(help) = &f.help {
             let _ = writeln!(out, "{pad} {} help: {help}", style.gutter("="));
         }
+        if let Some(v) = &f.verification {
+            let _ = writeln!(out, "{pad} {} {}", style.gutter("="), verification(v, style));
+        }
         let _ = writeln!(out);
     }
     out
+}
+
+/// `confirmed by PostgreSQL: SQLSTATE 23514 new row for relation ...`.
+fn verification(v: &Verification, style: Style) -> String {
+    let code = v.sqlstate.as_deref().map(|c| format!("SQLSTATE {c} ")).unwrap_or_default();
+    match v.status {
+        VerificationStatus::Confirmed => format!("{} {code}{}", style.bold("confirmed by PostgreSQL:"), v.message),
+        VerificationStatus::NotReproduced => format!("{} {code}{}", style.warning("NOT reproduced by PostgreSQL:"), v.message),
+        VerificationStatus::Skipped => format!("not verified: {}", v.message),
+    }
 }
 
 fn frame(out: &mut String, sources: &Sources, at: &Location, mark: char, label: &str, width: usize, style: Style) {

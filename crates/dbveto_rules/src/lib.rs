@@ -11,7 +11,7 @@ mod job_facts;
 pub mod rules;
 
 pub use facts::{AddedColumn, GivenName, InsertOrder, ModelDrift, NameLimit, ProjectFacts, SwallowedError};
-pub use finding::{Finding, Related};
+pub use finding::{Finding, Related, Verification, VerificationStatus};
 pub use job_facts::{
     Atomicity, ColumnWriters, EntryKind, EntryPoint, Framework, JobFacts, JobFunction, JobSystem, JobUse, ScheduledJob,
     WriterSite,

@@ -30,3 +30,28 @@ pub fn check_definition(definition: &str) -> Option<dbveto_schema::Predicate> {
     let Some(N::Constraint(k)) = cmd.def.as_deref()?.node.as_ref() else { return None };
     Some(expr::predicate(k.raw_expr.as_deref()?))
 }
+
+/// The byte ranges of the statements in `text`, split by PostgreSQL's own
+/// scanner (dollar quotes, comments and strings respected), each starting
+/// at its first token. Text the scanner cannot split is one range.
+pub fn split_statements(text: &str) -> Vec<std::ops::Range<usize>> {
+    let Ok(pieces) = pg_query::split_with_scanner(text) else { return std::iter::once(0..text.len()).collect() };
+    pieces
+        .into_iter()
+        .filter_map(|piece| {
+            let start = piece.as_ptr() as usize - text.as_ptr() as usize;
+            let lead = statements::leading_trivia(piece);
+            (lead < piece.trim_end().len()).then(|| start + lead..start + piece.len())
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod split_tests {
+    #[test]
+    fn statements_are_split_by_the_scanner() {
+        let sql = "-- a\nCREATE TABLE t (a int);\n\nCREATE FUNCTION f() RETURNS int AS $$ SELECT 1; $$ LANGUAGE sql;\n-- trailing";
+        let parts: Vec<&str> = super::split_statements(sql).into_iter().map(|r| sql[r].trim_end()).collect();
+        assert_eq!(parts, ["CREATE TABLE t (a int)", "CREATE FUNCTION f() RETURNS int AS $$ SELECT 1; $$ LANGUAGE sql"]);
+    }
+}

@@ -61,6 +61,7 @@ fn check(facts: &ProjectFacts, out: &mut Vec<Finding>) {
             help: (!added.fixes.is_empty()).then(|| added.fixes.join("; or ")),
             sqlstate: Some("23502"),
             severity: Severity::Error,
+            verification: None,
         });
     }
 }

@@ -123,6 +123,7 @@ fn finding(
         help: Some(help),
         sqlstate: Some(sqlstate),
         severity: Severity::Error,
+        verification: None,
     }
 }
 

@@ -82,6 +82,7 @@ fn check(facts: &ProjectFacts, out: &mut Vec<Finding>) {
                 )),
                 sqlstate: None,
                 severity: Severity::Warning,
+                verification: None,
             });
         }
     }

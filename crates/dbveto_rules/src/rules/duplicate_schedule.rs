@@ -105,6 +105,7 @@ fn finding(a: &ScheduledJob, message: String, related: Vec<Related>, column: Opt
         help: Some("keep one schedule for this work, in one scheduler, and remove the others".into()),
         sqlstate: None,
         severity: Severity::Warning,
+        verification: None,
     }
 }
 

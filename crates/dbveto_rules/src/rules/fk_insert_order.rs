@@ -106,6 +106,7 @@ fn finding(order: &InsertOrder) -> Finding {
         help: Some(help),
         sqlstate: Some("23503"),
         severity: Severity::Error,
+        verification: None,
     }
 }
 

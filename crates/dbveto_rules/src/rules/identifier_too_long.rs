@@ -113,6 +113,7 @@ fn finding(given: &GivenName, message: String, help: String, sqlstate: Option<&'
         help: Some(help),
         sqlstate,
         severity: Severity::Error,
+        verification: None,
     }
 }
 

@@ -69,6 +69,7 @@ fn check_function(function: &JobFunction, out: &mut Vec<Finding>) {
         help: Some(help),
         sqlstate: None,
         severity: Severity::Warning,
+        verification: None,
     };
     if decorated.len() >= 2 {
         let names: Vec<&str> = decorated.iter().map(|f| f.name()).collect();

@@ -67,6 +67,7 @@ fn finding(s: &SwallowedError) -> Finding {
         help: Some(format!("call `{}.rollback()` in the handler (or re-raise)", s.session)),
         sqlstate: None,
         severity: Severity::Error,
+        verification: None,
     }
 }
 

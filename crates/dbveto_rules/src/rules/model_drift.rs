@@ -65,6 +65,7 @@ fn check(facts: &ProjectFacts, out: &mut Vec<Finding>) {
                 help: Some("declare these fields on the model, or drop the columns in a new migration".into()),
                 sqlstate: (failing > 0).then_some("23502"),
                 severity: Severity::Warning,
+                verification: None,
             });
         }
         if !drift.model_only.is_empty() {
@@ -88,6 +89,7 @@ fn check(facts: &ProjectFacts, out: &mut Vec<Finding>) {
                 help: Some("create the migration for these fields (`makemigrations`), or remove them from the model".into()),
                 sqlstate: Some("42703"),
                 severity: Severity::Warning,
+                verification: None,
             });
         }
     }

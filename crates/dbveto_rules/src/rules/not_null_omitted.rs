@@ -76,6 +76,7 @@ fn check(table: &Table, _schema: &Schema, write: &Write, out: &mut Vec<Finding>)
                 help: Some(help),
                 sqlstate: Some("23502"),
                 severity: Severity::Error,
+                verification: None,
             });
         }
     }
@@ -97,6 +98,7 @@ fn check(table: &Table, _schema: &Schema, write: &Write, out: &mut Vec<Finding>)
                 help: Some(format!("send a value for `{}`, or give it a DEFAULT in a new migration", column.name)),
                 sqlstate: Some("23502"),
                 severity: Severity::Error,
+                verification: None,
             });
         }
         for value in arg.known.iter().filter(|v| v.literal == Literal::Null) {
@@ -117,6 +119,7 @@ fn check(table: &Table, _schema: &Schema, write: &Write, out: &mut Vec<Finding>)
                 help: Some(format!("send a value for `{}`, or drop NOT NULL in a new migration", column.name)),
                 sqlstate: Some("23502"),
                 severity: Severity::Error,
+                verification: None,
             });
         }
     }

@@ -126,6 +126,7 @@ fn check_column(column: &ColumnWriters, out: &mut Vec<Finding>) {
         )),
         sqlstate: None,
         severity: Severity::Warning,
+        verification: None,
     });
 }
 

@@ -71,6 +71,7 @@ fn check(table: &Table, schema: &Schema, write: &Write, out: &mut Vec<Finding>) 
                 help: Some(format!("widen `{}` in a new migration, or write at most {limit} characters", column.name)),
                 sqlstate: Some("22001"),
                 severity: Severity::Error,
+                verification: None,
             });
         }
     }

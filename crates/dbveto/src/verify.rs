@@ -1,0 +1,272 @@
+//! `dbveto verify` and `check --database-url`: the glue between the
+//! analysis and `dbveto_verify`. Which statements build each database
+//! (the repository's SQL, or DDL derived from the schema of a frontend
+//! whose migrations are not SQL), which database each finding belongs to,
+//! and the summary people read.
+
+use std::path::PathBuf;
+
+use dbveto_discover::{MigrationSet, MigrationTool};
+use dbveto_rules::{Finding, Rule, Verification, VerificationStatus};
+use dbveto_source::{Diagnostic, Location, Severity};
+use dbveto_verify::pending::{Bookkeeping, PendingInput};
+use dbveto_verify::{apply, ddl, live, DatabaseInput};
+
+use crate::analysis::{Analysis, Database};
+
+pub struct Options {
+    pub database_url: Option<String>,
+    pub postgres_bin: Option<PathBuf>,
+    pub schema_only: bool,
+    pub pending: bool,
+}
+
+pub struct Report {
+    pub findings: Vec<Finding>,
+    pub diagnostics: Vec<Diagnostic>,
+    /// Differences between dbveto's schema and PostgreSQL's catalog.
+    pub differences: usize,
+    /// Migrations (or derived DDL) PostgreSQL refused.
+    pub failed_statements: usize,
+    /// Existing rows a pending migration would fail on.
+    pub pending_violations: usize,
+    /// What each database was built from, for JSON.
+    pub databases: Vec<serde_json::Value>,
+}
+
+impl Report {
+    pub fn count(&self, status: VerificationStatus) -> usize {
+        self.findings.iter().filter(|f| f.verification.as_ref().is_some_and(|v| v.status == status)).count()
+    }
+
+    /// PostgreSQL disagrees with dbveto somewhere.
+    pub fn disagrees(&self) -> bool {
+        self.count(VerificationStatus::NotReproduced) > 0 || self.differences > 0 || self.failed_statements > 0
+    }
+}
+
+/// Whether the tool's migrations are SQL that the server can run as they are.
+fn is_sql(tool: MigrationTool) -> bool {
+    matches!(
+        tool,
+        MigrationTool::GolangMigrate | MigrationTool::Goose | MigrationTool::Dbmate | MigrationTool::Flyway | MigrationTool::Numbered | MigrationTool::SchemaDump
+    )
+}
+
+fn steps(db: &Database) -> (Vec<apply::Step>, bool) {
+    if is_sql(db.set.tool) {
+        (db.set.migrations.iter().flat_map(|m| apply::migration_steps(&m.file, &m.up)).collect(), false)
+    } else {
+        (ddl::derived_steps(&db.schema), true)
+    }
+}
+
+fn at_dir(dir: &str) -> Location {
+    Location { path: dir.into(), line: 1, column: 1 }
+}
+
+fn skipped(message: String) -> Verification {
+    Verification { status: VerificationStatus::Skipped, sqlstate: None, message, statement: None }
+}
+
+/// The database a finding is about: among those that have its table, the
+/// one whose folder shares most of the finding's path.
+fn database_of(databases: &[Database], finding: &Finding) -> Option<usize> {
+    let table = dbveto_verify::prove::table_name(finding);
+    databases
+        .iter()
+        .enumerate()
+        .filter(|(_, db)| db.schema.tables.contains_key(&table))
+        .max_by_key(|(_, db)| {
+            let shared = db.set.dir.split('/').zip(finding.location.path.split('/')).take_while(|(a, b)| a == b).count();
+            (shared, std::cmp::Reverse(db.set.dir.clone()))
+        })
+        .map(|(i, _)| i)
+}
+
+pub fn verify(analysis: &Analysis, rules: &[&Rule], options: &Options) -> Result<Report, String> {
+    let findings = if options.schema_only { Vec::new() } else { analysis.check(rules) };
+    match &options.database_url {
+        Some(url) => verify_live(analysis, findings, url, options),
+        None => verify_throwaway(analysis, findings, options),
+    }
+}
+
+fn verify_throwaway(analysis: &Analysis, mut findings: Vec<Finding>, options: &Options) -> Result<Report, String> {
+    let bin = dbveto_verify::Binaries::find(options.postgres_bin.as_deref())?;
+    let server = dbveto_verify::Server::start(&bin).map_err(|e| format!("could not start a throwaway PostgreSQL: {e}"))?;
+    let owner: Vec<Option<usize>> = findings.iter().map(|f| database_of(&analysis.databases, f)).collect();
+    let mut report = Report { findings: Vec::new(), diagnostics: Vec::new(), differences: 0, failed_statements: 0, pending_violations: 0, databases: Vec::new() };
+    for (i, db) in analysis.databases.iter().enumerate() {
+        let (steps, derived) = steps(db);
+        if derived {
+            report.diagnostics.push(Diagnostic {
+                location: at_dir(&db.set.dir),
+                severity: Severity::Info,
+                message: format!("database `{}` was built from DDL dbveto derived from the {} migrations (`dbveto schema --format sql`), not from SQL in the repository", db.set.dir, db.set.tool.name()),
+            });
+        }
+        let input = DatabaseInput { name: &db.set.dir, schema: &db.schema, steps, derived };
+        let mut mine: Vec<&mut Finding> = findings.iter_mut().zip(&owner).filter(|(_, o)| **o == Some(i)).map(|(f, _)| f).collect();
+        let outcome = dbveto_verify::verify_database(&server, i, &input, &mut mine)?;
+        let failed = outcome.diagnostics.iter().filter(|d| d.severity == Severity::Error).count();
+        report.failed_statements += failed;
+        report.differences += outcome.differences.len();
+        report.databases.push(serde_json::json!({
+            "name": db.set.dir,
+            "tool": db.set.tool.name(),
+            "schema_source": if derived { "derived" } else { "migrations" },
+            "statements": input.steps.len(),
+            "failed_statements": failed,
+            "schema_differences": outcome.differences.len(),
+        }));
+        report.diagnostics.extend(outcome.diagnostics);
+    }
+    for (f, o) in findings.iter_mut().zip(&owner) {
+        if o.is_none() {
+            f.verification = Some(skipped(format!("no database of the repository has a table `{}`", f.table)));
+        }
+    }
+    drop(server);
+    report.findings = findings;
+    Ok(report)
+}
+
+/// The repository's database that a live catalog is: the one with the most
+/// tables in common (the only one, usually).
+fn matching_database<'a>(databases: &'a [Database], catalog: &dbveto_schema::Schema) -> Option<&'a Database> {
+    databases
+        .iter()
+        .map(|db| (db.schema.tables.keys().filter(|t| catalog.tables.contains_key(*t)).count(), db))
+        .filter(|(n, _)| *n > 0)
+        .max_by_key(|(n, _)| *n)
+        .map(|(_, db)| db)
+}
+
+fn verify_live(analysis: &Analysis, mut findings: Vec<Finding>, url: &str, options: &Options) -> Result<Report, String> {
+    let mut live = live::connect(url)?;
+    let catalog = dbveto_verify::catalog::read_schema(&mut live.client, &live.shown).map_err(|e| live.redactor.clean(&e))?;
+    let mut report = Report { findings: Vec::new(), diagnostics: Vec::new(), differences: 0, failed_statements: 0, pending_violations: 0, databases: Vec::new() };
+    let db = matching_database(&analysis.databases, &catalog);
+    if let Some(db) = db {
+        // The database should look like what the migrations it applied
+        // build; the pending ones are not there yet.
+        let applied = match bookkeeping(&db.set) {
+            Some(b) => dbveto_verify::pending::applied_schema(&mut live.client, b, &pending_inputs(db)).map_err(|e| live.redactor.clean(&e))?,
+            None => None,
+        };
+        let expected = applied.as_ref().map_or(&db.schema, |(schema, _, _)| schema);
+        let differences = dbveto_verify::compare::compare(expected, &catalog, dbveto_verify::Scope { extra_tables: false });
+        report.differences = differences.len();
+        let fallback = at_dir(&db.set.dir);
+        report.diagnostics.extend(differences.iter().map(|d| dbveto_verify::difference_diagnostic(d, &fallback)));
+        if options.pending {
+            report.diagnostics.extend(pending(&mut live, db, &catalog)?);
+        }
+        report.databases.push(serde_json::json!({
+            "name": db.set.dir,
+            "tool": db.set.tool.name(),
+            "schema_source": "live",
+            "bookkeeping": applied.as_ref().map(|(_, table, _)| table),
+            "pending_migrations": applied.as_ref().map(|(_, _, n)| n),
+            "schema_differences": differences.len(),
+        }));
+    } else {
+        report.diagnostics.push(Diagnostic {
+            location: at_dir("."),
+            severity: Severity::Warning,
+            message: format!("`{}` has none of the tables of the repository's migrations; nothing to compare", live.shown),
+        });
+    }
+    report.pending_violations = report.diagnostics.iter().filter(|d| d.severity == Severity::Error && d.message.starts_with("pending migration")).count();
+    for f in &mut findings {
+        f.verification = Some(skipped(
+            "a live database is only read, never written; run `dbveto verify` without --database-url to prove findings on a throwaway server".into(),
+        ));
+    }
+    report.findings = findings;
+    Ok(report)
+}
+
+fn bookkeeping(set: &MigrationSet) -> Option<Bookkeeping> {
+    match set.tool {
+        MigrationTool::GolangMigrate => Some(Bookkeeping::CurrentVersion),
+        MigrationTool::Dbmate | MigrationTool::Numbered => Some(Bookkeeping::AppliedVersions),
+        MigrationTool::Goose => Some(Bookkeeping::Goose),
+        MigrationTool::Flyway => Some(Bookkeeping::Flyway),
+        _ => None,
+    }
+}
+
+fn pending(live: &mut live::LiveDatabase, db: &Database, catalog: &dbveto_schema::Schema) -> Result<Vec<Diagnostic>, String> {
+    let Some(bookkeeping) = bookkeeping(&db.set) else {
+        return Ok(vec![Diagnostic {
+            location: at_dir(&db.set.dir),
+            severity: Severity::Info,
+            message: format!("pending migrations: not checked for {} migrations yet", db.set.tool.name()),
+        }]);
+    };
+    dbveto_verify::pending::preflight(&mut live.client, bookkeeping, &pending_inputs(db), catalog).map_err(|e| live.redactor.clean(&e))
+}
+
+fn pending_inputs(db: &Database) -> Vec<PendingInput<'_>> {
+    // Flyway's repeatable migrations have no version; they re-run on change.
+    db.set
+        .migrations
+        .iter()
+        .filter(|m| !(db.set.tool == MigrationTool::Flyway && m.file.path.rsplit('/').next().is_some_and(|n| n.starts_with("R__"))))
+        .map(|m| PendingInput { file: &m.file, version: &m.version, up: &m.up })
+        .collect()
+}
+
+/// `check --database-url`: the live catalog is the schema of the database
+/// it matches (or the only schema, when the repository has no migrations).
+pub fn use_live_catalog(analysis: &mut Analysis, url: &str) -> Result<(), String> {
+    let mut live = live::connect(url)?;
+    let catalog = dbveto_verify::catalog::read_schema(&mut live.client, &live.shown).map_err(|e| live.redactor.clean(&e))?;
+    let index = {
+        let best = matching_database(&analysis.databases, &catalog).map(|db| db.set.dir.clone());
+        analysis.databases.iter().position(|db| Some(&db.set.dir) == best.as_ref())
+    };
+    match index {
+        Some(i) => analysis.databases[i].schema = catalog,
+        None => analysis.databases.push(Database {
+            set: MigrationSet { dir: ".".into(), tool: MigrationTool::SchemaDump, migrations: Vec::new() },
+            schema: catalog,
+        }),
+    }
+    Ok(())
+}
+
+/// The closing lines of `verify`'s text output.
+pub fn summary(report: &Report, files: usize) -> String {
+    let mut out = String::new();
+    let n = report.findings.len();
+    let noun = if n == 1 { "problem" } else { "problems" };
+    if n == 0 {
+        out.push_str(&format!("No problems found ({files} files)."));
+    } else {
+        out.push_str(&format!(
+            "Found {n} {noun} in {files} files: {} confirmed by PostgreSQL, {} not reproduced, {} not verified.",
+            report.count(VerificationStatus::Confirmed),
+            report.count(VerificationStatus::NotReproduced),
+            report.count(VerificationStatus::Skipped)
+        ));
+    }
+    out.push('\n');
+    if report.differences > 0 {
+        out.push_str(&format!("warning: dbveto's schema differs from PostgreSQL's catalog in {} places (see `schema self-check` above)\n", report.differences));
+    }
+    if report.failed_statements > 0 {
+        out.push_str(&format!("warning: PostgreSQL refused {} migration statements (see above)\n", report.failed_statements));
+    }
+    let wrong = report.count(VerificationStatus::NotReproduced);
+    if wrong > 0 {
+        let what = if wrong == 1 { "finding" } else { "findings" };
+        out.push_str(&format!("warning: PostgreSQL did not reproduce {wrong} {what}: dbveto was wrong there; please report it\n"));
+    }
+    if report.pending_violations > 0 {
+        out.push_str(&format!("error: {} constraints of pending migrations would fail on existing rows\n", report.pending_violations));
+    }
+    out
+}
