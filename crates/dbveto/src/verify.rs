@@ -53,12 +53,36 @@ fn is_sql(tool: MigrationTool) -> bool {
     )
 }
 
-fn steps(db: &Database) -> (Vec<apply::Step>, bool) {
+/// The statements that build a database: its SQL migrations as they are,
+/// or DDL derived from `schema`.
+fn steps(db: &Database, schema: &dbveto_schema::Schema) -> Vec<apply::Step> {
     if is_sql(db.set.tool) {
-        (db.set.migrations.iter().flat_map(|m| apply::migration_steps(&m.file, &m.up)).collect(), false)
+        db.set.migrations.iter().flat_map(|m| apply::migration_steps(&m.file, &m.up)).collect()
     } else {
-        (ddl::derived_steps(&db.schema), true)
+        ddl::derived_steps(schema)
     }
+}
+
+/// The schema without the foreign keys whose referenced table it does not
+/// have, each left out with a note.
+fn without_dangling_foreign_keys(schema: &dbveto_schema::Schema, notes: &mut Vec<Diagnostic>) -> dbveto_schema::Schema {
+    let mut schema = schema.clone();
+    let tables: Vec<dbveto_schema::QualifiedName> = schema.tables.keys().cloned().collect();
+    for table in schema.tables.values_mut() {
+        table.constraints.retain(|k| {
+            let dbveto_schema::ConstraintKind::ForeignKey { references, .. } = &k.kind else { return true };
+            if tables.contains(references) {
+                return true;
+            }
+            notes.push(Diagnostic {
+                location: k.provenance.current.location.clone(),
+                severity: Severity::Info,
+                message: format!("foreign key `{}` references `{references}`, which no migration of the repository creates; it is left out of the derived DDL", k.name),
+            });
+            false
+        });
+    }
+    schema
 }
 
 fn at_dir(dir: &str) -> Location {
@@ -98,7 +122,7 @@ fn verify_throwaway(analysis: &Analysis, mut findings: Vec<Finding>, options: &O
     let owner: Vec<Option<usize>> = findings.iter().map(|f| database_of(&analysis.databases, f)).collect();
     let mut report = Report { findings: Vec::new(), diagnostics: Vec::new(), differences: 0, failed_statements: 0, pending_violations: 0, databases: Vec::new() };
     for (i, db) in analysis.databases.iter().enumerate() {
-        let (steps, derived) = steps(db);
+        let derived = !is_sql(db.set.tool);
         if derived {
             report.diagnostics.push(Diagnostic {
                 location: at_dir(&db.set.dir),
@@ -106,7 +130,14 @@ fn verify_throwaway(analysis: &Analysis, mut findings: Vec<Finding>, options: &O
                 message: format!("database `{}` was built from DDL dbveto derived from the {} migrations (`dbveto schema --format sql`), not from SQL in the repository", db.set.dir, db.set.tool.name()),
             });
         }
-        let input = DatabaseInput { name: &db.set.dir, schema: &db.schema, steps, derived };
+        // A derived schema may name tables of apps outside the repository
+        // (Django's `contenttypes`): their foreign keys cannot be built.
+        let schema = match derived {
+            true => without_dangling_foreign_keys(&db.schema, &mut report.diagnostics),
+            false => db.schema.clone(),
+        };
+        let steps = steps(db, &schema);
+        let input = DatabaseInput { name: &db.set.dir, schema: &schema, steps, derived };
         let mut mine: Vec<&mut Finding> = findings.iter_mut().zip(&owner).filter(|(_, o)| **o == Some(i)).map(|(f, _)| f).collect();
         let outcome = dbveto_verify::verify_database(&server, i, &input, &mut mine)?;
         let failed = outcome.diagnostics.iter().filter(|d| d.severity == Severity::Error).count();

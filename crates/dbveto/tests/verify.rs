@@ -39,7 +39,8 @@ fn fixtures() -> Vec<PathBuf> {
     out
 }
 
-/// Rules whose findings are not a statement for the server to refuse.
+/// Rules whose findings are not a statement for the server to refuse
+/// (besides those that name no SQLSTATE: job systems, missing rollbacks).
 const NOT_STATEMENTS: [&str; 2] = ["model-drift", "identifier-too-long"];
 
 #[test]
@@ -53,7 +54,7 @@ fn every_finding_of_every_fixture_is_confirmed_by_postgres() {
         for f in v["findings"].as_array().into_iter().flatten() {
             let what = format!("{name}: {} {} {} {}", f["rule"], f["table"], f["column"], f["value"]);
             let verification = &f["verification"];
-            if NOT_STATEMENTS.contains(&f["rule"].as_str().unwrap_or("")) {
+            if NOT_STATEMENTS.contains(&f["rule"].as_str().unwrap_or("")) || f["sqlstate"].is_null() {
                 if verification["status"] != "skipped" {
                     problems.push(format!("{what}: expected skipped, got {verification}"));
                 }

@@ -30,5 +30,6 @@ pub fn finding(rule: &'static str, path: &str, line: u32) -> Finding {
         help: Some("allowed values: 'a'".into()),
         sqlstate: Some("23514"),
         severity: Severity::Error,
+        verification: None,
     }
 }

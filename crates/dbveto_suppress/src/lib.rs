@@ -145,6 +145,7 @@ mod tests {
             help: None,
             sqlstate: None,
             severity: Severity::Error,
+            verification: None,
         }
     }
 

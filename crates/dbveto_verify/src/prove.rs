@@ -85,6 +85,9 @@ fn prove(builder: &mut Builder, schema: &Schema, finding: &Finding) -> Verificat
     if finding.rule == "add-not-null-without-default" {
         return prove_added_column(builder, table, column, finding);
     }
+    if finding.rule == "fk-insert-order" {
+        return prove_missing_parent(builder, schema, table, column, finding);
+    }
     // The baseline gives the column a valid value when it can, so that the
     // offending row differs from an accepted one in that column alone.
     let baseline = match builder.valid_row(table, &Shape { include: vec![column], exclude: None }) {
@@ -118,6 +121,23 @@ fn prove_added_column(builder: &mut Builder, table: &Table, column: &str, findin
         return skipped(format!("could not insert the existing row: {e}"));
     }
     let sql = format!("ALTER TABLE {target} ADD COLUMN {} {} NOT NULL", ident(column), type_sql(&c.data_type));
+    judge(builder, finding, &sql)
+}
+
+/// A child row sent before its parent: a row the server accepts, with
+/// its foreign key changed to a key no parent row has (yet), checked at
+/// once even when the constraint is deferrable.
+fn prove_missing_parent(builder: &mut Builder, schema: &Schema, table: &Table, column: &str, finding: &Finding) -> Verification {
+    let Some(c) = table.column(column) else { return skipped("no such column") };
+    let baseline = match builder.valid_row(table, &Shape { include: vec![column], exclude: None }) {
+        Ok(row) => row,
+        Err(e) => return skipped(format!("dbveto could not build a row PostgreSQL accepts: {e}")),
+    };
+    let parent_key = baseline.values.iter().find(|(k, _)| k == column).map(|(_, v)| v.clone());
+    let Some(orphan) = crate::rows::candidates_for(schema, table, column, &c.data_type).into_iter().find(|v| Some(v) != parent_key.as_ref()) else {
+        return skipped(format!("dbveto found no value of `{column}` that no parent row has"));
+    };
+    let sql = format!("SET CONSTRAINTS ALL IMMEDIATE; {}", baseline.with(column, orphan).insert().0);
     judge(builder, finding, &sql)
 }
 

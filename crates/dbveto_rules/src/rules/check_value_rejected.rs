@@ -53,6 +53,11 @@ fn check(table: &Table, schema: &Schema, write: &Write, out: &mut Vec<Finding>) 
     let Some(targets) = target_columns(table, write) else { return };
     for (column, arg) in targets.iter().zip(&write.values) {
         for value in &arg.known {
+            // PostgreSQL casts to the column's type before it checks: a string
+            // too long fails with 22001 (`value-too-long`), never reaching the CHECK.
+            if super::value_too_long::too_long(schema, column, &value.literal).is_some() {
+                continue;
+            }
             for k in &table.constraints {
                 let ConstraintKind::Check { predicate, .. } = &k.kind else { continue };
                 if !predicate.columns().contains(&column.name.as_str()) || !predicate.eval(&column.name, &value.literal).surely_false() {
@@ -143,6 +148,12 @@ mod tests {
         assert_eq!(messages(&f), ["'timed_out' written to `update_logs.result` violates check constraint `update_logs_result_check`"]);
         assert_eq!(f[0].constraint.as_deref(), Some("update_logs_result_check"));
         assert_eq!(f[0].related.last().unwrap().location.line, 3);
+    }
+
+    #[test]
+    fn a_value_too_long_for_the_column_fails_its_length_first() {
+        // 22001 before any CHECK: `value-too-long` reports it, not this rule.
+        assert!(check(&RULE, LOGS, "INSERT INTO update_logs (result) VALUES ($1)", &[Some("timed_out_after_retries")]).is_empty());
     }
 
     #[test]

@@ -1,4 +1,4 @@
-use dbveto_schema::{Schema, Table};
+use dbveto_schema::{Column, DataType, Schema, Table};
 use dbveto_source::Severity;
 use dbveto_writes::{Literal, Write};
 
@@ -37,20 +37,21 @@ or write a shorter value.
     check: Check::Write(check),
 };
 
+/// The length of a string too long for `column` (trailing spaces do not
+/// count, as PostgreSQL trims them), with the column's limit and type.
+pub(crate) fn too_long<'s>(schema: &'s Schema, column: &'s Column, literal: &Literal) -> Option<(usize, u32, &'s DataType)> {
+    let data_type = schema.domain(&column.data_type).map(|d| &d.base).unwrap_or(&column.data_type);
+    let (Some(limit), true) = (data_type.length, matches!(data_type.name.as_str(), "character varying" | "character")) else { return None };
+    let Literal::Str(s) = literal else { return None };
+    let length = s.trim_end_matches(' ').chars().count();
+    (data_type.array_dims == 0 && length > limit as usize).then_some((length, limit, data_type))
+}
+
 fn check(table: &Table, schema: &Schema, write: &Write, out: &mut Vec<Finding>) {
     let Some(targets) = target_columns(table, write) else { return };
     for (column, arg) in targets.iter().zip(&write.values) {
-        let data_type = schema.domain(&column.data_type).map(|d| &d.base).unwrap_or(&column.data_type);
-        let (Some(limit), true) = (data_type.length, matches!(data_type.name.as_str(), "character varying" | "character")) else { continue };
-        if data_type.array_dims > 0 {
-            continue;
-        }
         for value in &arg.known {
-            let Literal::Str(s) = &value.literal else { continue };
-            let length = s.trim_end_matches(' ').chars().count();
-            if length <= limit as usize {
-                continue;
-            }
+            let Some((length, limit, data_type)) = too_long(schema, column, &value.literal) else { continue };
             let (location, mut related) = value_site(write, value);
             related.push(schema_related(&column.provenance.current, format!("`{}` is {} here", column.name, data_type.display())));
             out.push(Finding {
