@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use dbveto_python::{ModuleId, ProjectIndex, Value};
+use dbveto_python::{ModuleId, ProjectIndex, Scope, Value};
 use dbveto_schema::Schema;
 use dbveto_source::{Diagnostic, Location, Severity, SourceFile};
 use dbveto_writes::Literal;
@@ -94,11 +94,12 @@ pub fn apply(index: &ProjectIndex<'_>, diagnostics: &mut Vec<Diagnostic>) -> Opt
     let order = plan(index, &revisions, diagnostics);
     let mut reader = TableReader::new(index);
     let conventions = crate::alembic_env::conventions(index, &mut reader, &dir, diagnostics);
-    let mut interpreter = Interpreter { reader, index, schema: Schema::default(), diagnostics, conventions };
+    let mut interpreter = Interpreter { reader, index, schema: Schema::default(), diagnostics, conventions, scope: None };
     let mut files = Vec::new();
     for i in order {
         let revision = &revisions[i];
         if let Some(upgrade) = revision.upgrade {
+            interpreter.scope = index.module(revision.module).map(|m| m.function_scope(upgrade));
             interpreter.body(revision.module, &upgrade.body, None);
         }
         if let Some(m) = index.module(revision.module) {
@@ -153,6 +154,8 @@ struct Interpreter<'i, 'p, 'a> {
     diagnostics: &'i mut Vec<Diagnostic>,
     /// The naming convention of `env.py`'s `target_metadata`.
     conventions: Conventions,
+    /// The scope of the `upgrade()` being applied.
+    scope: Option<Scope<'a>>,
 }
 
 /// The name argument of a constraint or index operation.
@@ -185,7 +188,19 @@ impl<'p, 'a> Interpreter<'_, 'p, 'a> {
                 return self.text(module, call.arguments.args.first());
             }
         }
-        self.reader.names().string(module, &[], expr)
+        let scopes: Vec<&Scope<'a>> = self.scope.iter().collect();
+        self.reader.names().string(module, &scopes, expr)
+    }
+
+    /// The value of an expression of `upgrade()` (its local names included).
+    fn value(&mut self, module: ModuleId, expr: &'a Expr) -> Option<Value<'a>> {
+        let scopes: Vec<&Scope<'a>> = self.scope.iter().collect();
+        self.reader.names().value(module, &scopes, expr)
+    }
+
+    fn literal(&mut self, module: ModuleId, expr: &'a Expr) -> Option<Literal> {
+        let scopes: Vec<&Scope<'a>> = self.scope.iter().collect();
+        self.reader.names().literal(module, &scopes, expr)
     }
 
     fn name(&mut self, module: ModuleId, expr: Option<&'a Expr>) -> Name {
@@ -292,7 +307,7 @@ impl<'p, 'a> Interpreter<'_, 'p, 'a> {
                 let mut g = Generated { steps: Vec::new() };
                 let mut enums: Vec<String> = self.schema.enums.keys().map(|k| k.name.clone()).collect();
                 ddl::create_table(&mapped, &mut enums, &mut g);
-                ddl::foreign_keys(&mapped, &mut g);
+                ddl::foreign_keys(&mapped, false, &mut g);
                 self.run(g);
             }
             "drop_table" => {
@@ -319,7 +334,7 @@ impl<'p, 'a> Interpreter<'_, 'p, 'a> {
                 // Then the column's constraints but its primary key, and its index.
                 let mut g = Generated { steps: Vec::new() };
                 ddl::constraints_and_indexes(&holder, &mut g);
-                ddl::foreign_keys(&holder, &mut g);
+                ddl::foreign_keys(&holder, true, &mut g);
                 self.run(g);
             }
             "drop_column" => {
@@ -335,7 +350,7 @@ impl<'p, 'a> Interpreter<'_, 'p, 'a> {
                 let Some(t) = table_arg(self, 1, "table_name") else { return self.unreadable(&at, name) };
                 let Ok(cname) = self.final_name(given, "ck", subject(&t, &[])) else { return self.unreadable(&at, name) };
                 let condition = argument(call, 1 + shift, "condition");
-                let sql = match condition.and_then(|c| self.reader.names().value(module, &[], c)) {
+                let sql = match condition.and_then(|c| self.value(module, c)) {
                     Some(Value::Text(text)) => Some(text.sql.value()),
                     Some(Value::Const(_)) => self.text(module, condition),
                     _ => None,
@@ -407,7 +422,7 @@ impl<'p, 'a> Interpreter<'_, 'p, 'a> {
             }
             "execute" => {
                 let Some(statement) = argument(call, 0, "sqltext") else { return };
-                let sql = match self.reader.names().value(module, &[], statement) {
+                let sql = match self.value(module, statement) {
                     Some(Value::Text(text)) => Some(text.sql.value()),
                     Some(Value::Const(_)) => self.text(module, Some(statement)),
                     _ => None,
@@ -440,7 +455,7 @@ impl<'p, 'a> Interpreter<'_, 'p, 'a> {
                 columns.push(column);
                 continue;
             }
-            match self.reader.names().value(module, &[], element) {
+            match self.value(module, element) {
                 // `_textual_index_column`: SQL as written.
                 Some(Value::Text(text)) => sql_elements.push(text.sql.value()),
                 _ => {
@@ -466,11 +481,11 @@ impl<'p, 'a> Interpreter<'_, 'p, 'a> {
             let Some(arg) = k.arg.as_ref() else { return None };
             match arg.as_str() {
                 "index_name" | "table_name" | "columns" | "schema" | "postgresql_concurrently" => {}
-                "unique" => match self.reader.names().literal(module, &[], &k.value)? {
+                "unique" => match self.literal(module, &k.value)? {
                     Literal::Bool(b) => unique = b,
                     _ => return None,
                 },
-                "if_not_exists" => match self.reader.names().literal(module, &[], &k.value)? {
+                "if_not_exists" => match self.literal(module, &k.value)? {
                     Literal::Bool(b) => if_not_exists = if b { "IF NOT EXISTS " } else { "" },
                     Literal::Null => {}
                     _ => return None,
@@ -481,7 +496,7 @@ impl<'p, 'a> Interpreter<'_, 'p, 'a> {
                     include = format!(" INCLUDE ({})", names.join(", "));
                 }
                 "postgresql_where" => {
-                    let condition = match self.reader.names().value(module, &[], &k.value)? {
+                    let condition = match self.value(module, &k.value)? {
                         Value::Text(text) => text.sql.value(),
                         Value::Const(_) => self.text(module, Some(&k.value))?,
                         _ => return None,
@@ -506,7 +521,7 @@ impl<'p, 'a> Interpreter<'_, 'p, 'a> {
             }
         }
         if let Some(e) = keyword(call, "nullable") {
-            match self.reader.names().literal(module, &[], e) {
+            match self.literal(module, e) {
                 Some(Literal::Bool(true)) => self.sql(format!("{prefix} DROP NOT NULL"), at, action),
                 Some(Literal::Bool(false)) => self.sql(format!("{prefix} SET NOT NULL"), at, action),
                 _ => self.unreadable(at, "alter_column"),
@@ -517,7 +532,7 @@ impl<'p, 'a> Interpreter<'_, 'p, 'a> {
                 Expr::NoneLiteral(_) => self.sql(format!("{prefix} DROP DEFAULT"), at, action),
                 Expr::BooleanLiteral(b) if !b.value => {}
                 _ => {
-                    let default = match self.reader.names().value(module, &[], e) {
+                    let default = match self.value(module, e) {
                         Some(Value::Text(text)) => text.sql.value(),
                         _ => match self.text(module, Some(e)) {
                             Some(s) => crate::names::sql_string(&s),

@@ -127,7 +127,7 @@ pub fn create_all(models: &Models) -> Generated {
         create_table(table, &mut enums, &mut out);
     }
     for table in &tables {
-        foreign_keys(table, &mut out);
+        foreign_keys(table, true, &mut out);
     }
     out
 }
@@ -265,18 +265,23 @@ fn check(table: &MappedTable, qualified_name: &str, given: Option<&str>, sql: Op
     }
 }
 
-pub fn foreign_keys(table: &MappedTable, out: &mut Generated) {
+/// The foreign keys of a table; those with `use_alter=True` only with
+/// `with_use_alter` (`create_all()` adds them, Alembic's `create_table` not).
+pub fn foreign_keys(table: &MappedTable, with_use_alter: bool, out: &mut Generated) {
     let name = qualified(table.schema.as_deref(), &table.name);
     // (name, columns, targets, on delete, on update, where)
     type Key = (Option<String>, Vec<String>, Vec<String>, Option<String>, Option<String>, Location);
     let mut keys: Vec<Key> = Vec::new();
     for column in &table.columns {
-        for fk in &column.foreign_keys {
+        for fk in column.foreign_keys.iter().filter(|fk| with_use_alter || !fk.use_alter) {
             keys.push((fk.name.clone(), vec![column.name.clone()], vec![fk.target.clone()], fk.ondelete.clone(), fk.onupdate.clone(), fk.location.clone()));
         }
     }
     for (item, at) in &table.items {
-        if let TableItem::ForeignKey { name, columns, targets, ondelete, onupdate } = item {
+        if let TableItem::ForeignKey { name, columns, targets, ondelete, onupdate, use_alter } = item {
+            if *use_alter && !with_use_alter {
+                continue;
+            }
             keys.push((name.clone(), columns.clone(), targets.clone(), ondelete.clone(), onupdate.clone(), at.clone()));
         }
     }

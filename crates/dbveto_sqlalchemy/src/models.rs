@@ -36,6 +36,9 @@ pub struct ForeignKeyRef {
     pub name: Option<String>,
     pub ondelete: Option<String>,
     pub onupdate: Option<String>,
+    /// `use_alter=True`: `CREATE TABLE` leaves it out; `create_all()` adds
+    /// it afterwards, Alembic's `create_table` never does.
+    pub use_alter: bool,
     pub location: Location,
 }
 
@@ -75,7 +78,7 @@ pub enum TableItem {
     Unique { name: Option<String>, columns: Vec<String> },
     /// `sql` is `None` for a condition written as a SQL expression object.
     Check { name: Option<String>, sql: Option<String> },
-    ForeignKey { name: Option<String>, columns: Vec<String>, targets: Vec<String>, ondelete: Option<String>, onupdate: Option<String> },
+    ForeignKey { name: Option<String>, columns: Vec<String>, targets: Vec<String>, ondelete: Option<String>, onupdate: Option<String>, use_alter: bool },
     Index { name: Option<String>, columns: Vec<String>, unique: bool },
 }
 
@@ -201,6 +204,17 @@ struct Reader<'p, 'a> {
     models: Models,
     /// The final names (`op.f()`, `conv()`) read for the table being read.
     final_names: Vec<String>,
+}
+
+/// `use_alter=` of a foreign key; `None` when it is not a known boolean.
+fn use_alter<'a>(reader: &mut Reader<'_, 'a>, module: ModuleId, call: &'a ast::ExprCall) -> Option<bool> {
+    match keyword(call, "use_alter") {
+        None => Some(false),
+        Some(e) => match reader.names.literal(module, &[], e)? {
+            Literal::Bool(b) => Some(b),
+            _ => None,
+        },
+    }
 }
 
 /// `Mapped[T]`: `T`, and whether it admits `None`.
@@ -645,7 +659,8 @@ impl<'p, 'a> Reader<'p, 'a> {
                 let targets: Option<Vec<String>> = list(argument(call, 1, "refcolumns")?)?.iter().map(|e| self.names.string(module, &[], e)).collect();
                 let ondelete = keyword(call, "ondelete").and_then(|e| self.names.string(module, &[], e));
                 let onupdate = keyword(call, "onupdate").and_then(|e| self.names.string(module, &[], e));
-                TableItem::ForeignKey { name, columns: cols, targets: targets?, ondelete, onupdate }
+                let use_alter = use_alter(self, module, call)?;
+                TableItem::ForeignKey { name, columns: cols, targets: targets?, ondelete, onupdate, use_alter }
             }
             "Index" => {
                 let name = match call.arguments.args.first() {
@@ -924,6 +939,7 @@ impl<'p, 'a> Reader<'p, 'a> {
             name: keyword(call, "name").and_then(|e| self.given_name(module, e)),
             ondelete: text(self, "ondelete"),
             onupdate: text(self, "onupdate"),
+            use_alter: use_alter(self, module, call)?,
             location: self.names.location(module, call),
         })
     }
