@@ -478,7 +478,7 @@ impl<'p, 'a> Interpreter<'_, 'p, 'a> {
         let mut predicate = String::new();
         let mut if_not_exists = "";
         for k in &call.arguments.keywords {
-            let Some(arg) = k.arg.as_ref() else { return None };
+            let arg = k.arg.as_ref()?;
             match arg.as_str() {
                 "index_name" | "table_name" | "columns" | "schema" | "postgresql_concurrently" => {}
                 "unique" => match self.literal(module, &k.value)? {
