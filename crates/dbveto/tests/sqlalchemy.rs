@@ -60,6 +60,14 @@ fn alembic_fixture_gives_exactly_its_findings() {
 }
 
 #[test]
+fn alembic_conventions_fixture_gives_exactly_its_findings() {
+    let (code, lines) = summary("tests/fixtures/sqlalchemy-alembic-conventions");
+    assert_eq!(code, 1);
+    // No diagnostic either: every operation is read, every dropped name exists.
+    assert_eq!(lines, ["error check-value-rejected app/stock.py:8 quantity 0"]);
+}
+
+#[test]
 fn negatives_give_nothing() {
     let (code, lines) = summary("tests/fixtures/sqlalchemy-negatives");
     assert_eq!((code, lines), (0, Vec::<String>::new()));

@@ -5,16 +5,17 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use dbveto_python::{ModuleId, ProjectIndex, Value};
+use dbveto_python::{ModuleId, ProjectIndex, Scope, Value};
 use dbveto_schema::Schema;
 use dbveto_source::{Diagnostic, Location, Severity, SourceFile};
 use dbveto_writes::Literal;
 use ruff_python_ast::{self as ast, Expr, Stmt};
 use ruff_text_size::Ranged;
 
-use crate::ddl::{self, column_definition, qualified, Generated};
+use crate::ddl::{self, column_definition, constraint_name, qualified, Generated};
 use crate::models::TableReader;
 use crate::names::{argument, keyword, quote};
+use crate::naming::{Conventions, Subject};
 
 /// The result of applying every revision.
 pub struct Applied {
@@ -91,11 +92,14 @@ pub fn apply(index: &ProjectIndex<'_>, diagnostics: &mut Vec<Diagnostic>) -> Opt
         None => folder.clone(),
     };
     let order = plan(index, &revisions, diagnostics);
-    let mut interpreter = Interpreter { reader: TableReader::new(index), index, schema: Schema::default(), diagnostics };
+    let mut reader = TableReader::new(index);
+    let conventions = crate::alembic_env::conventions(index, &mut reader, &dir, diagnostics);
+    let mut interpreter = Interpreter { reader, index, schema: Schema::default(), diagnostics, conventions, scope: None };
     let mut files = Vec::new();
     for i in order {
         let revision = &revisions[i];
         if let Some(upgrade) = revision.upgrade {
+            interpreter.scope = index.module(revision.module).map(|m| m.function_scope(upgrade));
             interpreter.body(revision.module, &upgrade.body, None);
         }
         if let Some(m) = index.module(revision.module) {
@@ -148,6 +152,24 @@ struct Interpreter<'i, 'p, 'a> {
     index: &'p ProjectIndex<'a>,
     schema: Schema,
     diagnostics: &'i mut Vec<Diagnostic>,
+    /// The naming convention of `env.py`'s `target_metadata`.
+    conventions: Conventions,
+    /// The scope of the `upgrade()` being applied.
+    scope: Option<Scope<'a>>,
+}
+
+/// The name argument of a constraint or index operation.
+enum Name {
+    Unnamed,
+    Written(String),
+    /// `op.f("name")`: no convention applies to it.
+    Final(String),
+    Unknown,
+}
+
+/// What a convention's tokens are filled from: a table and its columns.
+fn subject<'s>(table: &'s str, columns: &'s [String]) -> Subject<'s> {
+    Subject { table, columns, referred_table: None, referred_columns: &[], constraint_name: None }
 }
 
 impl<'p, 'a> Interpreter<'_, 'p, 'a> {
@@ -166,7 +188,40 @@ impl<'p, 'a> Interpreter<'_, 'p, 'a> {
                 return self.text(module, call.arguments.args.first());
             }
         }
-        self.reader.names().string(module, &[], expr)
+        let scopes: Vec<&Scope<'a>> = self.scope.iter().collect();
+        self.reader.names().string(module, &scopes, expr)
+    }
+
+    /// The value of an expression of `upgrade()` (its local names included).
+    fn value(&mut self, module: ModuleId, expr: &'a Expr) -> Option<Value<'a>> {
+        let scopes: Vec<&Scope<'a>> = self.scope.iter().collect();
+        self.reader.names().value(module, &scopes, expr)
+    }
+
+    fn literal(&mut self, module: ModuleId, expr: &'a Expr) -> Option<Literal> {
+        let scopes: Vec<&Scope<'a>> = self.scope.iter().collect();
+        self.reader.names().literal(module, &scopes, expr)
+    }
+
+    fn name(&mut self, module: ModuleId, expr: Option<&'a Expr>) -> Name {
+        match expr {
+            None | Some(Expr::NoneLiteral(_)) => Name::Unnamed,
+            Some(Expr::Call(call)) if matches!(call.func.as_ref(), Expr::Attribute(a) if a.attr.as_str() == "f") => {
+                self.text(module, argument(call, 0, "name")).map_or(Name::Unknown, Name::Final)
+            }
+            Some(e) => self.text(module, Some(e)).map_or(Name::Unknown, Name::Written),
+        }
+    }
+
+    /// The name Alembic gives a constraint or index of kind `key` (`None`
+    /// when the database names it); `Err` when the name is not known.
+    fn final_name(&self, name: Name, key: &str, subject: Subject<'_>) -> Result<Option<String>, ()> {
+        match name {
+            Name::Unknown => Err(()),
+            Name::Final(n) => Ok(Some(n)),
+            Name::Written(n) => Ok(constraint_name(&self.conventions, key, Some(&n), subject)),
+            Name::Unnamed => Ok(constraint_name(&self.conventions, key, None, subject)),
+        }
     }
 
     fn strings(&mut self, module: ModuleId, expr: Option<&'a Expr>) -> Option<Vec<String>> {
@@ -248,11 +303,11 @@ impl<'p, 'a> Interpreter<'_, 'p, 'a> {
         match name {
             "create_table" => {
                 let Some(table) = self.text(module, args.first()) else { return self.unreadable(&at, name) };
-                let mapped = self.reader.table(module, table, &args[1..], schema.clone(), at.clone());
+                let mapped = self.reader.table(module, table, &args[1..], schema.clone(), at.clone(), self.conventions.clone());
                 let mut g = Generated { steps: Vec::new() };
                 let mut enums: Vec<String> = self.schema.enums.keys().map(|k| k.name.clone()).collect();
                 ddl::create_table(&mapped, &mut enums, &mut g);
-                ddl::foreign_keys(&mapped, &mut g);
+                ddl::foreign_keys(&mapped, false, &mut g);
                 self.run(g);
             }
             "drop_table" => {
@@ -266,8 +321,9 @@ impl<'p, 'a> Interpreter<'_, 'p, 'a> {
             "add_column" => {
                 let Some(t) = table_arg(self, 0, "table_name") else { return self.unreadable(&at, name) };
                 let Some(Expr::Call(column_call)) = argument(call, shift, "column") else { return self.unreadable(&at, name) };
-                let Some(column) = self.reader.column(module, column_call) else { return self.unreadable(&at, name) };
-                let mut holder = self.reader.table(module, t.clone(), &[], schema.clone(), at.clone());
+                let Some((column, final_names)) = self.reader.column(module, column_call) else { return self.unreadable(&at, name) };
+                let mut holder = self.reader.table(module, t.clone(), &[], schema.clone(), at.clone(), self.conventions.clone());
+                holder.final_names = final_names;
                 holder.columns.push(column.clone());
                 let mut definition = column_definition(&holder, &column);
                 // A column added later is never SERIAL.
@@ -275,9 +331,10 @@ impl<'p, 'a> Interpreter<'_, 'p, 'a> {
                     definition = definition.replace(" SERIAL", " INTEGER");
                 }
                 self.sql(format!("ALTER TABLE {} ADD COLUMN {definition}", q(&t)), &at, &action);
+                // Then the column's constraints but its primary key, and its index.
                 let mut g = Generated { steps: Vec::new() };
-                holder.columns = vec![column];
-                ddl::foreign_keys(&holder, &mut g);
+                ddl::constraints_and_indexes(&holder, &mut g);
+                ddl::foreign_keys(&holder, true, &mut g);
                 self.run(g);
             }
             "drop_column" => {
@@ -289,10 +346,11 @@ impl<'p, 'a> Interpreter<'_, 'p, 'a> {
                 self.alter_column(module, call, t, shift, &at, schema.as_deref())
             }
             "create_check_constraint" => {
-                let cname = self.text(module, argument(call, 0, "constraint_name"));
+                let given = self.name(module, argument(call, 0, "constraint_name"));
                 let Some(t) = table_arg(self, 1, "table_name") else { return self.unreadable(&at, name) };
+                let Ok(cname) = self.final_name(given, "ck", subject(&t, &[])) else { return self.unreadable(&at, name) };
                 let condition = argument(call, 1 + shift, "condition");
-                let sql = match condition.and_then(|c| self.reader.names().value(module, &[], c)) {
+                let sql = match condition.and_then(|c| self.value(module, c)) {
                     Some(Value::Text(text)) => Some(text.sql.value()),
                     Some(Value::Const(_)) => self.text(module, condition),
                     _ => None,
@@ -302,21 +360,24 @@ impl<'p, 'a> Interpreter<'_, 'p, 'a> {
                 self.sql(format!("ALTER TABLE {} ADD {named}CHECK ({sql})", q(&t)), &at, &action);
             }
             "create_unique_constraint" | "create_primary_key" => {
-                let cname = self.text(module, argument(call, 0, "constraint_name"));
+                let given = self.name(module, argument(call, 0, "constraint_name"));
                 let Some(t) = table_arg(self, 1, "table_name") else { return self.unreadable(&at, name) };
                 let Some(columns) = self.strings(module, argument(call, 1 + shift, "columns")) else { return self.unreadable(&at, name) };
+                let (kind, key) = if name == "create_primary_key" { ("PRIMARY KEY", "pk") } else { ("UNIQUE", "uq") };
+                let Ok(cname) = self.final_name(given, key, subject(&t, &columns)) else { return self.unreadable(&at, name) };
                 let named = cname.map(|n| format!("CONSTRAINT {} ", quote(&n))).unwrap_or_default();
-                let kind = if name == "create_primary_key" { "PRIMARY KEY" } else { "UNIQUE" };
                 let list: Vec<String> = columns.iter().map(|c| quote(c)).collect();
                 self.sql(format!("ALTER TABLE {} ADD {named}{kind} ({})", q(&t), list.join(", ")), &at, &action);
             }
             "create_foreign_key" => {
-                let cname = self.text(module, argument(call, 0, "constraint_name"));
+                let given = self.name(module, argument(call, 0, "constraint_name"));
                 let Some(t) = table_arg(self, 1, "source_table") else { return self.unreadable(&at, name) };
                 let referent = self.text(module, argument(call, 1 + shift, "referent_table"));
                 let local = self.strings(module, argument(call, 2 + shift, "local_cols"));
                 let remote = self.strings(module, argument(call, 3 + shift, "remote_cols"));
                 let (Some(referent), Some(local), Some(remote)) = (referent, local, remote) else { return self.unreadable(&at, name) };
+                let subject = Subject { table: &t, columns: &local, referred_table: Some(&referent), referred_columns: &remote, constraint_name: None };
+                let Ok(cname) = self.final_name(given, "fk", subject) else { return self.unreadable(&at, name) };
                 let named = cname.map(|n| format!("CONSTRAINT {} ", quote(&n))).unwrap_or_default();
                 let list = |cols: &[String]| cols.iter().map(|c| quote(c)).collect::<Vec<_>>().join(", ");
                 let referent_schema = self.text(module, keyword(call, "referent_schema"));
@@ -330,26 +391,38 @@ impl<'p, 'a> Interpreter<'_, 'p, 'a> {
                 self.sql(sql, &at, &action);
             }
             "drop_constraint" => {
-                let (Some(cname), Some(t)) = (self.text(module, argument(call, 0, "constraint_name")), table_arg(self, 1, "table_name")) else { return self.unreadable(&at, name) };
+                let given = self.name(module, argument(call, 0, "constraint_name"));
+                let Some(t) = table_arg(self, 1, "table_name") else { return self.unreadable(&at, name) };
+                // The constraint Alembic builds to drop is named by the convention too.
+                let key = match keyword(call, "type_").map(|e| self.text(module, Some(e))) {
+                    None | Some(None) => "",
+                    Some(Some(kind)) => match kind.as_str() {
+                        "foreignkey" => "fk",
+                        "primary" => "pk",
+                        "unique" => "uq",
+                        "check" => "ck",
+                        _ => "",
+                    },
+                };
+                let Ok(Some(cname)) = self.final_name(given, key, subject(&t, &[])) else { return self.unreadable(&at, name) };
                 self.sql(format!("ALTER TABLE {} DROP CONSTRAINT {}", q(&t), quote(&cname)), &at, &action);
             }
             "create_index" => {
-                let iname = self.text(module, argument(call, 0, "index_name"));
                 let Some(t) = table_arg(self, 1, "table_name") else { return self.unreadable(&at, name) };
-                let columns = self.strings(module, argument(call, 1 + shift, "columns"));
-                let (Some(iname), Some(columns)) = (iname, columns) else { return self.unreadable(&at, name) };
-                let unique = keyword(call, "unique").is_some_and(|e| matches!(e, Expr::BooleanLiteral(b) if b.value));
-                let list: Vec<String> = columns.iter().map(|c| quote(c)).collect();
-                let unique = if unique { "UNIQUE " } else { "" };
-                self.sql(format!("CREATE {unique}INDEX {} ON {} ({})", quote(&iname), q(&t), list.join(", ")), &at, &action);
+                match self.create_index(module, call, &t, shift, schema.as_deref()) {
+                    Some(sql) => self.sql(sql, &at, &action),
+                    None => self.unreadable(&at, name),
+                }
             }
             "drop_index" => {
-                let Some(iname) = self.text(module, argument(call, 0, "index_name")) else { return };
+                let given = self.name(module, argument(call, 0, "index_name"));
+                let t = table_arg(self, 1, "table_name").unwrap_or_default();
+                let Ok(Some(iname)) = self.final_name(given, "ix", subject(&t, &[])) else { return self.unreadable(&at, name) };
                 self.sql(format!("DROP INDEX {}", qualified(schema.as_deref(), &iname)), &at, &action);
             }
             "execute" => {
                 let Some(statement) = argument(call, 0, "sqltext") else { return };
-                let sql = match self.reader.names().value(module, &[], statement) {
+                let sql = match self.value(module, statement) {
                     Some(Value::Text(text)) => Some(text.sql.value()),
                     Some(Value::Const(_)) => self.text(module, Some(statement)),
                     _ => None,
@@ -364,6 +437,79 @@ impl<'p, 'a> Interpreter<'_, 'p, 'a> {
         }
     }
 
+    /// `CREATE INDEX` for `op.create_index(name, table, columns, ...)`:
+    /// columns as names, `sa.Column`s or `text()` expressions; `None` when
+    /// some argument is not understood.
+    fn create_index(&mut self, module: ModuleId, call: &'a ast::ExprCall, table: &str, shift: usize, schema: Option<&str>) -> Option<String> {
+        let given = self.name(module, argument(call, 0, "index_name"));
+        let elements: &'a [Expr] = match argument(call, 1 + shift, "columns")? {
+            Expr::List(l) => &l.elts,
+            Expr::Tuple(t) => &t.elts,
+            single => std::slice::from_ref(single),
+        };
+        let mut sql_elements = Vec::new();
+        let mut columns = Vec::new();
+        for element in elements {
+            if let Some(column) = self.text(module, Some(element)) {
+                sql_elements.push(quote(&column));
+                columns.push(column);
+                continue;
+            }
+            match self.value(module, element) {
+                // `_textual_index_column`: SQL as written.
+                Some(Value::Text(text)) => sql_elements.push(text.sql.value()),
+                _ => {
+                    let Expr::Call(c) = element else { return None };
+                    if self.reader.names().sqlalchemy(module, &[], &c.func).as_deref() != Some("Column") {
+                        return None;
+                    }
+                    let column = self.text(module, argument(c, 0, "name"))?;
+                    sql_elements.push(quote(&column));
+                    columns.push(column);
+                }
+            }
+        }
+        // A convention's column tokens need plain columns only.
+        let columns = if columns.len() == elements.len() { columns } else { Vec::new() };
+        let index = self.final_name(given, "ix", subject(table, &columns)).ok()??;
+        let mut unique = false;
+        let mut using = String::new();
+        let mut include = String::new();
+        let mut predicate = String::new();
+        let mut if_not_exists = "";
+        for k in &call.arguments.keywords {
+            let arg = k.arg.as_ref()?;
+            match arg.as_str() {
+                "index_name" | "table_name" | "columns" | "schema" | "postgresql_concurrently" => {}
+                "unique" => match self.literal(module, &k.value)? {
+                    Literal::Bool(b) => unique = b,
+                    _ => return None,
+                },
+                "if_not_exists" => match self.literal(module, &k.value)? {
+                    Literal::Bool(b) => if_not_exists = if b { "IF NOT EXISTS " } else { "" },
+                    Literal::Null => {}
+                    _ => return None,
+                },
+                "postgresql_using" => using = format!(" USING {}", self.text(module, Some(&k.value))?),
+                "postgresql_include" => {
+                    let names: Vec<String> = self.strings(module, Some(&k.value))?.iter().map(|c| quote(c)).collect();
+                    include = format!(" INCLUDE ({})", names.join(", "));
+                }
+                "postgresql_where" => {
+                    let condition = match self.value(module, &k.value)? {
+                        Value::Text(text) => text.sql.value(),
+                        Value::Const(_) => self.text(module, Some(&k.value))?,
+                        _ => return None,
+                    };
+                    predicate = format!(" WHERE {condition}");
+                }
+                _ => return None,
+            }
+        }
+        let unique = if unique { "UNIQUE " } else { "" };
+        Some(format!("CREATE {unique}INDEX {if_not_exists}{} ON {}{using} ({}){include}{predicate}", quote(&index), qualified(schema, table), sql_elements.join(", ")))
+    }
+
     fn alter_column(&mut self, module: ModuleId, call: &'a ast::ExprCall, table: Option<String>, shift: usize, at: &Location, schema: Option<&str>) {
         let (Some(t), Some(column)) = (table, self.text(module, argument(call, shift, "column_name"))) else { return self.unreadable(at, "alter_column") };
         let action = "`op.alter_column`";
@@ -375,7 +521,7 @@ impl<'p, 'a> Interpreter<'_, 'p, 'a> {
             }
         }
         if let Some(e) = keyword(call, "nullable") {
-            match self.reader.names().literal(module, &[], e) {
+            match self.literal(module, e) {
                 Some(Literal::Bool(true)) => self.sql(format!("{prefix} DROP NOT NULL"), at, action),
                 Some(Literal::Bool(false)) => self.sql(format!("{prefix} SET NOT NULL"), at, action),
                 _ => self.unreadable(at, "alter_column"),
@@ -386,7 +532,7 @@ impl<'p, 'a> Interpreter<'_, 'p, 'a> {
                 Expr::NoneLiteral(_) => self.sql(format!("{prefix} DROP DEFAULT"), at, action),
                 Expr::BooleanLiteral(b) if !b.value => {}
                 _ => {
-                    let default = match self.reader.names().value(module, &[], e) {
+                    let default = match self.value(module, e) {
                         Some(Value::Text(text)) => text.sql.value(),
                         _ => match self.text(module, Some(e)) {
                             Some(s) => crate::names::sql_string(&s),

@@ -79,9 +79,19 @@ fn named(name: &Option<String>) -> String {
 /// `%(constraint_name)s`, else the name written.
 pub fn constraint_name(conventions: &Conventions, key: &str, given: Option<&str>, subject: Subject<'_>) -> Option<String> {
     let template_uses_name = conventions.templates.iter().any(|(k, t)| k == key && t.contains("%(constraint_name)s"));
+    let subject = Subject { constraint_name: given.or(subject.constraint_name), ..subject };
     match given {
         Some(name) if !template_uses_name => Some(name.to_string()),
         _ => conventions.name(key, &subject).or_else(|| given.map(str::to_string)),
+    }
+}
+
+/// [`constraint_name`] for a constraint of `table`: a final name
+/// (`op.f()`, `conv()`) is kept as written.
+fn name_in(table: &MappedTable, key: &str, given: Option<&str>, subject: Subject<'_>) -> Option<String> {
+    match given {
+        Some(name) if table.final_names.iter().any(|n| n == name) => Some(name.to_string()),
+        _ => constraint_name(&table.conventions, key, given, subject),
     }
 }
 
@@ -117,7 +127,7 @@ pub fn create_all(models: &Models) -> Generated {
         create_table(table, &mut enums, &mut out);
     }
     for table in &tables {
-        foreign_keys(table, &mut out);
+        foreign_keys(table, true, &mut out);
     }
     out
 }
@@ -168,7 +178,6 @@ pub fn create_table(table: &MappedTable, enums: &mut Vec<String>, out: &mut Gene
     for column in &table.columns {
         out.sql(format!("ALTER TABLE {name} ADD COLUMN {}", column_definition(table, column)), &column.location, &format!("column `{}` of {what}", column.name));
     }
-    let conventions = &table.conventions;
     // The primary key.
     let keys: Vec<String> = table.columns.iter().filter(|c| c.primary_key).map(|c| c.name.clone()).collect();
     let pk_item = table.items.iter().find_map(|(i, at)| match i {
@@ -184,13 +193,20 @@ pub fn create_table(table: &MappedTable, enums: &mut Vec<String>, out: &mut Gene
         None => None,
     };
     if let Some((given, columns, at)) = primary_key {
-        let cname = constraint_name(conventions, "pk", given.as_deref(), subject(table, &columns));
+        let cname = name_in(table, "pk", given.as_deref(), subject(table, &columns));
         out.sql(format!("ALTER TABLE {name} ADD {}PRIMARY KEY ({})", named(&cname), list(&columns)), &at, &format!("primary key of {what}"));
     }
+    constraints_and_indexes(table, out);
+}
+
+/// The UNIQUE and CHECK constraints and the indexes of a table's columns
+/// and items (all but its primary key and foreign keys).
+pub fn constraints_and_indexes(table: &MappedTable, out: &mut Generated) {
+    let name = qualified(table.schema.as_deref(), &table.name);
     for column in &table.columns {
         let columns = vec![column.name.clone()];
         if column.unique && !column.index {
-            let cname = constraint_name(conventions, "uq", None, subject(table, &columns));
+            let cname = name_in(table, "uq", None, subject(table, &columns));
             out.sql(format!("ALTER TABLE {name} ADD {}UNIQUE ({})", named(&cname), list(&columns)), &column.location, &format!("`unique=True` on `{}`", column.name));
         }
         for (given, sql) in &column.checks {
@@ -209,7 +225,7 @@ pub fn create_table(table: &MappedTable, enums: &mut Vec<String>, out: &mut Gene
     for (item, at) in &table.items {
         match item {
             TableItem::Unique { name: given, columns } => {
-                let cname = constraint_name(conventions, "uq", given.as_deref(), subject(table, columns));
+                let cname = name_in(table, "uq", given.as_deref(), subject(table, columns));
                 out.sql(format!("ALTER TABLE {name} ADD {}UNIQUE ({})", named(&cname), list(columns)), at, "`UniqueConstraint`");
             }
             TableItem::Check { name: given, sql } => check(table, &name, given.as_deref(), sql.as_deref(), &[], at, out),
@@ -218,13 +234,13 @@ pub fn create_table(table: &MappedTable, enums: &mut Vec<String>, out: &mut Gene
     }
     for column in table.columns.iter().filter(|c| c.index) {
         let columns = vec![column.name.clone()];
-        let Some(index) = constraint_name(conventions, "ix", None, subject(table, &columns)) else { continue };
+        let Some(index) = name_in(table, "ix", None, subject(table, &columns)) else { continue };
         let unique = if column.unique { "UNIQUE " } else { "" };
         out.sql(format!("CREATE {unique}INDEX {} ON {name} ({})", quote(&index), list(&columns)), &column.location, &format!("`index=True` on `{}`", column.name));
     }
     for (item, at) in &table.items {
         if let TableItem::Index { name: given, columns, unique } = item {
-            let Some(index) = constraint_name(conventions, "ix", given.as_deref(), subject(table, columns)) else { continue };
+            let Some(index) = name_in(table, "ix", given.as_deref(), subject(table, columns)) else { continue };
             let unique = if *unique { "UNIQUE " } else { "" };
             out.sql(format!("CREATE {unique}INDEX {} ON {name} ({})", quote(&index), list(columns)), at, "`Index`");
         }
@@ -237,7 +253,7 @@ fn subject<'s>(table: &'s MappedTable, columns: &'s [String]) -> Subject<'s> {
 
 fn check(table: &MappedTable, qualified_name: &str, given: Option<&str>, sql: Option<&str>, columns: &[String], at: &Location, out: &mut Generated) {
     let subject = Subject { table: &table.name, columns, referred_table: None, referred_columns: &[], constraint_name: given };
-    let cname = constraint_name(&table.conventions, "ck", given, subject);
+    let cname = name_in(table, "ck", given, subject);
     match sql {
         Some(sql) => out.sql(format!("ALTER TABLE {qualified_name} ADD {}CHECK ({sql})", named(&cname)), at, "`CheckConstraint`"),
         None => {
@@ -249,18 +265,23 @@ fn check(table: &MappedTable, qualified_name: &str, given: Option<&str>, sql: Op
     }
 }
 
-pub fn foreign_keys(table: &MappedTable, out: &mut Generated) {
+/// The foreign keys of a table; those with `use_alter=True` only with
+/// `with_use_alter` (`create_all()` adds them, Alembic's `create_table` not).
+pub fn foreign_keys(table: &MappedTable, with_use_alter: bool, out: &mut Generated) {
     let name = qualified(table.schema.as_deref(), &table.name);
     // (name, columns, targets, on delete, on update, where)
     type Key = (Option<String>, Vec<String>, Vec<String>, Option<String>, Option<String>, Location);
     let mut keys: Vec<Key> = Vec::new();
     for column in &table.columns {
-        for fk in &column.foreign_keys {
+        for fk in column.foreign_keys.iter().filter(|fk| with_use_alter || !fk.use_alter) {
             keys.push((fk.name.clone(), vec![column.name.clone()], vec![fk.target.clone()], fk.ondelete.clone(), fk.onupdate.clone(), fk.location.clone()));
         }
     }
     for (item, at) in &table.items {
-        if let TableItem::ForeignKey { name, columns, targets, ondelete, onupdate } = item {
+        if let TableItem::ForeignKey { name, columns, targets, ondelete, onupdate, use_alter } = item {
+            if *use_alter && !with_use_alter {
+                continue;
+            }
             keys.push((name.clone(), columns.clone(), targets.clone(), ondelete.clone(), onupdate.clone(), at.clone()));
         }
     }
@@ -279,7 +300,7 @@ pub fn foreign_keys(table: &MappedTable, out: &mut Generated) {
         }
         let Some((ref_schema, ref_table)) = referred_table else { continue };
         let subject = Subject { table: &table.name, columns: &columns, referred_table: Some(&ref_table), referred_columns: &referred_columns, constraint_name: given.as_deref() };
-        let cname = constraint_name(&table.conventions, "fk", given.as_deref(), subject);
+        let cname = name_in(table, "fk", given.as_deref(), subject);
         let mut sql = format!(
             "ALTER TABLE {name} ADD {}FOREIGN KEY ({}) REFERENCES {} ({})",
             named(&cname),

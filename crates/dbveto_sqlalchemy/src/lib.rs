@@ -8,6 +8,7 @@
 //! completely is never reported as drift.
 
 mod alembic;
+mod alembic_env;
 mod ddl;
 mod drift;
 mod flow;

@@ -36,6 +36,9 @@ pub struct ForeignKeyRef {
     pub name: Option<String>,
     pub ondelete: Option<String>,
     pub onupdate: Option<String>,
+    /// `use_alter=True`: `CREATE TABLE` leaves it out; `create_all()` adds
+    /// it afterwards, Alembic's `create_table` never does.
+    pub use_alter: bool,
     pub location: Location,
 }
 
@@ -75,7 +78,7 @@ pub enum TableItem {
     Unique { name: Option<String>, columns: Vec<String> },
     /// `sql` is `None` for a condition written as a SQL expression object.
     Check { name: Option<String>, sql: Option<String> },
-    ForeignKey { name: Option<String>, columns: Vec<String>, targets: Vec<String>, ondelete: Option<String>, onupdate: Option<String> },
+    ForeignKey { name: Option<String>, columns: Vec<String>, targets: Vec<String>, ondelete: Option<String>, onupdate: Option<String>, use_alter: bool },
     Index { name: Option<String>, columns: Vec<String>, unique: bool },
 }
 
@@ -99,6 +102,8 @@ pub struct MappedTable {
     /// The class defines `__init__`: its keywords are not attributes.
     pub custom_init: bool,
     pub conventions: Conventions,
+    /// Names marked as final (`op.f()`, `conv()`): no convention applies to them.
+    pub final_names: Vec<String>,
 }
 
 impl MappedTable {
@@ -141,7 +146,7 @@ enum Kind {
 }
 
 pub fn read(index: &ProjectIndex<'_>) -> Models {
-    let mut reader = Reader { names: Names::new(index), memo: HashMap::new(), models: Models::default() };
+    let mut reader = Reader { names: Names::new(index), memo: HashMap::new(), models: Models::default(), final_names: Vec::new() };
     for module in &index.modules {
         if crate::alembic::is_revision_path(&module.file.path) {
             continue;
@@ -197,6 +202,19 @@ struct Reader<'p, 'a> {
     names: Names<'p, 'a>,
     memo: HashMap<(ModuleId, u32), Kind>,
     models: Models,
+    /// The final names (`op.f()`, `conv()`) read for the table being read.
+    final_names: Vec<String>,
+}
+
+/// `use_alter=` of a foreign key; `None` when it is not a known boolean.
+fn use_alter<'a>(reader: &mut Reader<'_, 'a>, module: ModuleId, call: &'a ast::ExprCall) -> Option<bool> {
+    match keyword(call, "use_alter") {
+        None => Some(false),
+        Some(e) => match reader.names.literal(module, &[], e)? {
+            Literal::Bool(b) => Some(b),
+            _ => None,
+        },
+    }
 }
 
 /// `Mapped[T]`: `T`, and whether it admits `None`.
@@ -266,7 +284,9 @@ impl<'p, 'a> Reader<'p, 'a> {
         }
         let empty = Kind::Mixin { declarative: None, columns: Vec::new(), items: Vec::new(), tablename_from_class: false, incomplete: false };
         self.memo.insert(key, empty.clone());
+        let outer = std::mem::take(&mut self.final_names);
         let kind = if depth > MAX_BASES { empty } else { self.read_class(module, class, depth) };
+        self.final_names = outer;
         self.memo.insert(key, kind.clone());
         kind
     }
@@ -316,6 +336,16 @@ impl<'p, 'a> Reader<'p, 'a> {
             }
         }
         conventions
+    }
+
+    /// A constraint's or index's name: a string, or a final name
+    /// (`op.f()`, `conv()`), remembered for the table being read.
+    fn given_name(&mut self, module: ModuleId, expr: &'a Expr) -> Option<String> {
+        if let Some(name) = self.names.final_name(module, &[], expr) {
+            self.final_names.push(name.clone());
+            return Some(name);
+        }
+        self.names.string(module, &[], expr)
     }
 
     /// The declarative base a bound expression makes: `declarative_base(...)`,
@@ -401,15 +431,25 @@ impl<'p, 'a> Reader<'p, 'a> {
             }
         }
         if is_base {
-            let conventions = class
-                .body
-                .iter()
-                .find_map(|s| match assignment(s) {
-                    Some(("metadata", Some(value), _)) => self.metadata(module, value),
-                    _ => None,
-                })
-                .unwrap_or_default();
-            return Kind::Base { conventions, flask: false };
+            // `metadata = MetaData(...)`, else `registry = registry(metadata=...)`
+            // (`_metadata_for_cls`: the class attribute wins).
+            let metadata = class.body.iter().find_map(|s| match assignment(s) {
+                Some(("metadata", Some(value), _)) => Some(value),
+                _ => None,
+            });
+            let registry = class.body.iter().find_map(|s| match assignment(s) {
+                Some(("registry", Some(Expr::Call(call)), _)) if self.names.sqlalchemy(module, &[], &call.func).as_deref() == Some("registry") => Some(call),
+                _ => None,
+            });
+            let conventions = match (metadata, registry) {
+                (Some(value), _) => self.metadata(module, value),
+                (None, Some(call)) => match keyword(call, "metadata") {
+                    Some(value) => self.metadata(module, value),
+                    None => Some(Conventions::default()),
+                },
+                (None, None) => None,
+            };
+            return Kind::Base { conventions: conventions.unwrap_or_default(), flask: false };
         }
         let mut tablename: Option<String> = None;
         let mut abstract_ = false;
@@ -524,6 +564,7 @@ impl<'p, 'a> Reader<'p, 'a> {
             relationships,
             custom_init,
             conventions,
+            final_names: std::mem::take(&mut self.final_names),
         };
         self.push(module, class, table)
     }
@@ -591,7 +632,7 @@ impl<'p, 'a> Reader<'p, 'a> {
         let kind = self.names.sqlalchemy(module, &[], &call.func)?;
         let name = match keyword(call, "name") {
             Some(Expr::NoneLiteral(_)) | None => None,
-            Some(e) => Some(self.names.string(module, &[], e)?),
+            Some(e) => Some(self.given_name(module, e)?),
         };
         let columns = |reader: &mut Self, exprs: &'a [Expr]| -> Option<Vec<String>> { exprs.iter().map(|e| reader.column_ref(module, e, own, inherited)).collect() };
         Some(match kind.as_str() {
@@ -618,12 +659,13 @@ impl<'p, 'a> Reader<'p, 'a> {
                 let targets: Option<Vec<String>> = list(argument(call, 1, "refcolumns")?)?.iter().map(|e| self.names.string(module, &[], e)).collect();
                 let ondelete = keyword(call, "ondelete").and_then(|e| self.names.string(module, &[], e));
                 let onupdate = keyword(call, "onupdate").and_then(|e| self.names.string(module, &[], e));
-                TableItem::ForeignKey { name, columns: cols, targets: targets?, ondelete, onupdate }
+                let use_alter = use_alter(self, module, call)?;
+                TableItem::ForeignKey { name, columns: cols, targets: targets?, ondelete, onupdate, use_alter }
             }
             "Index" => {
                 let name = match call.arguments.args.first() {
                     Some(Expr::NoneLiteral(_)) => None,
-                    Some(e) => Some(self.names.string(module, &[], e)?),
+                    Some(e) => Some(self.given_name(module, e)?),
                     None => return None,
                 };
                 let unique = keyword(call, "unique").is_some_and(|e| matches!(e, Expr::BooleanLiteral(b) if b.value));
@@ -648,6 +690,7 @@ impl<'p, 'a> Reader<'p, 'a> {
 
     /// A table from its columns and constraints (`Table(...)`, Alembic's `create_table`).
     fn table_of(&mut self, module: ModuleId, name: String, rest: &'a [Expr], schema: Option<String>, location: Location, conventions: Conventions) -> MappedTable {
+        let outer = std::mem::take(&mut self.final_names);
         let mut columns = Vec::new();
         let mut pending = Vec::new();
         let mut incomplete = false;
@@ -684,6 +727,7 @@ impl<'p, 'a> Reader<'p, 'a> {
             relationships: Vec::new(),
             custom_init: false,
             conventions,
+            final_names: std::mem::replace(&mut self.final_names, outer),
         }
     }
 
@@ -799,7 +843,7 @@ impl<'p, 'a> Reader<'p, 'a> {
                 Some("CheckConstraint") => {
                     let Expr::Call(c) = arg else { return None };
                     let sql = argument(c, 0, "sqltext").and_then(|e| self.names.string(module, &[], e));
-                    let check_name = keyword(c, "name").and_then(|e| self.names.string(module, &[], e));
+                    let check_name = keyword(c, "name").and_then(|e| self.given_name(module, e));
                     checks.push((check_name, sql));
                 }
                 Some("Sequence" | "Identity" | "Computed" | "FetchedValue" | "DefaultClause") => return None,
@@ -892,9 +936,10 @@ impl<'p, 'a> Reader<'p, 'a> {
         let text = |reader: &mut Self, key: &str| keyword(call, key).and_then(|e| reader.names.string(module, &[], e));
         Some(ForeignKeyRef {
             target,
-            name: text(self, "name"),
+            name: keyword(call, "name").and_then(|e| self.given_name(module, e)),
             ondelete: text(self, "ondelete"),
             onupdate: text(self, "onupdate"),
+            use_alter: use_alter(self, module, call)?,
             location: self.names.location(module, call),
         })
     }
@@ -938,22 +983,41 @@ pub struct TableReader<'p, 'a> {
 
 impl<'p, 'a> TableReader<'p, 'a> {
     pub fn new(index: &'p ProjectIndex<'a>) -> Self {
-        TableReader { reader: Reader { names: Names::new(index), memo: HashMap::new(), models: Models::default() } }
+        TableReader { reader: Reader { names: Names::new(index), memo: HashMap::new(), models: Models::default(), final_names: Vec::new() } }
     }
 
     pub fn names(&mut self) -> &mut Names<'p, 'a> {
         &mut self.reader.names
     }
 
-    pub fn column(&mut self, module: ModuleId, call: &'a ast::ExprCall) -> Option<MappedColumn> {
+    /// A `Column(...)` and the final names (`op.f()`) of its constraints.
+    pub fn column(&mut self, module: ModuleId, call: &'a ast::ExprCall) -> Option<(MappedColumn, Vec<String>)> {
         if self.reader.names.sqlalchemy(module, &[], &call.func).as_deref() != Some("Column") {
             return None;
         }
-        self.reader.column(module, None, call, None, false)
+        let outer = std::mem::take(&mut self.reader.final_names);
+        let column = self.reader.column(module, None, call, None, false);
+        let final_names = std::mem::replace(&mut self.reader.final_names, outer);
+        Some((column?, final_names))
     }
 
-    pub fn table(&mut self, module: ModuleId, name: String, rest: &'a [Expr], schema: Option<String>, location: Location) -> MappedTable {
-        self.reader.table_of(module, name, rest, schema, location, Conventions::default())
+    pub fn table(&mut self, module: ModuleId, name: String, rest: &'a [Expr], schema: Option<String>, location: Location, conventions: Conventions) -> MappedTable {
+        self.reader.table_of(module, name, rest, schema, location, conventions)
+    }
+
+    /// The naming convention of the `MetaData` an expression stands for
+    /// (`MetaData(...)`, `Base.metadata`, a name bound to either).
+    pub fn metadata(&mut self, module: ModuleId, expr: &'a Expr) -> Option<Conventions> {
+        self.reader.metadata(module, expr)
+    }
+
+    /// The naming convention of `Class.metadata` for a declarative class.
+    pub fn class_metadata(&mut self, module: ModuleId, class: &'a ast::StmtClassDef) -> Option<Conventions> {
+        match self.reader.class(module, class, 0) {
+            Kind::Base { conventions, .. } | Kind::Mixin { declarative: Some((conventions, _)), .. } => Some(conventions),
+            Kind::Mapped(i) => Some(self.reader.models.tables[i].conventions.clone()),
+            Kind::Mixin { declarative: None, .. } => None,
+        }
     }
 }
 

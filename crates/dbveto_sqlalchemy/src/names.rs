@@ -147,6 +147,20 @@ impl<'p, 'a> Names<'p, 'a> {
         }
     }
 
+    /// A name marked as final: Alembic's `op.f("name")`, SQLAlchemy's
+    /// `conv("name")`. No naming convention applies to it.
+    pub fn final_name(&mut self, module: ModuleId, scopes: &[&Scope<'a>], expr: &'a Expr) -> Option<String> {
+        let Expr::Call(call) = expr else { return None };
+        let marked = match call.func.as_ref() {
+            Expr::Attribute(a) if a.attr.as_str() == "f" => self.external(module, scopes, &a.value).as_deref() == Some("alembic.op"),
+            func => self.sqlalchemy(module, scopes, func).as_deref() == Some("conv"),
+        };
+        if !marked {
+            return None;
+        }
+        self.string(module, scopes, argument(call, 0, "name")?)
+    }
+
     pub fn arg(&mut self, module: ModuleId, scopes: &[&Scope<'a>], expr: &'a Expr, position: &str) -> Arg {
         self.eval.arg(module, scopes, expr, position)
     }

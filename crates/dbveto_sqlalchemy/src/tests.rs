@@ -168,3 +168,97 @@ fn alembic_revisions_follow_down_revision_not_file_names() {
     assert_eq!(t.columns.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), ["id", "x"]);
     assert!(t.column("x").is_some_and(|c| c.not_null && c.default.is_some()));
 }
+
+const CONVENTION_MODELS: &str = r#"
+from sqlalchemy import MetaData
+from sqlalchemy.orm import DeclarativeBase
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention={
+        "ix": "ix_%(table_name)s__%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s__%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s__%(constraint_name)s",
+        "fk": "fk_%(table_name)s__%(column_0_name)s__%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    })
+"#;
+
+const CONVENTION_REVISION: &str = r#"
+revision = "r1"
+down_revision = None
+from alembic import op
+import sqlalchemy as sa
+
+def upgrade():
+    op.create_table(
+        "parent",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("code", sa.String(5), unique=True),
+        sa.CheckConstraint("code <> ''", name="code_set"),
+        sa.CheckConstraint("id > 0", name=op.f("ck_parent_id_positive")),
+    )
+    op.create_table(
+        "child",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("parent_id", sa.Integer(), sa.ForeignKey("parent.id")),
+        sa.Column("state_id", sa.Integer()),
+        sa.ForeignKeyConstraint(["state_id"], ["parent.id"], name=op.f("fk_child_state"), use_alter=True),
+    )
+    op.create_index(None, "child", ["parent_id"])
+    op.create_index("child_state_desc", "child", ["parent_id", sa.text("state_id DESC")], unique=True, postgresql_where=sa.text("state_id > 0"))
+    op.create_unique_constraint(None, "child", ["state_id"])
+    op.drop_constraint("code_set", "parent", type_="check")
+    op.drop_constraint("uq_parent__code", "parent", type_="unique")
+    op.create_index("child_lower", "child", [sa.func.lower("x")])
+"#;
+
+fn constraint_names(schema: &dbveto_schema::Schema, table: &str) -> Vec<String> {
+    let mut names: Vec<String> = schema.table(None, table).map(|t| t.constraints.iter().map(|c| c.name.clone()).collect()).unwrap_or_default();
+    names.sort();
+    names
+}
+
+#[test]
+fn alembic_names_unnamed_constraints_with_the_target_metadata_convention() {
+    let env = "from alembic import context\nfrom app.models import Base\ntarget_metadata = Base.metadata\ncontext.configure(target_metadata=target_metadata)\n";
+    let s = analyze(&[("app/models.py", CONVENTION_MODELS), ("db/env.py", env), ("db/versions/r1.py", CONVENTION_REVISION)]);
+    let applied = s.alembic.expect("alembic");
+    // `code_set` becomes `ck_parent__code_set`, dropped by its short name as Alembic does; `op.f()` names stay.
+    assert_eq!(constraint_names(&applied.schema, "parent"), ["ck_parent_id_positive", "pk_parent"]);
+    // The `use_alter` key is left out of `CREATE TABLE`.
+    assert_eq!(constraint_names(&applied.schema, "child"), ["fk_child__parent_id__parent", "pk_child", "uq_child__state_id"]);
+    let indexes: Vec<&str> = applied.schema.indexes.values().filter(|i| !i.constraint).map(|i| i.name.name.as_str()).collect();
+    assert_eq!(indexes, ["child_state_desc", "ix_child__parent_id"]);
+    let warnings: Vec<&str> = s.diagnostics.iter().map(|d| d.message.as_str()).collect();
+    assert_eq!(warnings, ["Alembic `op.create_index` could not be read statically; the schema may differ from what it builds"]);
+}
+
+#[test]
+fn without_env_py_alembic_uses_sqlalchemy_default_names() {
+    let s = analyze(&[("app/models.py", CONVENTION_MODELS), ("db/versions/r1.py", CONVENTION_REVISION)]);
+    let applied = s.alembic.expect("alembic");
+    let names = constraint_names(&applied.schema, "child");
+    assert_eq!(names, ["child_parent_id_fkey", "child_pkey", "child_state_id_key"]);
+    assert!(applied.schema.indexes.keys().any(|k| k.name == "ix_child_parent_id"));
+}
+
+#[test]
+fn target_metadata_through_a_function_and_a_property() {
+    let db = "from app import models\nclass Database:\n    @property\n    def Base(self) -> type[models.Base]:\n        \"\"\"The base.\"\"\"\n        return models.Base\ndef get_database() -> \"Database\":\n    return Database()\n";
+    let env = "from alembic import context\nfrom app.db import get_database\ndef run():\n    database = get_database()\n    context.configure(target_metadata=database.Base.metadata)\n";
+    let files = [("app/__init__.py", ""), ("app/models.py", CONVENTION_MODELS), ("app/db.py", db), ("db/env.py", env), ("db/versions/r1.py", CONVENTION_REVISION)];
+    let s = analyze(&files);
+    let applied = s.alembic.expect("alembic");
+    assert!(constraint_names(&applied.schema, "child").contains(&"pk_child".to_string()));
+    assert!(!s.diagnostics.iter().any(|d| d.message.contains("target_metadata")));
+}
+
+#[test]
+fn unresolved_target_metadata_is_a_warning() {
+    let env = "from alembic import context\ndef run(metadata):\n    context.configure(target_metadata=metadata)\n";
+    let s = analyze(&[("app/models.py", CONVENTION_MODELS), ("db/env.py", env), ("db/versions/r1.py", CONVENTION_REVISION)]);
+    let applied = s.alembic.expect("alembic");
+    assert!(constraint_names(&applied.schema, "child").contains(&"child_pkey".to_string()));
+    let warning = s.diagnostics.iter().find(|d| d.message.contains("target_metadata")).expect("warning");
+    assert_eq!((warning.location.path.as_ref(), warning.location.line), ("db/env.py", 3));
+}
