@@ -33,8 +33,7 @@ fn checks_fixture_gives_exactly_its_findings() {
         lines,
         [
             "error not-null-omitted billing/services.py:11 country null",
-            "error check-value-rejected billing/services.py:18 kind \"brokerage\"",
-            "error value-too-long billing/services.py:18 kind \"brokerage\"",
+            "error check-value-rejected billing/services.py:18 kind \"credit\"",
             "error check-value-rejected billing/services.py:18 balance -5",
             "error value-too-long billing/services.py:28 memo \"opening balance carried over from last period\"",
             "error fk-insert-order billing/services.py:37 customer_id null",
