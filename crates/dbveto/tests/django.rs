@@ -33,6 +33,7 @@ fn checks_fixture_gives_exactly_its_findings() {
             "error value-too-long helpdesk/services.py:33 code \"LEGACY-000001\"",
             "error not-null-omitted helpdesk/services.py:44 purchased_on null",
             "error check-value-rejected helpdesk/services.py:55 status \"archived\"",
+            "error check-value-rejected helpdesk/services.py:72 minutes_spent -15",
         ]
     );
 }

@@ -103,6 +103,8 @@ pub struct Field {
     /// `GeneratedField(expression=...)`: the SQL of the expression, when
     /// it is simple enough to compile (`F("a") * F("b")`).
     pub generated: Option<String>,
+    /// A relation's `related_name=`: the manager on the target's objects.
+    pub related_name: Option<String>,
     /// A keyword argument whose value is not known (`null=SETTING`): the
     /// field's meaning is then partly unknown, and rules stay silent.
     pub uncertain: bool,
@@ -214,6 +216,7 @@ impl Field {
             relation: None,
             element: None,
             generated: None,
+            related_name: None,
             uncertain: false,
             location,
         }
@@ -319,6 +322,11 @@ impl Field {
                     }
                 }
                 "to" => {}
+                "related_name" => {
+                    if let Some(Literal::Str(s)) = resolve.literal(value) {
+                        field.related_name = Some(s);
+                    }
+                }
                 // Set by Django from the parent row, never by the caller.
                 "parent_link" => field.uncertain = true,
                 "through" => {

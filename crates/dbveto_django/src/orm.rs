@@ -336,6 +336,45 @@ impl<'p, 'a> Walker<'p, 'a> {
         given
     }
 
+    /// `order.lines` when `order` is bound to an `Order` (constructed,
+    /// created or loaded) and exactly one model has a foreign key to
+    /// `Order` whose `related_name` is `lines` (or, without one, whose
+    /// model is `Line`: `line_set`): that model, the manager as written,
+    /// and the foreign key the manager sets.
+    fn related_manager(&mut self, receiver: &'a Expr) -> Option<(&'p Model, String, String)> {
+        let Expr::Attribute(manager) = receiver else { return None };
+        let Expr::Name(object) = manager.value.as_ref() else { return None };
+        let bound = self.constructed(object.id.as_str())?;
+        let parent = match self.model_of(&bound.func) {
+            Some(model) => model,
+            None => {
+                let Expr::Attribute(loader) = bound.func.as_ref() else { return None };
+                if !LOADERS.contains(&loader.attr.as_str()) && loader.attr.as_str() != "create" {
+                    return None;
+                }
+                self.manager_model(&loader.value)?
+            }
+        };
+        let label = format!("{}.{}", parent.state.app_label, parent.state.name).to_lowercase();
+        let mut found = None;
+        for model in &self.models.models {
+            for (name, field) in &model.state.fields {
+                let Some(to) = field.relation.as_ref().filter(|_| field.is_foreign_key()).and_then(|r| r.to.as_deref()) else { continue };
+                let to = to.to_lowercase();
+                let same_app = model.state.app_label.eq_ignore_ascii_case(&parent.state.app_label);
+                let points_at_parent = to == label || (same_app && to == parent.state.name.to_lowercase());
+                let accessor = field.related_name.clone().unwrap_or_else(|| format!("{}_set", model.state.name.to_lowercase()));
+                if points_at_parent && accessor == manager.attr.as_str() {
+                    if found.is_some() {
+                        return None;
+                    }
+                    found = Some((model, format!("{}.{}", object.id, manager.attr), name.clone()));
+                }
+            }
+        }
+        found
+    }
+
     /// A variable bound once, in the innermost scope that binds it, to
     /// a call (`Model(...)`, `Model.objects.get(...)`): that call.
     fn constructed(&self, name: &str) -> Option<&'a ast::ExprCall> {
@@ -355,15 +394,30 @@ impl<'p, 'a> Walker<'p, 'a> {
         let name = method.attr.as_str();
         match name {
             "create" | "get_or_create" | "update_or_create" | "bulk_create" | "update" => {
-                let Some(model) = self.manager_model(&method.value) else { return };
-                let statement = format!("{}.objects.{name}(...)", model.state.name);
+                let creates = matches!(name, "create" | "get_or_create" | "update_or_create");
+                let (model, statement, set_by_manager) = match self.manager_model(&method.value) {
+                    Some(model) => (model, format!("{}.objects.{name}(...)", model.state.name), None),
+                    None if creates => match self.related_manager(&method.value) {
+                        Some((model, manager, key)) => (model, format!("{manager}.{name}(...)"), Some(key)),
+                        None => return,
+                    },
+                    None => return,
+                };
+                // A related manager sets the foreign key to its object.
+                let by_manager = |given: &mut Given| {
+                    if let Some(key) = &set_by_manager {
+                        given.values.push((key.clone(), Arg::unknown()));
+                    }
+                };
                 match name {
                     "create" => {
-                        let given = self.keywords(call, &[]);
+                        let mut given = self.keywords(call, &[]);
+                        by_manager(&mut given);
                         self.out.extend(self.inserts(model, &given, location, statement));
                     }
                     "get_or_create" | "update_or_create" => {
                         let mut given = self.keywords(call, &["defaults", "create_defaults"]);
+                        by_manager(&mut given);
                         let defaults = crate::field::keyword(call, "create_defaults").or_else(|| crate::field::keyword(call, "defaults"));
                         self.dict(defaults, &mut given);
                         self.out.extend(self.inserts(model, &given, location.clone(), statement.clone()));
