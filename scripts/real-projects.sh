@@ -10,6 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 work=${WORK:-$(mktemp -d)}
+mkdir -p "$work"
 trap '[ -z "${WORK:-}" ] && rm -rf "$work"' EXIT
 
 if [ -z "${DBVETO:-}" ]; then
