@@ -34,6 +34,7 @@ fn checks_fixture_gives_exactly_its_findings() {
             "error not-null-omitted helpdesk/services.py:44 purchased_on null",
             "error check-value-rejected helpdesk/services.py:55 status \"archived\"",
             "error check-value-rejected helpdesk/services.py:72 minutes_spent -15",
+            "error check-value-rejected helpdesk/services.py:79 minutes_spent -1",
         ]
     );
 }

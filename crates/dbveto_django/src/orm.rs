@@ -430,12 +430,23 @@ impl<'p, 'a> Walker<'p, 'a> {
                         }
                     }
                     "bulk_create" => {
-                        let objects = call.arguments.args.first().and_then(|a| match a {
-                            Expr::List(l) => Some(&l.elts[..]),
-                            Expr::Tuple(t) => Some(&t.elts[..]),
-                            _ => None,
-                        });
-                        for object in objects.unwrap_or(&[]) {
+                        // `[Model(...), ...]`, or `[Model(...) for x in xs]` whose
+                        // loop variables are not known.
+                        let (objects, loop_names): (&[Expr], Vec<&str>) = match call.arguments.args.first() {
+                            Some(Expr::List(l)) => (&l.elts[..], Vec::new()),
+                            Some(Expr::Tuple(t)) => (&t.elts[..], Vec::new()),
+                            Some(Expr::ListComp(ast::ExprListComp { elt, generators, .. }))
+                            | Some(Expr::Generator(ast::ExprGenerator { elt, generators, .. })) => {
+                                let mut names = Vec::new();
+                                for generator in generators {
+                                    dbveto_python::target_names(&generator.target, &mut names);
+                                }
+                                (std::slice::from_ref(elt.as_ref()), names)
+                            }
+                            _ => (&[], Vec::new()),
+                        };
+                        self.scopes.push(Scope::hidden(loop_names));
+                        for object in objects {
                             if let Expr::Call(ctor) = object {
                                 if self.model_of(&ctor.func).is_some_and(|m| std::ptr::eq(m, model)) {
                                     let given = self.keywords(ctor, &[]);
@@ -444,6 +455,7 @@ impl<'p, 'a> Walker<'p, 'a> {
                                 }
                             }
                         }
+                        self.scopes.pop();
                     }
                     _ => {
                         let given = self.keywords(call, &[]);
