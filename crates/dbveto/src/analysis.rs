@@ -66,7 +66,7 @@ pub fn analyze_with(root: &Path, options: &Options) -> Analysis {
     }
     let mut queries: Vec<EmbeddedQuery> = go.queries;
     queries.extend(python.queries);
-    queries.extend(d.query_files.iter().map(query_file));
+    queries.extend(d.query_files.iter().flat_map(query_file));
     diagnostics.extend(go.diagnostics);
     diagnostics.extend(python.diagnostics);
     for f in d.go_files.iter().chain(&d.python_files).chain(&d.query_files) {
@@ -162,9 +162,29 @@ fn django_database(apps: &dbveto_django::Apps, applied: dbveto_django::Applied) 
     Database { set: MigrationSet { dir, tool: MigrationTool::Django, migrations }, schema: applied.schema }
 }
 
-/// A `.sql` file of queries is SQL that runs: its parse errors are reported.
-fn query_file(f: &SourceFile) -> EmbeddedQuery {
-    EmbeddedQuery { sql: SqlText::new(f.text.to_string(), f.location(0)), params: Default::default(), call: Some(f.location(0)) }
+/// A `.sql` file of queries is SQL that runs: its parse errors are
+/// reported. sqlc's `-- name: Foo :exec` lines start each query, and each
+/// is parsed on its own: a broken query does not hide the others' writes,
+/// and each write is "run" at its own `-- name:` line.
+fn query_file(f: &SourceFile) -> Vec<EmbeddedQuery> {
+    let mut starts = vec![0];
+    let mut offset = 0;
+    for line in f.text.split_inclusive('\n') {
+        if offset > 0 && line.trim_start().to_ascii_lowercase().starts_with("-- name:") {
+            starts.push(offset);
+        }
+        offset += line.len();
+    }
+    let ends = starts.iter().skip(1).copied().chain(std::iter::once(f.text.len()));
+    starts
+        .iter()
+        .zip(ends)
+        .map(|(&start, end)| EmbeddedQuery {
+            sql: SqlText::new(&f.text[start..end], f.location(start)),
+            params: Default::default(),
+            call: Some(f.location(start)),
+        })
+        .collect()
 }
 
 impl Analysis {

@@ -86,3 +86,26 @@ fn rules_are_listed_and_documented() {
     let out = Command::new(env!("CARGO_BIN_EXE_dbveto")).args(["rule", "check-value-rejected"]).output().expect("run");
     assert!(String::from_utf8_lossy(&out.stdout).contains("## Why is this bad?"));
 }
+
+#[test]
+fn each_sqlc_query_is_parsed_on_its_own() {
+    // A broken query does not hide the writes of the next one, and each
+    // write is run at its own `-- name:` line.
+    let dir = std::env::temp_dir().join(format!("dbveto-sqlc-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("db/migrations")).expect("dirs");
+    std::fs::create_dir_all(dir.join("db/queries")).expect("dirs");
+    std::fs::write(dir.join("db/migrations/001_t.up.sql"), "CREATE TABLE t (s text NOT NULL CHECK (s IN ('a', 'b')));\n").expect("write");
+    std::fs::write(
+        dir.join("db/queries/t.sql"),
+        "-- name: Broken :exec\nINSERT INTO t (s) VALUES (;\n\n-- name: Bad :exec\nINSERT INTO t (s) VALUES ('c');\n",
+    )
+    .expect("write");
+    let out = Command::new(env!("CARGO_BIN_EXE_dbveto")).args(["check", "--format", "json"]).arg(&dir).output().expect("run dbveto");
+    let _ = std::fs::remove_dir_all(&dir);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let finding = &v["findings"][0];
+    assert_eq!((finding["rule"].as_str(), finding["location"]["line"].as_u64()), (Some("check-value-rejected"), Some(5)), "{v}");
+    assert!(finding["related"].as_array().into_iter().flatten().any(|r| r["line"] == 4), "run at its `-- name:` line: {v}");
+    assert_eq!(v["diagnostics"][0]["location"]["line"], 2, "{v}");
+}
