@@ -51,61 +51,10 @@ fn django_fixtures() -> Vec<PathBuf> {
 
 // ---------------------------------------------------------------- venv
 
-fn venv_python(venv: &Path) -> PathBuf {
-    venv.join("bin").join("python")
-}
-
-/// The venv imports the pinned Django and psycopg2.
-fn healthy(venv: &Path) -> bool {
-    let probe = format!("import sys, django, psycopg2; sys.exit(0 if django.get_version() == '{DJANGO_VERSION}' else 1)");
-    Command::new(venv_python(venv)).args(["-c", &probe]).stdout(Stdio::null()).stderr(Stdio::null()).status().map(|s| s.success()).unwrap_or(false)
-}
-
-/// A virtual environment with the pinned requirements, reused across runs.
+/// A virtual environment with the pinned Django and psycopg2, reused across runs.
 fn django_venv() -> PathBuf {
-    let root = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
-    let key = format!("django-venv-{}", REQUIREMENTS.join("-").replace("==", "-").to_lowercase());
-    let venv = root.join(&key);
-    if healthy(&venv) {
-        return venv;
-    }
-    let python = std::env::var("DBVETO_PYTHON").unwrap_or_else(|_| "python3".to_string());
-    // Built beside the final place and renamed into it, so a run that is
-    // interrupted, or one running at the same time, never sees half a venv.
-    let building = root.join(format!("{key}.building-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&building);
-    std::fs::create_dir_all(&root).expect("target tmp dir");
-    let out = Command::new(&python)
-        .args(["-m", "venv"])
-        .arg(&building)
-        .output()
-        .unwrap_or_else(|e| panic!("could not run {python} to create a virtual environment for Django: {e} (set DBVETO_PYTHON to a Python 3 interpreter)"));
-    assert!(
-        out.status.success(),
-        "`{python} -m venv` failed (on Debian, install python3-venv): {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let out = Command::new(venv_python(&building))
-        .args(["-m", "pip", "install", "--disable-pip-version-check", "--no-input", "--quiet", "--only-binary=:all:"])
-        .args(REQUIREMENTS)
-        .output()
-        .expect("run pip");
-    if !out.status.success() {
-        let _ = std::fs::remove_dir_all(&building);
-        panic!(
-            "pip could not install {} from the package registry; the Django catalog test needs it (is the registry reachable?):\n{}{}",
-            REQUIREMENTS.join(" "),
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    let _ = std::fs::remove_dir_all(&venv);
-    if std::fs::rename(&building, &venv).is_err() {
-        let _ = std::fs::remove_dir_all(&building);
-    }
-    assert!(healthy(&venv), "the virtual environment at {} does not import Django {DJANGO_VERSION} and psycopg2", venv.display());
-    venv
+    let probe = format!("import sys, django, psycopg2; sys.exit(0 if django.get_version() == '{DJANGO_VERSION}' else 1)");
+    support::venv::cached("django-venv", REQUIREMENTS, &probe)
 }
 
 // ---------------------------------------------------------------- Django
@@ -191,7 +140,7 @@ fn django_migrations_match_the_postgres_catalog() {
 
     let started = Instant::now();
     let venv = django_venv();
-    let python = venv_python(&venv);
+    let python = support::venv::bin(&venv, "python");
     eprintln!("Django {DJANGO_VERSION} virtual environment ready in {:.1?}", started.elapsed());
     let pg = Postgres::start();
     let record = std::env::var_os("DBVETO_DJANGO_SQLMIGRATE_DIR").map(PathBuf::from);

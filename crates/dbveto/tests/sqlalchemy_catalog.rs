@@ -76,50 +76,10 @@ fn fixtures() -> Vec<PathBuf> {
     out
 }
 
-fn venv_python(venv: &Path) -> PathBuf {
-    venv.join("bin").join("python")
-}
-
-fn healthy(venv: &Path) -> bool {
-    let probe = format!("import sys, sqlalchemy, alembic, psycopg2; sys.exit(0 if sqlalchemy.__version__ == '{SQLALCHEMY_VERSION}' else 1)");
-    Command::new(venv_python(venv)).args(["-c", &probe]).stdout(Stdio::null()).stderr(Stdio::null()).status().map(|s| s.success()).unwrap_or(false)
-}
-
-/// A virtual environment with the pinned requirements, reused across runs.
+/// A virtual environment with the pinned SQLAlchemy, Alembic and psycopg2, reused across runs.
 fn sqlalchemy_venv() -> PathBuf {
-    let root = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
-    let key = format!("sqlalchemy-venv-{}", REQUIREMENTS.join("-").replace("==", "-").to_lowercase());
-    let venv = root.join(&key);
-    if healthy(&venv) {
-        return venv;
-    }
-    let python = std::env::var("DBVETO_PYTHON").unwrap_or_else(|_| "python3".to_string());
-    // Built beside the final place and renamed into it: a run that is
-    // interrupted, or one running at the same time, never sees half a venv.
-    let building = root.join(format!("{key}.building-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&building);
-    std::fs::create_dir_all(&root).expect("target tmp dir");
-    let out = Command::new(&python)
-        .args(["-m", "venv"])
-        .arg(&building)
-        .output()
-        .unwrap_or_else(|e| panic!("could not run {python} to create a virtual environment: {e} (set DBVETO_PYTHON)"));
-    assert!(out.status.success(), "`{python} -m venv` failed: {}", String::from_utf8_lossy(&out.stderr));
-    let out = Command::new(venv_python(&building))
-        .args(["-m", "pip", "install", "--disable-pip-version-check", "--no-input", "--quiet", "--only-binary=:all:"])
-        .args(REQUIREMENTS)
-        .output()
-        .expect("run pip");
-    if !out.status.success() {
-        let _ = std::fs::remove_dir_all(&building);
-        panic!("pip could not install {}: {}{}", REQUIREMENTS.join(" "), String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    }
-    let _ = std::fs::remove_dir_all(&venv);
-    if std::fs::rename(&building, &venv).is_err() {
-        let _ = std::fs::remove_dir_all(&building);
-    }
-    assert!(healthy(&venv), "the virtual environment at {} does not import SQLAlchemy {SQLALCHEMY_VERSION}", venv.display());
-    venv
+    let probe = format!("import sys, sqlalchemy, alembic, psycopg2; sys.exit(0 if sqlalchemy.__version__ == '{SQLALCHEMY_VERSION}' else 1)");
+    support::venv::cached("sqlalchemy-venv", REQUIREMENTS, &probe)
 }
 
 /// Builds the fixture's database with SQLAlchemy; `Err` has the output's last lines.
@@ -156,7 +116,7 @@ fn sqlalchemy_schemas_match_the_postgres_catalog() {
     let fixtures = fixtures();
     assert!(fixtures.len() >= 3, "expected at least 3 tests/fixtures/sqlalchemy-* projects, found {}", fixtures.len());
     let venv = sqlalchemy_venv();
-    let python = venv_python(&venv);
+    let python = support::venv::bin(&venv, "python");
     let pg = Postgres::start();
     let mut report: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (i, fixture) in fixtures.iter().enumerate() {
