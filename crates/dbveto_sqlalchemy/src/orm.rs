@@ -346,19 +346,32 @@ impl<'w, 'p, 'a> Walker<'w, 'p, 'a> {
     fn construct(&mut self, expr: &'a Expr) -> Option<Row> {
         let Expr::Call(call) = expr else { return None };
         let table = self.model_of(&call.func)?;
-        let mut row = Row { table, given: Vec::new(), rest: !call.arguments.args.is_empty() || self.models.tables[table].custom_init, at: self.location(call) };
-        for kw in call.arguments.keywords.iter() {
+        Some(self.constructor_row(table, call, None))
+    }
+
+    /// `Model(attr=value, ...)`: positional arguments and a custom
+    /// `__init__` may set any attribute. `hidden` holds names whose values
+    /// are not known here (a comprehension's loop variables).
+    fn constructor_row(&mut self, table: usize, call: &'a ast::ExprCall, hidden: Option<&Scope<'a>>) -> Row {
+        let rest = !call.arguments.args.is_empty() || self.models.tables[table].custom_init;
+        let mut row = Row { table, given: Vec::new(), rest, at: self.location(call) };
+        self.keyword_values(&mut row, &call.arguments.keywords, hidden);
+        row
+    }
+
+    /// `attr=value` keywords into `row`'s columns; `**kwargs` may set any.
+    fn keyword_values(&mut self, row: &mut Row, keywords: &'a [ast::Keyword], hidden: Option<&Scope<'a>>) {
+        for kw in keywords {
             let Some(name) = &kw.arg else {
                 row.rest = true;
                 continue;
             };
-            let column = self.models.tables[table].column_of_attr(name.as_str()).map(|c| c.name.clone());
-            let Some(column) = column else { continue };
+            let Some(column) = self.models.tables[row.table].column_of_attr(name.as_str()).map(|c| c.name.clone()) else { continue };
             let position = format!("`{name}=`");
-            let arg = self.names.arg(self.module.id, &[&self.scope], &kw.value, &position);
+            let scopes: Vec<&Scope<'a>> = std::iter::once(&self.scope).chain(hidden).collect();
+            let arg = self.names.arg(self.module.id, &scopes, &kw.value, &position);
             row.given.push((column, arg));
         }
-        Some(row)
     }
 
     /// `[Model(...), ...]`, `[Model(...) for ...]`, or a variable holding rows.
@@ -368,26 +381,14 @@ impl<'w, 'p, 'a> Walker<'w, 'p, 'a> {
             Expr::Tuple(t) => Some(t.elts.iter().filter_map(|e| self.row_of(e)).collect()),
             Expr::ListComp(c) => {
                 // The comprehension's names are unknown here.
-                let hidden: Vec<&'a str> = c.generators.iter().flat_map(|g| {
-                    let mut names = Vec::new();
-                    dbveto_python_target_names(&g.target, &mut names);
-                    names
-                }).collect();
+                let mut hidden = Vec::new();
+                for g in &c.generators {
+                    dbveto_python::target_names(&g.target, &mut hidden);
+                }
                 let hidden = Scope::hidden(hidden);
                 let Expr::Call(call) = c.elt.as_ref() else { return None };
                 let table = self.model_of(&call.func)?;
-                let mut row = Row { table, given: Vec::new(), rest: !call.arguments.args.is_empty() || self.models.tables[table].custom_init, at: self.location(call) };
-                for kw in call.arguments.keywords.iter() {
-                    let Some(name) = &kw.arg else {
-                        row.rest = true;
-                        continue;
-                    };
-                    let Some(column) = self.models.tables[table].column_of_attr(name.as_str()).map(|c| c.name.clone()) else { continue };
-                    let position = format!("`{name}=`");
-                    let arg = self.names.arg(self.module.id, &[&self.scope, &hidden], &kw.value, &position);
-                    row.given.push((column, arg));
-                }
-                Some(vec![row])
+                Some(vec![self.constructor_row(table, call, Some(&hidden))])
             }
             Expr::Name(n) => self.lists.get(n.id.as_str()).cloned(),
             _ => None,
@@ -547,16 +548,7 @@ impl<'w, 'p, 'a> Walker<'w, 'p, 'a> {
             return None;
         }
         let mut row = Row { table, given: Vec::new(), rest: false, at: self.location(values) };
-        for kw in values.arguments.keywords.iter() {
-            let Some(name) = &kw.arg else {
-                row.rest = true;
-                continue;
-            };
-            let Some(column) = self.models.tables[table].column_of_attr(name.as_str()).map(|c| c.name.clone()) else { continue };
-            let position = format!("`{name}=`");
-            let arg = self.names.arg(self.module.id, &[&self.scope], &kw.value, &position);
-            row.given.push((column, arg));
-        }
+        self.keyword_values(&mut row, &values.arguments.keywords, None);
         Some(row)
     }
 
@@ -729,16 +721,6 @@ fn table_ref(table: &MappedTable) -> TableRef {
 }
 
 /// The names a comprehension target binds.
-fn dbveto_python_target_names<'a>(target: &'a Expr, names: &mut Vec<&'a str>) {
-    match target {
-        Expr::Name(n) => names.push(n.id.as_str()),
-        Expr::Tuple(t) => t.elts.iter().for_each(|e| dbveto_python_target_names(e, names)),
-        Expr::List(l) => l.elts.iter().for_each(|e| dbveto_python_target_names(e, names)),
-        Expr::Starred(s) => dbveto_python_target_names(&s.value, names),
-        _ => {}
-    }
-}
-
 /// `Session`, `AsyncSession`, `scoped_session`, `orm.Session`, `Optional[Session]`.
 fn is_session_type(annotation: &str) -> bool {
     let last = annotation.rsplit('.').next().unwrap_or(annotation);
