@@ -4,7 +4,6 @@
 
 use std::collections::{HashMap, HashSet};
 
-use dbveto_django::Model;
 use dbveto_rules::Atomicity;
 use dbveto_source::Location;
 
@@ -12,18 +11,18 @@ use crate::defs::FnId;
 use crate::resolve::Origin;
 
 /// A field set on an object and not yet saved.
-struct Assigned {
-    table: String,
-    model: String,
-    column: String,
-    field: String,
-    value: String,
-    location: Location,
+pub struct Assigned {
+    pub table: String,
+    pub model: String,
+    pub column: String,
+    pub field: String,
+    pub value: String,
+    pub location: Location,
     /// The new value reads the object (`n.retries + 1`, `+=`).
-    depends: bool,
-    f_expression: bool,
-    locked: bool,
-    origin: Origin,
+    pub depends: bool,
+    pub f_expression: bool,
+    pub locked: bool,
+    pub origin: Origin,
 }
 
 /// Assignments to objects of one function, by receiver (`fabric`, `self.fabric`).
@@ -62,37 +61,14 @@ impl Pending {
         self.cloned.insert(receiver);
     }
 
-    #[allow(clippy::too_many_arguments)]
-    pub fn assign(
-        &mut self,
-        receiver: String,
-        model: &Model,
-        column: String,
-        field: String,
-        value: String,
-        location: Location,
-        depends: bool,
-        f_expression: bool,
-        locked: bool,
-        origin: Origin,
-    ) {
+    /// `receiver.<field> = ...`: replaces what was set on that column.
+    pub fn assign(&mut self, receiver: String, assigned: Assigned) {
         if self.cloned.contains(&receiver) {
             return;
         }
         let list = self.by_receiver.entry(receiver).or_default();
-        list.retain(|a| a.column != column);
-        list.push(Assigned {
-            table: model.table.clone(),
-            model: model.state.name.clone(),
-            column,
-            field,
-            value,
-            location,
-            depends,
-            f_expression,
-            locked,
-            origin,
-        });
+        list.retain(|a| a.column != assigned.column);
+        list.push(assigned);
     }
 
     /// `receiver.save(...)`: the fields set since are written. With

@@ -15,7 +15,7 @@ use ruff_text_size::Ranged;
 
 use crate::defs::FnId;
 use crate::resolve::{Context, Origin, Resolver, Target};
-use crate::saves::{Pending, Saves};
+use crate::saves::{Assigned, Pending, Saves};
 
 const MAX_DEPTH: u32 = 200;
 
@@ -784,7 +784,19 @@ impl<'r, 'p, 'a> Walker<'r, 'p, 'a> {
         };
         let location = self.location(attribute);
         if let Some(frame) = self.frames.last_mut() {
-            frame.pending.assign(key, model, column, attribute.attr.to_string(), shown, location, depends, f_expression, locked, origin);
+            let assigned = Assigned {
+                table: model.table.clone(),
+                model: model.state.name.clone(),
+                column,
+                field: attribute.attr.to_string(),
+                value: shown,
+                location,
+                depends,
+                f_expression,
+                locked,
+                origin,
+            };
+            frame.pending.assign(key, assigned);
         }
     }
 
