@@ -178,11 +178,12 @@ struct Site {
 pub fn facts(jobs: &Jobs, writes: &[Write]) -> JobFacts {
     let graph = &jobs.graph;
     let mut sites: Vec<Site> = Vec::new();
+    // An object's `save()` is one of `saves` too, which know whether it is
+    // a read-modify-write: the ORM frontend's UPDATE of it does not.
+    let saved_at: std::collections::HashSet<&dbveto_source::Location> = jobs.saves.iter().map(|s| &s.save).collect();
     for write in writes {
         let Some(columns) = &write.columns else { continue };
-        // An object's `save()` is one of `saves` too, which know whether
-        // it is a read-modify-write: the ORM frontend's UPDATE does not.
-        if write.kind == WriteKind::Update && jobs.saves.iter().any(|s| s.save == write.location) {
+        if write.kind == WriteKind::Update && saved_at.contains(&write.location) {
             continue;
         }
         let at = write.call.as_ref().unwrap_or(&write.location);
