@@ -520,7 +520,7 @@ fn expression_sql<'a>(expr: &'a Expr, resolve: &mut dyn Resolve<'a>) -> Option<S
 }
 
 pub fn keyword<'a>(call: &'a ast::ExprCall, name: &str) -> Option<&'a Expr> {
-    call.arguments.keywords.iter().find(|k| k.arg.as_ref().is_some_and(|a| a.as_str() == name)).map(|k| &k.value)
+    call.arguments.find_keyword(name).map(|k| &k.value)
 }
 
 /// A double-quoted SQL identifier.

@@ -251,7 +251,7 @@ fn may_be_field(class_name: &str) -> bool {
 
 /// `name="value"` among a call's keywords.
 fn keyword_str(call: &ast::ExprCall, name: &str) -> Option<String> {
-    match call.arguments.find_keyword(name).map(|k| &k.value) {
+    match crate::field::keyword(call, name) {
         Some(Expr::StringLiteral(s)) => Some(s.value.to_str().to_string()),
         _ => None,
     }

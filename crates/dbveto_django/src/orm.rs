@@ -301,9 +301,9 @@ impl<'p, 'a> Walker<'p, 'a> {
         // What the model's own `save()` sets is not what was assigned.
         set.values.retain(|(k, _)| !model.state.fields.iter().any(|(n, f)| (n == k || f.column(n).as_deref() == Some(k.as_str())) && set_on_save(model, n, f)));
         if let Some(fields) = update_fields {
+            // Names not all written as strings: what is saved is not known.
             let names: Option<Vec<&str>> = crate::read::elements(fields)
-                .map(|items| items.iter().map(|e| e.as_string_literal_expr().map(|s| s.value.to_str())).collect::<Option<Vec<_>>>())
-                .unwrap_or(None);
+                .and_then(|items| items.iter().map(|e| e.as_string_literal_expr().map(|s| s.value.to_str())).collect());
             let Some(names) = names else { return };
             set.values.retain(|(k, _)| names.iter().any(|n| n == k));
         }
