@@ -12,6 +12,15 @@ pub fn facts(django: &Django) -> ProjectFacts {
     let mut facts = ProjectFacts::default();
     let schema = django.migrations.as_ref().map(|m| &m.schema);
     let given = django.migrations.as_ref().map(|m| &m.names[..]).unwrap_or(&[]);
+    // Tables a migration gives a field of a class dbveto does not know: it
+    // has a column dbveto cannot name (`import_string(settings.DEFAULT_AUTO_FIELD)`).
+    let unknown_columns: std::collections::HashSet<String> = django
+        .migrations
+        .iter()
+        .flat_map(|m| m.state.models.values())
+        .filter(|m| m.has_table() && m.fields.iter().any(|(_, f)| !crate::field::is_known_class(&f.class.base)))
+        .map(|m| m.db_table())
+        .collect();
     for model in &django.models.models {
         let table = model.table.clone();
         for index in &model.state.options.indexes {
@@ -49,8 +58,8 @@ pub fn facts(django: &Django) -> ProjectFacts {
                 });
             }
         }
-        if let (Some(schema), Some(applied)) = (schema, &django.migrations) {
-            if let Some(drift) = drift(model, schema, &applied.state) {
+        if let Some(schema) = schema {
+            if let Some(drift) = drift(model, schema, &unknown_columns) {
                 facts.drifts.push(drift);
             }
         }
@@ -106,18 +115,8 @@ pub fn facts(django: &Django) -> ProjectFacts {
     facts
 }
 
-fn drift(model: &crate::Model, schema: &Schema, migrated: &crate::state::ProjectState) -> Option<ModelDrift> {
-    if model.incomplete || model.state.options.uncertain || !model.state.has_table() {
-        return None;
-    }
-    // A migration field of a class dbveto does not know has a column it
-    // cannot name (`import_string(settings.DEFAULT_AUTO_FIELD)`).
-    let unknown_in_migrations = migrated
-        .models
-        .values()
-        .filter(|m| m.has_table() && m.db_table() == model.table)
-        .any(|m| m.fields.iter().any(|(_, f)| !crate::field::is_known_class(&f.class.base)));
-    if unknown_in_migrations {
+fn drift(model: &crate::Model, schema: &Schema, unknown_columns: &std::collections::HashSet<String>) -> Option<ModelDrift> {
+    if model.incomplete || model.state.options.uncertain || !model.state.has_table() || unknown_columns.contains(&model.table) {
         return None;
     }
     let table = schema.table(None, &model.table)?;
