@@ -191,10 +191,19 @@ impl Analysis {
     /// The database a write goes to: among those that have its table, the
     /// one whose migrations sit closest to the code in the tree.
     pub fn database_for(&self, write: &Write) -> Option<&Database> {
+        let has_table = |s: &Schema| s.table(write.table.schema.as_deref(), &write.table.name).is_some();
+        self.closest_database(&write.location.path, has_table).map(|i| &self.databases[i])
+    }
+
+    /// Among the databases whose schema `has` what is looked for, the one
+    /// whose folder shares most of `path`: its index.
+    pub fn closest_database(&self, path: &str, has: impl Fn(&Schema) -> bool) -> Option<usize> {
         self.databases
             .iter()
-            .filter(|db| db.schema.table(write.table.schema.as_deref(), &write.table.name).is_some())
-            .max_by_key(|db| (common_prefix(&db.set.dir, &write.location.path), std::cmp::Reverse(db.set.dir.clone())))
+            .enumerate()
+            .filter(|(_, db)| has(&db.schema))
+            .max_by_key(|(_, db)| (common_prefix(&db.set.dir, path), std::cmp::Reverse(db.set.dir.clone())))
+            .map(|(i, _)| i)
     }
 
     pub fn check(&self, rules: &[&Rule]) -> Vec<Finding> {

@@ -93,21 +93,6 @@ fn skipped(message: String) -> Verification {
     Verification { status: VerificationStatus::Skipped, sqlstate: None, message, statement: None }
 }
 
-/// The database a finding is about: among those that have its table, the
-/// one whose folder shares most of the finding's path.
-fn database_of(databases: &[Database], finding: &Finding) -> Option<usize> {
-    let table = dbveto_verify::prove::table_name(finding);
-    databases
-        .iter()
-        .enumerate()
-        .filter(|(_, db)| db.schema.tables.contains_key(&table))
-        .max_by_key(|(_, db)| {
-            let shared = db.set.dir.split('/').zip(finding.location.path.split('/')).take_while(|(a, b)| a == b).count();
-            (shared, std::cmp::Reverse(db.set.dir.clone()))
-        })
-        .map(|(i, _)| i)
-}
-
 pub fn verify(analysis: &Analysis, rules: &[&Rule], options: &Options) -> Result<Report, String> {
     let findings = if options.schema_only { Vec::new() } else { analysis.check(rules) };
     match &options.database_url {
@@ -119,7 +104,14 @@ pub fn verify(analysis: &Analysis, rules: &[&Rule], options: &Options) -> Result
 fn verify_throwaway(analysis: &Analysis, mut findings: Vec<Finding>, options: &Options) -> Result<Report, String> {
     let bin = dbveto_verify::Binaries::find(options.postgres_bin.as_deref())?;
     let server = dbveto_verify::Server::start(&bin).map_err(|e| format!("could not start a throwaway PostgreSQL: {e}"))?;
-    let owner: Vec<Option<usize>> = findings.iter().map(|f| database_of(&analysis.databases, f)).collect();
+    // The database a finding is about: the closest of those with its table.
+    let owner: Vec<Option<usize>> = findings
+        .iter()
+        .map(|f| {
+            let table = dbveto_verify::prove::table_name(f);
+            analysis.closest_database(&f.location.path, |s| s.tables.contains_key(&table))
+        })
+        .collect();
     let mut report = Report { findings: Vec::new(), diagnostics: Vec::new(), differences: 0, failed_statements: 0, pending_violations: 0, databases: Vec::new() };
     for (i, db) in analysis.databases.iter().enumerate() {
         let derived = !is_sql(db.set.tool);
