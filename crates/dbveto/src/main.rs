@@ -134,6 +134,12 @@ fn root(path: &Path) -> Result<PathBuf, String> {
     Ok(path.to_path_buf())
 }
 
+/// The analysis of the repository at `path`, with its configuration.
+fn configured_analysis(path: &Path) -> Result<analysis::Analysis, String> {
+    let root = root(path)?;
+    Ok(analysis::analyze_with(&root, &check::load_config(&root, None)?.discover_options()))
+}
+
 fn print(s: &str) -> Result<(), String> {
     let mut out = std::io::stdout().lock();
     match out.write_all(s.as_bytes()).and_then(|_| out.flush()) {
@@ -183,8 +189,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             })
         }
         Command::Schema { path, format } => {
-            let root = root(&path)?;
-            let analysis = analysis::analyze_with(&root, &check::load_config(&root, None)?.discover_options());
+            let analysis = configured_analysis(&path)?;
             let out = match format {
                 SchemaFormat::Json => {
                     let v = serde_json::json!({
@@ -209,8 +214,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Writers { target, path, format } => {
-            let root = root(&path)?;
-            let analysis = analysis::analyze_with(&root, &check::load_config(&root, None)?.discover_options());
+            let analysis = configured_analysis(&path)?;
             let columns = writers_output::select(&analysis.facts.jobs, &target);
             let out = match format {
                 ListFormat::Json => format!(
