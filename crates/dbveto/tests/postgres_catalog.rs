@@ -32,6 +32,14 @@ fn sql_fixtures() -> Vec<PathBuf> {
     out
 }
 
+/// A fresh directory for one dump, removed by the caller.
+fn tempdir(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
 fn dbveto_schema(dir: &Path) -> Value {
     catalog::dbveto_schema(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
 }
@@ -67,6 +75,24 @@ fn replayed_schema_matches_the_postgres_catalog() {
             let theirs: Value = serde_json::from_str(text.trim()).expect("catalog json");
             catalog::compare(&name, db, &theirs, &mut differences);
             compared += 1;
+            // The same database dumped by `pg_dump --schema-only` and read
+            // back as a `schema.sql` must give the same catalog.
+            match pg.pg_dump(&database) {
+                Ok(dump) => {
+                    let dir = tempdir(&format!("dump-{database}"));
+                    std::fs::write(dir.join("schema.sql"), &dump).expect("write dump");
+                    let dumped = dbveto_schema(&dir);
+                    match dumped["databases"].as_array().map(Vec::as_slice) {
+                        Some([db]) => catalog::compare(&format!("{name} (pg_dump)"), db, &theirs, &mut differences),
+                        _ => differences.push(format!("{name}: the pg_dump output is not read as one database: {dumped}")),
+                    }
+                    for d in dumped["diagnostics"].as_array().into_iter().flatten() {
+                        differences.push(format!("{name} (pg_dump): diagnostic {d}"));
+                    }
+                    let _ = std::fs::remove_dir_all(&dir);
+                }
+                Err(e) => differences.push(format!("{name}: pg_dump failed: {e}")),
+            }
         }
     }
     assert!(compared >= 4, "expected the SQL fixtures to give at least 4 databases, got {compared}");

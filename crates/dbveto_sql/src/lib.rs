@@ -8,6 +8,7 @@ pub use dbveto_writes::*;
 
 
 mod expr;
+mod psql;
 mod replay;
 mod statements;
 mod types;
@@ -33,8 +34,11 @@ pub fn check_definition(definition: &str) -> Option<dbveto_schema::Predicate> {
 
 /// The byte ranges of the statements in `text`, split by PostgreSQL's own
 /// scanner (dollar quotes, comments and strings respected), each starting
-/// at its first token. Text the scanner cannot split is one range.
+/// at its first token. psql meta-commands are left out. Text the scanner
+/// cannot split is one range.
 pub fn split_statements(text: &str) -> Vec<std::ops::Range<usize>> {
+    let (text, _) = psql::blank_meta_commands(text);
+    let text: &str = &text;
     let Ok(pieces) = pg_query::split_with_scanner(text) else { return std::iter::once(0..text.len()).collect() };
     pieces
         .into_iter()

@@ -17,6 +17,12 @@ pub struct Statement {
 /// diagnostics at their first line; the others are returned in order.
 pub fn parse(file: &SourceFile, range: std::ops::Range<usize>, diagnostics: &mut Vec<Diagnostic>) -> Vec<Statement> {
     let Some(text) = file.text.get(range.clone()) else { return Vec::new() };
+    let (text, meta_commands) = crate::psql::blank_meta_commands(text);
+    for m in meta_commands.iter().filter(|m| crate::psql::is_include(&m.name)) {
+        let message = format!("psql meta-command `\\{}` reads another file, which dbveto does not follow: its statements are not replayed here", m.name);
+        diagnostics.push(file.diagnostic(range.start + m.offset, Severity::Warning, message));
+    }
+    let text: &str = &text;
     match parse_all(text, range.start) {
         Ok(stmts) => stmts,
         Err(_) => {

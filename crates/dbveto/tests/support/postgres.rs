@@ -8,6 +8,7 @@ use std::path::Path;
 use dbveto_verify::server::{Binaries, Server, PORT, SUPERUSER};
 
 pub struct Postgres {
+    bin: Binaries,
     server: Server,
 }
 
@@ -15,7 +16,8 @@ impl Postgres {
     /// Starts a server, or panics with what is missing.
     pub fn start() -> Postgres {
         let bin = Binaries::find(None).unwrap_or_else(|e| panic!("{e}"));
-        Postgres { server: Server::start(&bin).unwrap_or_else(|e| panic!("could not start PostgreSQL: {e}")) }
+        let server = Server::start(&bin).unwrap_or_else(|e| panic!("could not start PostgreSQL: {e}"));
+        Postgres { bin, server }
     }
 
     /// The directory of the server's Unix socket: what libpq takes as `host`.
@@ -50,6 +52,25 @@ impl Postgres {
             }
         }
         Ok(out)
+    }
+
+    /// `pg_dump --schema-only` of `db`: the dump a user would commit as
+    /// `schema.sql`.
+    #[allow(dead_code)]
+    pub fn pg_dump(&self, db: &str) -> Result<String, String> {
+        // Beside the real `initdb` (the server's own version), not a wrapper.
+        let initdb = std::fs::canonicalize(self.bin.dir.join("initdb")).map_err(|e| e.to_string())?;
+        let pg_dump = initdb.with_file_name("pg_dump");
+        let out = std::process::Command::new(pg_dump)
+            .args(["--schema-only", "--no-owner", "-h"])
+            .arg(self.socket_dir())
+            .args(["-p", &PORT.to_string(), "-U", SUPERUSER, db])
+            .output()
+            .map_err(|e| format!("could not run pg_dump: {e}"))?;
+        if !out.status.success() {
+            return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+        }
+        String::from_utf8(out.stdout).map_err(|e| e.to_string())
     }
 
     pub fn create_database(&self, name: &str) {
