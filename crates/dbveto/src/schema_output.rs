@@ -97,7 +97,7 @@ pub fn json(databases: &[Database]) -> Value {
                     })).collect::<Vec<_>>(),
                     "indexes": s.indexes.values().map(|i| json!({
                         "schema": i.name.schema, "name": i.name.name, "table": i.table.name,
-                        "columns": i.columns, "unique": i.unique, "constraint": i.constraint,
+                        "columns": i.columns, "expression_columns": i.expression_columns, "unique": i.unique, "constraint": i.constraint,
                         "provenance": provenance(&i.provenance.current),
                     })).collect::<Vec<_>>(),
                 })

@@ -130,7 +130,8 @@ fn dbveto_database(schema: &Value, differences: &mut Vec<String>) -> Value {
     }
     let tables: Vec<Value> = databases.iter().flat_map(|d| d["tables"].as_array().cloned().unwrap_or_default()).collect();
     let enums: Vec<Value> = databases.iter().flat_map(|d| d["enums"].as_array().cloned().unwrap_or_default()).collect();
-    json!({ "tables": tables, "enums": enums })
+    let indexes: Vec<Value> = databases.iter().flat_map(|d| d["indexes"].as_array().cloned().unwrap_or_default()).collect();
+    json!({ "tables": tables, "enums": enums, "indexes": indexes })
 }
 
 #[test]

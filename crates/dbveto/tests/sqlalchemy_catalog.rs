@@ -143,6 +143,7 @@ fn sqlalchemy_schemas_match_the_postgres_catalog() {
                 let ours = serde_json::json!({
                     "tables": databases.iter().flat_map(|d| d["tables"].as_array().cloned().unwrap_or_default()).collect::<Vec<_>>(),
                     "enums": databases.iter().flat_map(|d| d["enums"].as_array().cloned().unwrap_or_default()).collect::<Vec<_>>(),
+                    "indexes": databases.iter().flat_map(|d| d["indexes"].as_array().cloned().unwrap_or_default()).collect::<Vec<_>>(),
                 });
                 let mut lines = Vec::new();
                 catalog::compare(&name, &ours, &theirs, &mut lines);

@@ -250,6 +250,10 @@ impl Field {
             // A relation is indexed unless told otherwise.
             field.db_index = kind == RelationKind::ForeignKey;
         }
+        // `SlugField.__init__` defaults `db_index` to True.
+        if base == "SlugField" {
+            field.db_index = true;
+        }
         if base == "ArrayField" {
             if let Some(Expr::Call(inner)) = call.arguments.args.first().or_else(|| keyword(call, "base_field")) {
                 field.element = Field::from_call(inner, resolve).map(Box::new);

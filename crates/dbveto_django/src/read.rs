@@ -7,7 +7,7 @@ use dbveto_writes::Literal;
 use ruff_python_ast::{self as ast, Expr, Stmt};
 
 use crate::field::{keyword, Resolve};
-use crate::state::{ConstraintKind, ConstraintSpec, IndexSpec, Options, QValue, Q};
+use crate::state::{ConstraintKind, ConstraintSpec, IndexExpression, IndexSpec, Options, QValue, Q};
 
 /// The last name of a callee: `models.Index` → `Index`.
 pub fn callee_name(expr: &Expr) -> Option<&str> {
@@ -159,11 +159,42 @@ pub fn constraint<'a>(call: &'a ast::ExprCall, resolve: &mut dyn Resolve<'a>) ->
                 || !call.arguments.args.is_empty()
                 || ["condition", "opclasses", "include", "nulls_distinct"].iter().any(|k| keyword(call, k).is_some());
             let deferrable = keyword(call, "deferrable").and_then(callee_name).map(|d| d.to_uppercase());
-            ConstraintKind::Unique { fields: fields.unwrap_or_default(), partial, deferrable }
+            let expressions = call.arguments.args.iter().map(|e| index_expression(e, resolve)).collect();
+            let condition = keyword(call, "condition").and_then(|c| q(c, resolve));
+            ConstraintKind::Unique { fields: fields.unwrap_or_default(), partial, deferrable, expressions, condition }
         }
         _ => return None,
     };
     Some(ConstraintSpec { name, kind, location: resolve.location(&call.func) })
+}
+
+/// `F("f")`, `Lower("f")`, `Upper(F("f"))`: the expressions of a unique
+/// index dbveto compiles.
+fn index_expression<'a>(e: &'a Expr, resolve: &mut dyn Resolve<'a>) -> Option<IndexExpression> {
+    let Expr::Call(call) = e else { return None };
+    let [arg] = &call.arguments.args[..] else { return None };
+    if !call.arguments.keywords.is_empty() {
+        return None;
+    }
+    let field = |resolve: &mut dyn Resolve<'a>| match arg {
+        Expr::Call(inner) if callee_name(&inner.func) == Some("F") => match &inner.arguments.args[..] {
+            [name] => match resolve.literal(name) {
+                Some(Literal::Str(s)) => Some(s),
+                _ => None,
+            },
+            _ => None,
+        },
+        other => match resolve.literal(other) {
+            Some(Literal::Str(s)) => Some(s),
+            _ => None,
+        },
+    };
+    match callee_name(&call.func)? {
+        "F" => field(resolve).map(IndexExpression::Field),
+        "Lower" => field(resolve).map(IndexExpression::Lower),
+        "Upper" => field(resolve).map(IndexExpression::Upper),
+        _ => None,
+    }
 }
 
 const LOOKUPS: &[&str] = &[

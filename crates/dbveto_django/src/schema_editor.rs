@@ -9,7 +9,7 @@ use dbveto_writes::Literal;
 
 use crate::field::{quote, Default, Field, Relation, RelationKind};
 use crate::naming::{create_index_name, truncate_name, POSTGRES_MAX_NAME};
-use crate::state::{ConstraintKind, ConstraintSpec, IndexSpec, ModelKey, ModelState, ProjectState, QValue, Q};
+use crate::state::{ConstraintKind, ConstraintSpec, IndexExpression, IndexSpec, ModelKey, ModelState, ProjectState, QValue, Q};
 
 /// One change to apply to the schema.
 #[derive(Debug, Clone, PartialEq)]
@@ -573,7 +573,7 @@ impl<'s> Editor<'s> {
                 Some(sql) => Some(ConstraintSql::Inline(format!("CONSTRAINT {} CHECK ({sql})", quote(&name)))),
                 None => Some(ConstraintSql::Opaque(name)),
             },
-            ConstraintKind::Unique { fields, partial: false, deferrable } => {
+            ConstraintKind::Unique { fields, partial: false, deferrable, .. } => {
                 let columns = self.columns(model, fields)?;
                 let deferrable = match deferrable.as_deref() {
                     Some("DEFERRED") => " DEFERRABLE INITIALLY DEFERRED",
@@ -586,16 +586,20 @@ impl<'s> Editor<'s> {
                     quoted_list(&columns)
                 )))
             }
-            // A partial or expression unique constraint is an index; it is
-            // kept as a plain index so that it can be dropped by name.
-            ConstraintKind::Unique { fields, partial: true, .. } => {
-                let columns = self.columns(model, fields).filter(|c| !c.is_empty())?;
-                Some(ConstraintSql::Separate(format!(
-                    "CREATE INDEX {} ON {} ({})",
-                    quote(&name),
-                    quote(&table),
-                    quoted_list(&columns)
-                )))
+            // A unique constraint with a condition or expressions is a
+            // unique index (`_create_unique_sql`).
+            ConstraintKind::Unique { fields, partial: true, expressions, condition, .. } => {
+                let elements = if fields.is_empty() {
+                    let compiled: Vec<String> = expressions.as_ref()?.iter().map(|e| index_expression_sql(e, model)).collect::<Option<_>>()?;
+                    compiled.join(", ")
+                } else {
+                    quoted_list(&self.columns(model, fields)?)
+                };
+                if elements.is_empty() {
+                    return None;
+                }
+                let predicate = condition.as_ref().and_then(|q| compile(q, model)).map(|sql| format!(" WHERE {sql}")).unwrap_or_default();
+                Some(ConstraintSql::Separate(format!("CREATE UNIQUE INDEX {} ON {} ({elements}){predicate}", quote(&name), quote(&table))))
             }
         }
     }
@@ -635,6 +639,15 @@ enum ConstraintSql {
 
 /// A `Q` as the SQL Django compiles for a CHECK; `None` for lookups that
 /// are not compiled here.
+/// An index expression as Django writes it: each in its own parentheses.
+fn index_expression_sql(e: &IndexExpression, model: &ModelState) -> Option<String> {
+    Some(match e {
+        IndexExpression::Field(f) => format!("({})", quote(&model.column_of(f)?)),
+        IndexExpression::Lower(f) => format!("(LOWER({}))", quote(&model.column_of(f)?)),
+        IndexExpression::Upper(f) => format!("(UPPER({}))", quote(&model.column_of(f)?)),
+    })
+}
+
 pub fn compile(q: &Q, model: &ModelState) -> Option<String> {
     let joined = |children: &[Q], op: &str| -> Option<String> {
         let parts: Vec<String> = children.iter().map(|c| compile(c, model)).collect::<Option<_>>()?;

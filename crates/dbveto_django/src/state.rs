@@ -64,7 +64,20 @@ pub struct IndexSpec {
 #[derive(Debug, Clone, PartialEq)]
 pub enum ConstraintKind {
     Check(Option<Q>),
-    Unique { fields: Vec<String>, partial: bool, deferrable: Option<String> },
+    /// `partial`: a condition, expressions, opclasses, `include` or
+    /// `nulls_distinct`, which make it a unique index rather than a
+    /// constraint; `expressions` and `condition` are what dbveto can compile
+    /// of them (`None` when it cannot).
+    Unique { fields: Vec<String>, partial: bool, deferrable: Option<String>, expressions: Option<Vec<IndexExpression>>, condition: Option<Q> },
+}
+
+/// An expression of a `UniqueConstraint(*expressions)` that dbveto
+/// compiles: a field (`F("f")`), or `Lower`/`Upper` of one.
+#[derive(Debug, Clone, PartialEq)]
+pub enum IndexExpression {
+    Field(String),
+    Lower(String),
+    Upper(String),
 }
 
 /// `CheckConstraint` or `UniqueConstraint` of `Meta.constraints`.

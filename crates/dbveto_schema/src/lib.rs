@@ -253,11 +253,22 @@ pub struct Domain {
 pub struct Index {
     pub name: QualifiedName,
     pub table: QualifiedName,
+    /// The key columns named plainly.
     pub columns: Vec<String>,
+    /// The columns its expressions and its WHERE predicate read:
+    /// PostgreSQL drops the index with any of them, as with `columns`.
+    pub expression_columns: Vec<String>,
     pub unique: bool,
     /// Whether the index backs a constraint (PRIMARY KEY, UNIQUE).
     pub constraint: bool,
     pub provenance: History,
+}
+
+impl Index {
+    /// Whether dropping `column` of its table drops the index.
+    pub fn depends_on(&self, column: &str) -> bool {
+        self.columns.iter().chain(&self.expression_columns).any(|c| c == column)
+    }
 }
 
 impl Schema {

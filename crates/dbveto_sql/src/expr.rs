@@ -78,6 +78,44 @@ pub fn column_name(node: &Node) -> Option<String> {
     }
 }
 
+/// The name PostgreSQL's `FigureColname` gives an expression (used for
+/// index names: `lower(email)` gives `lower`, `a::text` gives `a`), or
+/// `None` where it gives none (then an index says `expr`).
+pub fn figure_colname(node: &Node) -> Option<String> {
+    figure(node).map(|(name, _)| name)
+}
+
+/// `FigureColnameInternal`: a name and its strength (2 for a column or
+/// function name, 1 for a type name, which a CASE's `case` outranks).
+fn figure(node: &Node) -> Option<(String, u8)> {
+    let last = |names: &[Node]| names.last().and_then(string).map(str::to_string);
+    let strong = |name: &str| Some((name.to_string(), 2));
+    match node.node.as_ref()? {
+        N::ColumnRef(c) => last(&c.fields).map(|n| (n, 2)),
+        N::AIndirection(a) => match a.indirection.iter().rev().find_map(string) {
+            Some(field) => strong(field),
+            None => figure(a.arg.as_deref()?),
+        },
+        N::FuncCall(f) => last(&f.funcname).map(|n| (n, 2)),
+        N::TypeCast(c) => match c.arg.as_deref().and_then(figure) {
+            Some(named) if named.1 > 1 => Some(named),
+            _ => last(&c.type_name.as_ref()?.names).map(|n| (n, 1)),
+        },
+        N::CollateClause(c) => figure(c.arg.as_deref()?),
+        N::CaseExpr(c) => match c.defresult.as_deref().and_then(figure) {
+            Some(named) if named.1 > 1 => Some(named),
+            _ => Some(("case".into(), 1)),
+        },
+        N::AArrayExpr(_) => strong("array"),
+        N::RowExpr(_) => strong("row"),
+        N::CoalesceExpr(_) => strong("coalesce"),
+        N::MinMaxExpr(m) => strong(if m.op == pg_query::protobuf::MinMaxOp::IsGreatest as i32 { "greatest" } else { "least" }),
+        N::NullIfExpr(_) => strong("nullif"),
+        N::GroupingFunc(_) => strong("grouping"),
+        _ => None,
+    }
+}
+
 /// Every column an expression reads, in order of appearance, once each.
 pub fn columns_read(node: &Node, out: &mut Vec<String>) {
     let mut stack = vec![node];

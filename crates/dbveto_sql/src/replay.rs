@@ -466,6 +466,7 @@ impl Replayer<'_> {
                     name: QualifiedName::new(schema_name.clone(), name.clone()),
                     table: table.clone(),
                     columns: columns.clone(),
+                    expression_columns: Vec::new(),
                     unique,
                     constraint: true,
                     provenance: History::new(here.clone()),
@@ -521,7 +522,7 @@ impl Replayer<'_> {
                 // Constraints and indexes on the column go with it.
                 t.constraints.retain(|k| !k.columns.contains(&colname));
                 let schema = table.schema.clone();
-                self.schema.indexes.retain(|n, i| !(n.schema == schema && i.table == *table && i.columns.contains(&colname)));
+                self.schema.indexes.retain(|n, i| !(n.schema == schema && i.table == *table && i.depends_on(&colname)));
             }
             AlterTableType::AtColumnDefault => self.with_column(table, &colname, |c| {
                 c.default = cmd.def.as_deref().map(expr::render);
@@ -641,7 +642,7 @@ impl Replayer<'_> {
                     }
                 }
                 for i in self.schema.indexes.values_mut().filter(|i| i.table == table) {
-                    i.columns.iter_mut().filter(|c| **c == old).for_each(|c| *c = new.clone());
+                    i.columns.iter_mut().chain(&mut i.expression_columns).filter(|c| **c == old).for_each(|c| *c = new.clone());
                 }
                 for t in self.schema.tables.values_mut() {
                     for k in &mut t.constraints {
@@ -793,17 +794,23 @@ impl Replayer<'_> {
             return;
         }
         let mut columns = Vec::new();
+        let mut expression_columns = Vec::new();
         let mut names_for_label = Vec::new();
         for p in &i.index_params {
             if let Some(N::IndexElem(e)) = p.node.as_ref() {
-                if e.name.is_empty() {
-                    names_for_label.push("expr".to_string());
+                if let Some(expression) = e.expr.as_deref().filter(|_| e.name.is_empty()) {
+                    expr::columns_read(expression, &mut expression_columns);
+                    names_for_label.push(expr::figure_colname(expression).map_or_else(|| "expr".to_string(), |n| truncate_identifier(&n)));
                 } else {
                     columns.push(truncate_identifier(&e.name));
                     names_for_label.push(truncate_identifier(&e.name));
                 }
             }
         }
+        if let Some(predicate) = i.where_clause.as_deref() {
+            expr::columns_read(predicate, &mut expression_columns);
+        }
+        let expression_columns = expression_columns.into_iter().map(|c| truncate_identifier(&c)).collect();
         // A unique index is a constraint only when a constraint made it.
         let label = if i.primary { "pkey" } else if i.isconstraint { "key" } else { "idx" };
         let name = if i.idxname.is_empty() {
@@ -824,7 +831,7 @@ impl Replayer<'_> {
         let history = History::new(self.here());
         self.schema.indexes.insert(
             qname.clone(),
-            Index { name: qname, table, columns, unique: i.unique, constraint: false, provenance: history },
+            Index { name: qname, table, columns, expression_columns, unique: i.unique, constraint: false, provenance: history },
         );
     }
 }
@@ -868,6 +875,36 @@ mod tests {
         assert!(a.not_null);
         assert_eq!(a.provenance.current.location.line, 5);
         assert_eq!(a.provenance.history.iter().map(|p| p.location.line).collect::<Vec<_>>(), [2, 5]);
+    }
+
+    #[test]
+    fn unnamed_expression_indexes_are_named_as_postgres_names_them() {
+        let (schema, _) = replay_text(
+            "CREATE TABLE t (a int, email text, b int);\n\
+             CREATE INDEX ON t (lower(email));\n\
+             CREATE INDEX ON t ((a + b));\n\
+             CREATE INDEX ON t ((a::text));\n\
+             CREATE INDEX ON t (a, lower(email));\n\
+             CREATE INDEX ON t ((CASE WHEN a > 0 THEN 1 END));\n\
+             CREATE UNIQUE INDEX ON t (upper(email));",
+        );
+        let names: Vec<&str> = schema.indexes.keys().map(|n| n.name.as_str()).collect();
+        // Checked on PostgreSQL 15.
+        assert_eq!(names, ["t_a_idx", "t_a_lower_idx", "t_case_idx", "t_expr_idx", "t_lower_idx", "t_upper_idx"]);
+    }
+
+    #[test]
+    fn dropping_a_column_drops_the_indexes_its_expressions_or_predicates_read() {
+        let (schema, _) = replay_text(
+            "CREATE TABLE t (a int, email text, b int);\n\
+             CREATE INDEX by_email ON t (lower(email));\n\
+             CREATE INDEX by_b ON t (b) WHERE email IS NOT NULL;\n\
+             CREATE INDEX by_a ON t (a);\n\
+             ALTER TABLE t RENAME COLUMN email TO mail;\n\
+             ALTER TABLE t DROP COLUMN mail;",
+        );
+        let names: Vec<&str> = schema.indexes.keys().map(|n| n.name.as_str()).collect();
+        assert_eq!(names, ["by_a"]);
     }
 
     #[test]

@@ -191,6 +191,7 @@ pub fn read_schema(client: &mut Client, source: &str) -> Result<Schema, String> 
             name: name.clone(),
             table: QualifiedName::new(name.schema.clone(), text(&row, "table_name")),
             columns: names(&row, "columns"),
+            expression_columns: Vec::new(),
             unique: flag(&row, "is_unique"),
             constraint: flag(&row, "backs_constraint"),
             provenance: here.clone(),

@@ -1,7 +1,8 @@
 //! Reads a real PostgreSQL catalog and compares it with the schema that
 //! `dbveto schema --format json` reconstructs: tables, column order, types,
 //! NOT NULL, default present or not, identity, constraint names and types,
-//! CHECK value sets and enum labels. Indexes are not compared.
+//! CHECK value sets, enum labels, and index names with their table and
+//! uniqueness.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -23,6 +24,10 @@ SELECT json_build_object('tables', coalesce((SELECT json_agg(json_build_object(
     ORDER BY n.nspname, c.relname)
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
   WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'), '[]'),
+  'indexes', coalesce((SELECT json_agg(json_build_object('schema', n.nspname, 'name', i.relname, 'table', c.relname, 'unique', x.indisunique)
+      ORDER BY n.nspname, i.relname)
+    FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class c ON c.oid = x.indrelid JOIN pg_namespace n ON n.oid = i.relnamespace
+    WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'), '[]'),
   'enums', coalesce((SELECT json_agg(json_build_object('name', t.typname,
       'labels', (SELECT json_agg(e.enumlabel ORDER BY e.enumsortorder) FROM pg_enum e WHERE e.enumtypid = t.oid)) ORDER BY t.typname)
     FROM pg_type t WHERE t.typtype = 'e'), '[]'));
@@ -37,11 +42,15 @@ pub fn dbveto_schema(dir: &Path) -> Result<Value, String> {
     serde_json::from_slice(&out.stdout).map_err(|e| format!("dbveto schema printed no JSON: {e}"))
 }
 
-/// `catalog` without the tables `drop` says to leave out (by bare name).
+/// `catalog` without the tables `drop` says to leave out (by bare name),
+/// and their indexes.
 pub fn without_tables(catalog: &Value, drop: impl Fn(&str) -> bool) -> Value {
     let mut out = catalog.clone();
     if let Some(tables) = out["tables"].as_array_mut() {
         tables.retain(|t| !drop(t["name"].as_str().unwrap_or_default()));
+    }
+    if let Some(indexes) = out["indexes"].as_array_mut() {
+        indexes.retain(|i| !drop(i["table"].as_str().unwrap_or_default()));
     }
     out
 }
@@ -137,6 +146,7 @@ pub fn compare(fixture: &str, ours: &Value, theirs: &Value, differences: &mut Ve
         let Some(ours) = ours_tables.get(name) else { continue };
         compare_table(fixture, name, ours, theirs, differences);
     }
+    compare_indexes(fixture, ours, theirs, differences);
     let oe = by_name(&ours["enums"], "name");
     let te = by_name(&theirs["enums"], "name");
     for (n, t) in &te {
@@ -148,6 +158,35 @@ pub fn compare(fixture: &str, ours: &Value, theirs: &Value, differences: &mut Ve
     for n in oe.keys() {
         if !te.contains_key(n) {
             differences.push(format!("{fixture}: enum {n} in dbveto but not in PostgreSQL"));
+        }
+    }
+}
+
+/// Index names (schema-qualified), each with its table and uniqueness.
+fn compare_indexes(fixture: &str, ours: &Value, theirs: &Value, differences: &mut Vec<String>) {
+    let described = |v: &Value| -> BTreeMap<String, String> {
+        v["indexes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|i| {
+                let name = format!("{}.{}", i["schema"].as_str().unwrap_or(""), i["name"].as_str().unwrap_or(""));
+                let unique = if i["unique"] == Value::Bool(true) { "unique " } else { "" };
+                (name, format!("{unique}on {}", i["table"].as_str().unwrap_or("")))
+            })
+            .collect()
+    };
+    let (o, t) = (described(ours), described(theirs));
+    for (name, theirs) in &t {
+        match o.get(name) {
+            Some(ours) if ours == theirs => {}
+            Some(ours) => differences.push(format!("{fixture}: index {name}: dbveto {ours}, PostgreSQL {theirs}")),
+            None => differences.push(format!("{fixture}: index {name} ({theirs}) missing in dbveto")),
+        }
+    }
+    for (name, ours) in &o {
+        if !t.contains_key(name) {
+            differences.push(format!("{fixture}: index {name} ({ours}) in dbveto but not in PostgreSQL"));
         }
     }
 }
