@@ -9,10 +9,10 @@ use std::path::PathBuf;
 use dbveto_discover::{MigrationSet, MigrationTool};
 use dbveto_rules::{Finding, Rule, Verification, VerificationStatus};
 use dbveto_source::{Diagnostic, Location, Severity};
-use dbveto_verify::pending::{Bookkeeping, PendingInput};
+use dbveto_verify::pending::{self, Bookkeeping};
 use dbveto_verify::{apply, ddl, live, DatabaseInput};
 
-use crate::analysis::{Analysis, Database};
+use crate::analysis::{Analysis, Database, Framework};
 
 pub struct Options {
     pub database_url: Option<String>,
@@ -172,26 +172,36 @@ fn verify_live(analysis: &Analysis, mut findings: Vec<Finding>, url: &str, optio
     let mut report = Report { findings: Vec::new(), diagnostics: Vec::new(), differences: 0, failed_statements: 0, pending_violations: 0, databases: Vec::new() };
     let db = matching_database(&analysis.databases, &catalog);
     if let Some(db) = db {
+        let bookkept = bookkept(&mut live.client, db).map_err(|e| live.redactor.clean(&e))?;
         // The database should look like what the migrations it applied
         // build; the pending ones are not there yet.
-        let applied = match bookkeeping(&db.set) {
-            Some(b) => dbveto_verify::pending::applied_schema(&mut live.client, b, &pending_inputs(db)).map_err(|e| live.redactor.clean(&e))?,
-            None => None,
+        let (expected, table, pending_count) = match &bookkept {
+            Bookkept::Read { table, migrations } => {
+                let pending = migrations.iter().filter(|m| m.status != pending::Status::Applied).count();
+                (pending::expected_schema(migrations), Some(table.clone()), Some(pending))
+            }
+            _ => (db.schema.clone(), None, None),
         };
-        let expected = applied.as_ref().map_or(&db.schema, |(schema, _, _)| schema);
-        let differences = dbveto_verify::compare::compare(expected, &catalog, dbveto_verify::Scope { extra_tables: false });
+        let differences = dbveto_verify::compare::compare(&expected, &catalog, dbveto_verify::Scope { extra_tables: false });
         report.differences = differences.len();
         let fallback = at_dir(&db.set.dir);
         report.diagnostics.extend(differences.iter().map(|d| dbveto_verify::difference_diagnostic(d, &fallback)));
         if options.pending {
-            report.diagnostics.extend(pending(&mut live, db, &catalog)?);
+            let notes = match &bookkept {
+                Bookkept::Read { table, migrations } => pending::preflight(&mut live.client, table, migrations, &catalog),
+                Bookkept::Missing(message) => vec![Diagnostic { location: fallback.clone(), severity: Severity::Info, message: message.clone() }],
+            };
+            report.diagnostics.extend(notes.into_iter().map(|mut d| {
+                d.message = live.redactor.clean(&d.message);
+                d
+            }));
         }
         report.databases.push(serde_json::json!({
             "name": db.set.dir,
             "tool": db.set.tool.name(),
             "schema_source": "live",
-            "bookkeeping": applied.as_ref().map(|(_, table, _)| table),
-            "pending_migrations": applied.as_ref().map(|(_, _, n)| n),
+            "bookkeeping": table,
+            "pending_migrations": pending_count,
             "schema_differences": differences.len(),
         }));
     } else {
@@ -211,6 +221,128 @@ fn verify_live(analysis: &Analysis, mut findings: Vec<Finding>, url: &str, optio
     Ok(report)
 }
 
+/// What the migration tool's bookkeeping table says of a database's migrations.
+enum Bookkept<'a> {
+    /// The table, and every migration with whether it is applied.
+    Read { table: String, migrations: Vec<pending::Migration<'a>> },
+    /// Why nothing can be said.
+    Missing(String),
+}
+
+/// Reads the bookkeeping table of `db`'s migration tool.
+fn bookkept<'a>(client: &mut dbveto_verify::Client, db: &'a Database) -> Result<Bookkept<'a>, String> {
+    let no_table = |table: &str| Bookkept::Missing(format!("pending migrations: the database has no `{table}` table; nothing to compare"));
+    match &db.framework {
+        Framework::Django(migrations) => {
+            let Some(recorded) = pending::django_applied(client)? else { return Ok(no_table(pending::DJANGO_MIGRATIONS)) };
+            let migrations = migrations
+                .iter()
+                .map(|m| {
+                    let status = pending::django_status(&(m.app.clone(), m.name.clone()), &m.replaces, &recorded);
+                    let counted = status != pending::Status::Applied;
+                    let changes = m.changes.iter().map(|c| django_change(c, counted)).collect();
+                    pending::Migration { name: format!("{}.{}", m.app, m.name), location: m.file.location(0), status, changes }
+                })
+                .collect();
+            Ok(Bookkept::Read { table: pending::DJANGO_MIGRATIONS.into(), migrations })
+        }
+        Framework::Alembic(revisions) => {
+            let Some(heads) = pending::alembic_heads(client)? else { return Ok(no_table(pending::ALEMBIC_VERSION)) };
+            let nodes: Vec<pending::RevisionNode> =
+                revisions.iter().map(|r| pending::RevisionNode { id: &r.id, down: &r.down, depends_on: &r.depends_on }).collect();
+            let applied = match pending::alembic_applied(&nodes, &heads) {
+                Ok(applied) => applied,
+                Err(head) => {
+                    return Ok(Bookkept::Missing(format!(
+                        "pending migrations: `{}` names revision `{head}`, which no revision file of the repository defines; nothing to compare",
+                        pending::ALEMBIC_VERSION
+                    )))
+                }
+            };
+            let migrations = revisions
+                .iter()
+                .map(|r| {
+                    let status = if applied.contains(&r.id) { pending::Status::Applied } else { pending::Status::Pending };
+                    let counted = status != pending::Status::Applied;
+                    let changes = r.changes.iter().map(|c| alembic_change(c, counted)).collect();
+                    pending::Migration { name: r.id.clone(), location: r.file.location(0), status, changes }
+                })
+                .collect();
+            Ok(Bookkept::Read { table: pending::ALEMBIC_VERSION.into(), migrations })
+        }
+        Framework::None => {
+            let Some(bookkeeping) = bookkeeping(&db.set) else {
+                return Ok(Bookkept::Missing(format!("pending migrations: not checked for {} (no bookkeeping table)", db.set.tool.name())));
+            };
+            let Some((table, versions)) = pending::applied(client, bookkeeping)? else {
+                return Ok(Bookkept::Missing(
+                    "pending migrations: the database has no bookkeeping table of this migration tool; nothing to compare".into(),
+                ));
+            };
+            let migrations = sql_migrations(db)
+                .map(|m| {
+                    let applied = pending::is_applied(bookkeeping, &versions, &m.version);
+                    let status = if applied { pending::Status::Applied } else { pending::Status::Pending };
+                    pending::Migration { name: m.file.path.to_string(), location: m.file.location(0), status, changes: sql_changes(m, !applied) }
+                })
+                .collect();
+            Ok(Bookkept::Read { table, migrations })
+        }
+    }
+}
+
+/// A Django migration's change; `counted` when its effect on rows matters.
+fn django_change(change: &dbveto_django::Change, counted: bool) -> pending::Change<'_> {
+    let rows = match change {
+        dbveto_django::Change::Sql { sql, .. } if counted => dbveto_sql::row_changes(sql),
+        dbveto_django::Change::Code { .. } => vec![dbveto_sql::RowChange::Unknown],
+        _ => Vec::new(),
+    };
+    let origin = change.origin();
+    pending::Change {
+        replay: Box::new(move |schema| change.replay(schema, &mut Vec::new())),
+        rows,
+        location: origin.location.clone(),
+        what: format!("`{}`", origin.action.trim_matches('`')),
+    }
+}
+
+/// An Alembic revision's change; `counted` when its effect on rows matters.
+fn alembic_change(change: &dbveto_sqlalchemy::Change, counted: bool) -> pending::Change<'_> {
+    let rows = match change.sql() {
+        Some(sql) if counted => dbveto_sql::row_changes(sql),
+        _ if change.is_unread() => vec![dbveto_sql::RowChange::Unknown],
+        _ => Vec::new(),
+    };
+    pending::Change {
+        replay: Box::new(move |schema| change.replay(schema, &mut Vec::new())),
+        rows,
+        location: change.location.clone(),
+        what: format!("`{}`", change.action.trim_matches('`')),
+    }
+}
+
+/// A SQL migration's changes: each statement on its own when it is
+/// pending, else each up section at once.
+fn sql_changes(m: &dbveto_discover::Migration, pending: bool) -> Vec<pending::Change<'_>> {
+    let file = &m.file;
+    let mut out = Vec::new();
+    for range in &m.up {
+        let pieces = match (pending, file.text.get(range.clone())) {
+            (true, Some(text)) => dbveto_sql::split_statements(text).into_iter().map(|r| r.start + range.start..r.end + range.start).collect(),
+            _ => vec![range.clone()],
+        };
+        for piece in pieces {
+            let text = file.text.get(piece.clone()).unwrap_or_default();
+            let rows = if pending { dbveto_sql::row_changes(text) } else { Vec::new() };
+            let what = format!("`{}`", dbveto_verify::apply::one_line(text).trim_end_matches(';'));
+            let location = file.location(piece.start);
+            out.push(pending::Change { replay: Box::new(move |schema| dbveto_sql::replay(schema, file, piece.clone(), &mut Vec::new())), rows, location, what });
+        }
+    }
+    out
+}
+
 fn bookkeeping(set: &MigrationSet) -> Option<Bookkeeping> {
     match set.tool {
         MigrationTool::GolangMigrate => Some(Bookkeeping::CurrentVersion),
@@ -221,25 +353,11 @@ fn bookkeeping(set: &MigrationSet) -> Option<Bookkeeping> {
     }
 }
 
-fn pending(live: &mut live::LiveDatabase, db: &Database, catalog: &dbveto_schema::Schema) -> Result<Vec<Diagnostic>, String> {
-    let Some(bookkeeping) = bookkeeping(&db.set) else {
-        return Ok(vec![Diagnostic {
-            location: at_dir(&db.set.dir),
-            severity: Severity::Info,
-            message: format!("pending migrations: not checked for {} migrations yet", db.set.tool.name()),
-        }]);
-    };
-    dbveto_verify::pending::preflight(&mut live.client, bookkeeping, &pending_inputs(db), catalog).map_err(|e| live.redactor.clean(&e))
-}
-
-fn pending_inputs(db: &Database) -> Vec<PendingInput<'_>> {
-    // Flyway's repeatable migrations have no version; they re-run on change.
-    db.set
-        .migrations
-        .iter()
-        .filter(|m| !(db.set.tool == MigrationTool::Flyway && m.file.path.rsplit('/').next().is_some_and(|n| n.starts_with("R__"))))
-        .map(|m| PendingInput { file: &m.file, version: &m.version, up: &m.up })
-        .collect()
+/// The versioned migrations of a SQL set: Flyway's repeatable migrations
+/// have no version; they re-run on change.
+fn sql_migrations(db: &Database) -> impl Iterator<Item = &dbveto_discover::Migration> {
+    let flyway = db.set.tool == MigrationTool::Flyway;
+    db.set.migrations.iter().filter(move |m| !(flyway && m.file.path.rsplit('/').next().is_some_and(|n| n.starts_with("R__"))))
 }
 
 /// `check --database-url`: the live catalog is the schema of the database
@@ -256,6 +374,7 @@ pub fn use_live_catalog(analysis: &mut Analysis, url: &str) -> Result<(), String
         None => analysis.databases.push(Database {
             set: MigrationSet { dir: ".".into(), tool: MigrationTool::SchemaDump, migrations: Vec::new() },
             schema: catalog,
+            framework: Framework::None,
         }),
     }
     Ok(())

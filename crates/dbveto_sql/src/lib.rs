@@ -17,6 +17,8 @@ mod dml;
 mod placeholders;
 
 pub use dml::{extract_writes, extract_writes_all};
+mod row_changes;
+pub use row_changes::{row_changes, RowChange};
 
 /// The predicate of a CHECK definition as `pg_get_constraintdef` prints it
 /// (`CHECK ((state = ANY (ARRAY['a'::text])))`), for catalogs read from a

@@ -32,6 +32,7 @@ use dbveto_source::{Diagnostic, Location, Severity};
 
 pub use apply::Step;
 pub use compare::{Difference, Scope};
+pub use postgres::Client;
 pub use server::{Binaries, Server};
 
 /// One database of the repository, as dbveto sees it.
