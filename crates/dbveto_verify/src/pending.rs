@@ -263,8 +263,11 @@ fn count(client: &mut Client, requirement: &Requirement, live: &Schema, earlier:
     if let Check::NotNull(column) = &requirement.check {
         let fill = earlier.iter().find(|c| c.rows.iter().any(|r| matches!(r, RowChange::FillsNulls { table, column: filled } if table == name && filled == column)));
         if let Some(fill) = fill {
-            let message = format!("pending migration: {what} is safe: {} ({}) fills the NULLs of `{name}` first", fill.what, short(&fill.location));
-            return Some(note(at, message));
+            let by = match fill.location == *at {
+                true => "the same operation".to_string(),
+                false => format!("{} ({})", fill.what, short(&fill.location)),
+            };
+            return Some(note(at, format!("pending migration: {what} is safe: {by} fills its NULLs first")));
         }
     }
     let n = match client.query_one(&requirement.query(live), &[]) {
