@@ -136,7 +136,7 @@ fn constraint_sql(k: &Constraint) -> String {
         ConstraintKind::Check { expression, .. } => format!("CHECK ({expression})"),
         ConstraintKind::PrimaryKey => format!("PRIMARY KEY ({cols})"),
         ConstraintKind::Unique => format!("UNIQUE ({cols})"),
-        ConstraintKind::Exclusion => "EXCLUDE (...)".to_string(),
+        ConstraintKind::Exclusion { definition } => definition.clone(),
         ConstraintKind::ForeignKey { references, referenced_columns, deferrable, initially_deferred, .. } => {
             let mut s = format!("FOREIGN KEY ({cols}) REFERENCES {references} ({})", referenced_columns.join(", "));
             if *deferrable {

@@ -93,11 +93,16 @@ fn skipped(message: String) -> Verification {
     Verification { status: VerificationStatus::Skipped, sqlstate: None, message, statement: None }
 }
 
-pub fn verify(analysis: &Analysis, rules: &[&Rule], options: &Options) -> Result<Report, String> {
-    let findings = if options.schema_only { Vec::new() } else { analysis.check(rules) };
+/// Verifies on a throwaway server built from the repository, or, with a
+/// database URL, against a live database: then the findings are those of
+/// its catalog (as `check --database-url` finds them), proven on a copy.
+pub fn verify(analysis: &mut Analysis, rules: &[&Rule], options: &Options) -> Result<Report, String> {
     match &options.database_url {
-        Some(url) => verify_live(analysis, findings, url, options),
-        None => verify_throwaway(analysis, findings, options),
+        Some(url) => verify_live(analysis, rules, url, options),
+        None => {
+            let findings = if options.schema_only { Vec::new() } else { analysis.check(rules) };
+            verify_throwaway(analysis, findings, options)
+        }
     }
 }
 
@@ -166,7 +171,7 @@ fn matching_database<'a>(databases: &'a [Database], catalog: &dbveto_schema::Sch
         .map(|(_, db)| db)
 }
 
-fn verify_live(analysis: &Analysis, mut findings: Vec<Finding>, url: &str, options: &Options) -> Result<Report, String> {
+fn verify_live(analysis: &mut Analysis, rules: &[&Rule], url: &str, options: &Options) -> Result<Report, String> {
     let mut live = live::connect(url)?;
     let catalog = dbveto_verify::catalog::read_schema(&mut live.client, &live.shown).map_err(|e| live.redactor.clean(&e))?;
     let mut report = Report { findings: Vec::new(), diagnostics: Vec::new(), differences: 0, failed_statements: 0, pending_violations: 0, databases: Vec::new() };
@@ -182,7 +187,7 @@ fn verify_live(analysis: &Analysis, mut findings: Vec<Finding>, url: &str, optio
             }
             _ => (db.schema.clone(), None, None),
         };
-        let differences = dbveto_verify::compare::compare(&expected, &catalog, dbveto_verify::Scope { extra_tables: false });
+        let differences = dbveto_verify::compare::compare(&expected, &catalog, dbveto_verify::Scope::LIVE);
         report.differences = differences.len();
         let fallback = at_dir(&db.set.dir);
         report.diagnostics.extend(differences.iter().map(|d| dbveto_verify::difference_diagnostic(d, &fallback)));
@@ -212,13 +217,92 @@ fn verify_live(analysis: &Analysis, mut findings: Vec<Finding>, url: &str, optio
         });
     }
     report.pending_violations = report.diagnostics.iter().filter(|d| d.severity == Severity::Error && d.message.starts_with("pending migration")).count();
-    for f in &mut findings {
-        f.verification = Some(skipped(
-            "a live database is only read, never written; run `dbveto verify` without --database-url to prove findings on a throwaway server".into(),
-        ));
+    if !options.schema_only {
+        let index = substitute_catalog(analysis, catalog.clone());
+        let mut findings = analysis.check(rules);
+        prove_on_copy(&mut live, &catalog, analysis, index, &mut findings, options, &mut report)?;
+        report.findings = findings;
     }
-    report.findings = findings;
     Ok(report)
+}
+
+/// Proves the findings about the live database on a throwaway server that
+/// holds a copy of its schema: the live database is never written to.
+fn prove_on_copy(
+    live: &mut live::LiveDatabase,
+    catalog: &dbveto_schema::Schema,
+    analysis: &Analysis,
+    index: usize,
+    findings: &mut [Finding],
+    options: &Options,
+    report: &mut Report,
+) -> Result<(), String> {
+    let owner: Vec<bool> = findings
+        .iter()
+        .map(|f| {
+            let table = dbveto_verify::prove::table_name(f);
+            analysis.closest_database(&f.location.path, |s| s.tables.contains_key(&table)) == Some(index)
+        })
+        .collect();
+    for (f, _) in findings.iter_mut().zip(&owner).filter(|(_, mine)| !**mine) {
+        f.verification = Some(skipped(format!("the live database has no table `{}`", f.table)));
+    }
+    let mut mine: Vec<&mut Finding> = findings.iter_mut().zip(&owner).filter(|(_, o)| **o).map(|(f, _)| f).collect();
+    if mine.is_empty() {
+        return Ok(());
+    }
+    let skip_all = |mine: &mut [&mut Finding], why: String| {
+        for f in mine.iter_mut() {
+            f.verification = Some(skipped(format!("could not build a copy of the live schema to prove it on: {why}")));
+        }
+    };
+    let server = match dbveto_verify::Binaries::find(options.postgres_bin.as_deref()).and_then(|bin| dbveto_verify::Server::start(&bin)) {
+        Ok(server) => server,
+        Err(e) => {
+            skip_all(&mut mine, e);
+            return Ok(());
+        }
+    };
+    let prelude = dbveto_verify::copy::prelude(&mut live.client, &live.shown).map_err(|e| live.redactor.clean(&e))?;
+    let mut copy = match dbveto_verify::copy::build(&server, "dbveto_live_copy", catalog, prelude) {
+        Ok(copy) => copy,
+        Err(e) => {
+            skip_all(&mut mine, e);
+            return Ok(());
+        }
+    };
+    let fallback = at_dir(".");
+    report.differences += copy.differences.len();
+    report.diagnostics.extend(copy.diagnostics.drain(..));
+    report.diagnostics.extend(copy.differences.iter().map(|d| Diagnostic {
+        location: d.location.clone().unwrap_or_else(|| fallback.clone()),
+        severity: Severity::Warning,
+        message: format!("copy of the live schema: {}", d.message),
+    }));
+    dbveto_verify::copy::prove(&mut copy, &mut mine)?;
+    drop(copy);
+    drop(server);
+    Ok(())
+}
+
+/// Puts a live catalog in place of the schema of the repository's
+/// database it matches (or adds it, when none does); its index.
+fn substitute_catalog(analysis: &mut Analysis, catalog: dbveto_schema::Schema) -> usize {
+    let best = matching_database(&analysis.databases, &catalog).map(|db| db.set.dir.clone());
+    match analysis.databases.iter().position(|db| Some(&db.set.dir) == best.as_ref()) {
+        Some(i) => {
+            analysis.databases[i].schema = catalog;
+            i
+        }
+        None => {
+            analysis.databases.push(Database {
+                set: MigrationSet { dir: ".".into(), tool: MigrationTool::SchemaDump, migrations: Vec::new() },
+                schema: catalog,
+                framework: Framework::None,
+            });
+            analysis.databases.len() - 1
+        }
+    }
 }
 
 /// What the migration tool's bookkeeping table says of a database's migrations.
@@ -365,18 +449,7 @@ fn sql_migrations(db: &Database) -> impl Iterator<Item = &dbveto_discover::Migra
 pub fn use_live_catalog(analysis: &mut Analysis, url: &str) -> Result<(), String> {
     let mut live = live::connect(url)?;
     let catalog = dbveto_verify::catalog::read_schema(&mut live.client, &live.shown).map_err(|e| live.redactor.clean(&e))?;
-    let index = {
-        let best = matching_database(&analysis.databases, &catalog).map(|db| db.set.dir.clone());
-        analysis.databases.iter().position(|db| Some(&db.set.dir) == best.as_ref())
-    };
-    match index {
-        Some(i) => analysis.databases[i].schema = catalog,
-        None => analysis.databases.push(Database {
-            set: MigrationSet { dir: ".".into(), tool: MigrationTool::SchemaDump, migrations: Vec::new() },
-            schema: catalog,
-            framework: Framework::None,
-        }),
-    }
+    substitute_catalog(analysis, catalog);
     Ok(())
 }
 

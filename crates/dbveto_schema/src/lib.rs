@@ -216,7 +216,11 @@ pub enum ConstraintKind {
     },
     Unique,
     PrimaryKey,
-    Exclusion,
+    Exclusion {
+        /// `EXCLUDE USING gist (room_id WITH =, during WITH &&)`: what a
+        /// `CONSTRAINT name` clause needs after the name to make it again.
+        definition: String,
+    },
 }
 
 impl ConstraintKind {
@@ -226,7 +230,7 @@ impl ConstraintKind {
             ConstraintKind::ForeignKey { .. } => "foreign key",
             ConstraintKind::Unique => "unique",
             ConstraintKind::PrimaryKey => "primary key",
-            ConstraintKind::Exclusion => "exclusion",
+            ConstraintKind::Exclusion { .. } => "exclusion",
         }
     }
 }
@@ -257,6 +261,10 @@ pub struct Index {
     pub unique: bool,
     /// Whether the index backs a constraint (PRIMARY KEY, UNIQUE).
     pub constraint: bool,
+    /// The `CREATE INDEX` statement that makes it, with its name: all an
+    /// expression index, a partial one or one with a method has. `None`
+    /// for the index of a constraint, which the constraint makes.
+    pub definition: Option<String>,
     pub provenance: History,
 }
 

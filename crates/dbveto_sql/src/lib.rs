@@ -7,6 +7,7 @@
 pub use dbveto_writes::*;
 
 
+mod definitions;
 mod expr;
 mod replay;
 mod statements;

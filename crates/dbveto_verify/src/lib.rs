@@ -8,8 +8,9 @@
 //! in a transaction that is always rolled back (`prove`).
 //!
 //! A live database (`live`) is only ever read: its catalog can serve as the
-//! schema, and migrations it has not applied yet are checked against its
-//! rows (`pending`).
+//! schema, migrations it has not applied yet are checked against its rows
+//! (`pending`), and findings are proven on a copy of its schema built on
+//! the throwaway server (`copy`).
 //!
 //! Invariant: nothing here writes outside a rolled-back transaction, except
 //! the migrations applied to the throwaway server this process owns.
@@ -17,6 +18,7 @@
 pub mod apply;
 pub mod catalog;
 pub mod compare;
+pub mod copy;
 pub mod ddl;
 pub mod error;
 pub mod live;
@@ -65,7 +67,7 @@ pub fn verify_database(server: &Server, index: usize, input: &DatabaseInput, fin
     let mut client = server.connect(&db)?;
     let mut diagnostics = apply::apply(&mut client, &input.steps);
     let catalog = catalog::read_schema(&mut client, "PostgreSQL")?;
-    let differences = compare::compare(input.schema, &catalog, Scope { extra_tables: true });
+    let differences = compare::compare(input.schema, &catalog, Scope::BUILT);
     let fallback = Location { path: input.name.into(), line: 1, column: 1 };
     for d in &differences {
         diagnostics.push(difference_diagnostic(d, &fallback));

@@ -424,7 +424,7 @@ fn violating_rows(k: &Constraint) -> Option<(String, Check)> {
             format!("the new {} `{}` ({}) as duplicates", k.kind.label().to_uppercase(), k.name, k.columns.join(", ")),
             Check::NoDuplicates(k.columns.clone()),
         )),
-        ConstraintKind::Exclusion => None,
+        ConstraintKind::Exclusion { .. } => None,
     }
 }
 

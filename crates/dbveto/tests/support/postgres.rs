@@ -52,6 +52,11 @@ impl Postgres {
         Ok(out)
     }
 
+    /// The server itself, for the library's own use of it.
+    pub fn server(&self) -> &Server {
+        &self.server
+    }
+
     pub fn create_database(&self, name: &str) {
         self.server.create_database(name).expect("create database");
     }
