@@ -27,6 +27,7 @@ pub mod prove;
 pub mod rows;
 pub mod server;
 pub mod sql;
+pub mod tls;
 
 use dbveto_rules::Finding;
 use dbveto_schema::Schema;

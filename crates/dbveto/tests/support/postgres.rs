@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use dbveto_verify::server::{Binaries, Server, PORT, SUPERUSER};
+use dbveto_verify::server::{Binaries, Listen, Server, SUPERUSER};
 
 pub struct Postgres {
     server: Server,
@@ -14,8 +14,13 @@ pub struct Postgres {
 impl Postgres {
     /// Starts a server, or panics with what is missing.
     pub fn start() -> Postgres {
+        Postgres::start_listening(&Listen::default())
+    }
+
+    /// A server that also listens on 127.0.0.1 (with TLS, when `listen` says so).
+    pub fn start_listening(listen: &Listen) -> Postgres {
         let bin = Binaries::find(None).unwrap_or_else(|e| panic!("{e}"));
-        Postgres { server: Server::start(&bin).unwrap_or_else(|e| panic!("could not start PostgreSQL: {e}")) }
+        Postgres { server: Server::start_listening(&bin, listen).unwrap_or_else(|e| panic!("could not start PostgreSQL: {e}")) }
     }
 
     /// The directory of the server's Unix socket: what libpq takes as `host`.
@@ -24,7 +29,7 @@ impl Postgres {
     }
 
     pub fn port(&self) -> u16 {
-        PORT
+        self.server.port()
     }
 
     /// The superuser `initdb` created; it logs in without a password.
@@ -34,7 +39,7 @@ impl Postgres {
 
     /// A `key=value` connection string for database `db`, with `extra` appended.
     pub fn conninfo(&self, db: &str, extra: &str) -> String {
-        format!("host={} port={PORT} user={SUPERUSER} dbname={db} {extra}", self.socket_dir().display())
+        format!("host={} port={} user={SUPERUSER} dbname={db} {extra}", self.socket_dir().display(), self.port())
     }
 
     /// Runs SQL in `db` (several statements allowed); returns the first
