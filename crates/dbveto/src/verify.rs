@@ -273,7 +273,7 @@ fn prove_on_copy(
     };
     let fallback = at_dir(".");
     report.differences += copy.differences.len();
-    report.diagnostics.extend(copy.diagnostics.drain(..));
+    report.diagnostics.append(&mut copy.diagnostics);
     report.diagnostics.extend(copy.differences.iter().map(|d| Diagnostic {
         location: d.location.clone().unwrap_or_else(|| fallback.clone()),
         severity: Severity::Warning,
