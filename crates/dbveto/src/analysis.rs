@@ -16,6 +16,16 @@ use rayon::prelude::*;
 pub struct Database {
     pub set: MigrationSet,
     pub schema: Schema,
+    /// What each migration of a framework did, for pending migrations.
+    pub framework: Framework,
+}
+
+/// The migrations of a framework as dbveto applied them, one by one.
+pub enum Framework {
+    /// SQL migrations (their files are the record) or ORM models.
+    None,
+    Django(Vec<dbveto_django::AppliedMigration>),
+    Alembic(Vec<dbveto_sqlalchemy::AppliedRevision>),
 }
 
 pub struct Analysis {
@@ -94,7 +104,7 @@ fn replay_set(set: MigrationSet) -> (Database, Vec<Diagnostic>) {
             dbveto_sql::replay(&mut schema, &m.file, range.clone(), &mut diagnostics);
         }
     }
-    (Database { set, schema }, diagnostics)
+    (Database { set, schema, framework: Framework::None }, diagnostics)
 }
 
 /// Python is parsed once; the raw-SQL, Django, SQLAlchemy and jobs frontends read the same trees.
@@ -127,11 +137,12 @@ fn python_frontends(
 fn sqlalchemy_databases(mut sqlalchemy: dbveto_sqlalchemy::SqlAlchemy, databases: &mut Vec<Database>) -> dbveto_sqlalchemy::SqlAlchemy {
     if let Some(alembic) = sqlalchemy.alembic.take() {
         let migrations = alembic.files.iter().map(whole_file).collect();
-        databases.push(Database { set: MigrationSet { dir: alembic.dir, tool: MigrationTool::Alembic, migrations }, schema: alembic.schema });
+        let set = MigrationSet { dir: alembic.dir, tool: MigrationTool::Alembic, migrations };
+        databases.push(Database { set, schema: alembic.schema, framework: Framework::Alembic(alembic.revisions) });
     } else if let Some(schema) = sqlalchemy.model_schema.take() {
         let migrations = sqlalchemy.model_files.iter().map(whole_file).collect();
         let set = MigrationSet { dir: sqlalchemy.model_dir.clone(), tool: MigrationTool::SqlalchemyModels, migrations };
-        databases.push(Database { set, schema });
+        databases.push(Database { set, schema, framework: Framework::None });
     }
     sqlalchemy
 }
@@ -159,7 +170,8 @@ fn django_database(apps: &dbveto_django::Apps, applied: dbveto_django::Applied) 
         .iter()
         .map(|file| Migration { file: file.clone(), version: Vec::new(), up: std::iter::once(0..file.text.len()).collect() })
         .collect();
-    Database { set: MigrationSet { dir, tool: MigrationTool::Django, migrations }, schema: applied.schema }
+    let set = MigrationSet { dir, tool: MigrationTool::Django, migrations };
+    Database { set, schema: applied.schema, framework: Framework::Django(applied.migrations) }
 }
 
 /// A `.sql` file of queries is SQL that runs: its parse errors are

@@ -165,9 +165,9 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             let root = root(&path)?;
             let config = check::load_config(&root, None)?;
             let rules = dbveto_config::selected_rules(&config, &select, &[], &ignore)?;
-            let analysis = analysis::analyze_with(&root, &config.discover_options());
+            let mut analysis = analysis::analyze_with(&root, &config.discover_options());
             let options = verify::Options { database_url, postgres_bin, schema_only, pending };
-            let report = verify::verify(&analysis, &rules, &options)?;
+            let report = verify::verify(&mut analysis, &rules, &options)?;
             let mut diagnostics = analysis.diagnostics.clone();
             diagnostics.extend(report.diagnostics.iter().cloned());
             match format {

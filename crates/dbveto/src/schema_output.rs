@@ -97,7 +97,7 @@ pub fn json(databases: &[Database]) -> Value {
                     })).collect::<Vec<_>>(),
                     "indexes": s.indexes.values().map(|i| json!({
                         "schema": i.name.schema, "name": i.name.name, "table": i.table.name,
-                        "columns": i.columns, "expression_columns": i.expression_columns, "unique": i.unique, "constraint": i.constraint,
+                        "columns": i.columns, "unique": i.unique, "constraint": i.constraint,
                         "provenance": provenance(&i.provenance.current),
                     })).collect::<Vec<_>>(),
                 })
@@ -136,7 +136,7 @@ fn constraint_sql(k: &Constraint) -> String {
         ConstraintKind::Check { expression, .. } => format!("CHECK ({expression})"),
         ConstraintKind::PrimaryKey => format!("PRIMARY KEY ({cols})"),
         ConstraintKind::Unique => format!("UNIQUE ({cols})"),
-        ConstraintKind::Exclusion => "EXCLUDE (...)".to_string(),
+        ConstraintKind::Exclusion { definition } => definition.clone(),
         ConstraintKind::ForeignKey { references, referenced_columns, deferrable, initially_deferred, .. } => {
             let mut s = format!("FOREIGN KEY ({cols}) REFERENCES {references} ({})", referenced_columns.join(", "));
             if *deferrable {

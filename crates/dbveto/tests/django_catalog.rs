@@ -15,18 +15,12 @@ mod support;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use serde_json::{json, Value};
 use support::catalog;
+use support::frameworks::{django_venv, Project, DJANGO_VERSION};
 use support::postgres::Postgres;
-
-const DJANGO_VERSION: &str = "5.2.19";
-
-/// Exact pins, Django's own dependencies included, so every run migrates
-/// with the same code.
-const REQUIREMENTS: &[&str] = &["Django==5.2.19", "asgiref==3.13.0", "sqlparse==0.6.1", "psycopg2-binary==2.9.13"];
 
 /// Tables Django keeps for itself (and those of its contrib apps): not
 /// part of a project's schema.
@@ -47,79 +41,6 @@ fn django_fixtures() -> Vec<PathBuf> {
         .collect();
     out.sort();
     out
-}
-
-// ---------------------------------------------------------------- venv
-
-/// A virtual environment with the pinned Django and psycopg2, reused across runs.
-fn django_venv() -> PathBuf {
-    let probe = format!("import sys, django, psycopg2; sys.exit(0 if django.get_version() == '{DJANGO_VERSION}' else 1)");
-    support::venv::cached("django-venv", REQUIREMENTS, &probe)
-}
-
-// ---------------------------------------------------------------- Django
-
-struct Project<'a> {
-    python: &'a Path,
-    dir: &'a Path,
-    pg: &'a Postgres,
-    database: String,
-}
-
-impl Project<'_> {
-    /// `python manage.py ARGS` against this project's database; `Err`
-    /// carries the output's last lines.
-    fn manage(&self, args: &[&str]) -> Result<String, String> {
-        let out = Command::new(self.python)
-            .arg("manage.py")
-            .args(args)
-            .current_dir(self.dir)
-            .env("DBVETO_PG_HOST", self.pg.socket_dir())
-            .env("DBVETO_PG_PORT", self.pg.port().to_string())
-            .env("DBVETO_PG_DB", &self.database)
-            .env("DBVETO_PG_USER", self.pg.user())
-            .env("PYTHONDONTWRITEBYTECODE", "1")
-            .env_remove("DJANGO_SETTINGS_MODULE")
-            .env_remove("PYTHONPATH")
-            .env_remove("PYTHONHOME")
-            .stdin(Stdio::null())
-            .output()
-            .map_err(|e| format!("could not run manage.py: {e}"))?;
-        if out.status.success() {
-            Ok(String::from_utf8_lossy(&out.stdout).to_string())
-        } else {
-            let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-            let lines: Vec<&str> = text.lines().collect();
-            Err(lines[lines.len().saturating_sub(12)..].join("\n"))
-        }
-    }
-
-    /// Applies every migration. System checks are skipped: a fixture may
-    /// carry a model that fails them on purpose (django-seed001's index
-    /// name, models.E034), and the database is what is compared here.
-    fn migrate(&self) -> Result<(), String> {
-        self.manage(&["migrate", "--noinput", "--skip-checks"]).map(|_| ())
-    }
-
-    /// Applies the migrations one at a time in plan order, writing each
-    /// one's `sqlmigrate` output, taken just before it runs (Django
-    /// introspects the database for some names), to `out/<app>_<name>.sql`.
-    fn migrate_recording(&self, out: &Path) -> Result<(), String> {
-        std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
-        let plan = self.manage(&["migrate", "--plan", "--skip-checks"])?;
-        for line in plan.lines() {
-            // "app.migration_name" at the start of a line; operations are indented.
-            let Some((app, name)) = line.trim_end().split_once('.') else { continue };
-            let is_label = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-            if line.starts_with(char::is_whitespace) || !is_label(app) || !is_label(name) {
-                continue;
-            }
-            let sql = self.manage(&["sqlmigrate", "--skip-checks", app, name])?;
-            std::fs::write(out.join(format!("{app}_{name}.sql")), sql).map_err(|e| e.to_string())?;
-            self.manage(&["migrate", "--noinput", "--skip-checks", app, name])?;
-        }
-        Ok(())
-    }
 }
 
 /// dbveto's databases for a Django project, as one: tables and enums of all.

@@ -16,20 +16,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use support::catalog;
+use support::frameworks::{sqlalchemy_url, sqlalchemy_venv, SQLALCHEMY_VERSION};
 use support::postgres::Postgres;
-
-const SQLALCHEMY_VERSION: &str = "2.0.44";
-
-/// Exact pins, dependencies included.
-const REQUIREMENTS: &[&str] = &[
-    "SQLAlchemy==2.0.44",
-    "alembic==1.17.2",
-    "Mako==1.4.3",
-    "MarkupSafe==3.0.4",
-    "greenlet==3.5.6",
-    "typing_extensions==4.16.0",
-    "psycopg2-binary==2.9.13",
-];
 
 /// Imports every module of the project (those that cannot be imported are
 /// skipped) and runs `create_all()` for every `MetaData` they define.
@@ -76,15 +64,9 @@ fn fixtures() -> Vec<PathBuf> {
     out
 }
 
-/// A virtual environment with the pinned SQLAlchemy, Alembic and psycopg2, reused across runs.
-fn sqlalchemy_venv() -> PathBuf {
-    let probe = format!("import sys, sqlalchemy, alembic, psycopg2; sys.exit(0 if sqlalchemy.__version__ == '{SQLALCHEMY_VERSION}' else 1)");
-    support::venv::cached("sqlalchemy-venv", REQUIREMENTS, &probe)
-}
-
 /// Builds the fixture's database with SQLAlchemy; `Err` has the output's last lines.
 fn build(python: &Path, fixture: &Path, pg: &Postgres, database: &str) -> Result<(), String> {
-    let url = format!("postgresql+psycopg2://{}@/{database}?host={}&port={}", pg.user(), pg.socket_dir().display(), pg.port());
+    let url = sqlalchemy_url(pg, database);
     let mut command = Command::new(python);
     if fixture.join("alembic.ini").is_file() {
         command.args(["-m", "alembic", "upgrade", "heads"]);

@@ -27,7 +27,7 @@ pub use facts::facts;
 pub use field::{Field, OrmDefault};
 pub use models::{Model, Models};
 pub use naming::{INDEX_MAX_NAME, POSTGRES_MAX_NAME};
-pub use operations::{AddedField, Applied, GivenName};
+pub use operations::{AddedField, Applied, AppliedMigration, Change, GivenName};
 pub use state::{ModelKey, ModelState, ProjectState};
 
 use dbveto_python::ProjectIndex;

@@ -45,6 +45,59 @@ pub struct Applied {
     pub names: Vec<GivenName>,
     /// The migration files, in the order they were applied.
     pub files: Vec<SourceFile>,
+    /// Each migration and what it did to the database, in the same order.
+    pub migrations: Vec<AppliedMigration>,
+}
+
+/// One migration as `migrate` applied it: its key in `django_migrations`,
+/// the migrations it stands in for, and its changes to the database.
+#[derive(Debug, Clone)]
+pub struct AppliedMigration {
+    pub app: String,
+    pub name: String,
+    /// `replaces` of a squashed migration.
+    pub replaces: Vec<(String, String)>,
+    pub file: SourceFile,
+    pub changes: Vec<Change>,
+}
+
+/// One change a migration makes to the database, in the order it runs.
+#[derive(Debug, Clone)]
+pub enum Change {
+    /// SQL the schema editor generates, or a `RunSQL`'s.
+    Sql { sql: String, origin: Provenance },
+    /// A CHECK whose condition dbveto cannot compile.
+    OpaqueCheck { table: String, name: String, origin: Provenance },
+    /// Code that runs against the data, whose effect is not known: a
+    /// `RunPython`, or a `RunSQL` whose SQL is not known statically.
+    Code { origin: Provenance },
+}
+
+impl Change {
+    /// Applies the change to `schema`, as the interpreter did.
+    pub fn replay(&self, schema: &mut Schema, diagnostics: &mut Vec<Diagnostic>) {
+        match self {
+            Change::Sql { sql, origin } => dbveto_sql::replay_generated(schema, sql, &origin.location, &origin.action, diagnostics),
+            Change::OpaqueCheck { table, name, origin } => {
+                if let Some(t) = schema.tables.get_mut(&dbveto_schema::QualifiedName::public(table.clone())) {
+                    t.constraints.push(Constraint {
+                        name: name.clone(),
+                        kind: DbConstraint::Check { expression: "(a condition dbveto does not compile)".into(), predicate: Predicate::Opaque },
+                        columns: Vec::new(),
+                        validated: true,
+                        provenance: History::new(origin.clone()),
+                    });
+                }
+            }
+            Change::Code { .. } => {}
+        }
+    }
+
+    pub fn origin(&self) -> &Provenance {
+        match self {
+            Change::Sql { origin, .. } | Change::OpaqueCheck { origin, .. } | Change::Code { origin } => origin,
+        }
+    }
 }
 
 struct Interpreter<'i, 'p, 'a> {
@@ -58,6 +111,8 @@ struct Interpreter<'i, 'p, 'a> {
     names: Vec<GivenName>,
     /// Tables created by the migration being applied.
     created_now: Vec<String>,
+    /// The changes of the migration being applied.
+    changes: Vec<Change>,
     /// The `Migration` class being applied.
     class: Option<&'a ast::StmtClassDef>,
     /// Tables created by an initial migration, and by which.
@@ -110,6 +165,7 @@ pub fn apply<'a>(
         added_fields: Vec::new(),
         names: Vec::new(),
         created_now: Vec::new(),
+        changes: Vec::new(),
         class: None,
         created_initially: Vec::new(),
         current: Default::default(),
@@ -117,6 +173,7 @@ pub fn apply<'a>(
         app: String::new(),
     };
     let mut files = Vec::new();
+    let mut applied = Vec::new();
     for &i in order {
         let Some(m) = migrations.get(i) else { continue };
         interpreter.module = m.module;
@@ -133,6 +190,13 @@ pub fn apply<'a>(
             interpreter.run(step, &origin);
         }
         files.push(m.file.clone());
+        applied.push(AppliedMigration {
+            app: m.key.0.clone(),
+            name: m.key.1.clone(),
+            replaces: m.replaces.clone(),
+            file: m.file.clone(),
+            changes: std::mem::take(&mut interpreter.changes),
+        });
     }
     Applied {
         schema: interpreter.schema,
@@ -140,6 +204,7 @@ pub fn apply<'a>(
         added_fields: interpreter.added_fields,
         names: interpreter.names,
         files,
+        migrations: applied,
     }
 }
 
@@ -173,22 +238,17 @@ impl<'p, 'a> Interpreter<'_, 'p, 'a> {
 
     /// Applies one generated change, with `origin` as its provenance.
     fn run(&mut self, step: Step, origin: &Provenance) {
-        match step {
-            Step::Sql(sql) => {
-                dbveto_sql::replay_generated(&mut self.schema, &sql, &origin.location, &origin.action, self.diagnostics)
-            }
-            Step::OpaqueCheck { table, name } => {
-                if let Some(t) = self.schema.tables.get_mut(&dbveto_schema::QualifiedName::public(table)) {
-                    t.constraints.push(Constraint {
-                        name,
-                        kind: DbConstraint::Check { expression: "(a condition dbveto does not compile)".into(), predicate: Predicate::Opaque },
-                        columns: Vec::new(),
-                        validated: true,
-                        provenance: History::new(origin.clone()),
-                    });
-                }
-            }
-        }
+        let origin = origin.clone();
+        self.change(match step {
+            Step::Sql(sql) => Change::Sql { sql, origin },
+            Step::OpaqueCheck { table, name } => Change::OpaqueCheck { table, name, origin },
+        });
+    }
+
+    /// Applies a change and records it for the migration.
+    fn change(&mut self, change: Change) {
+        change.replay(&mut self.schema, self.diagnostics);
+        self.changes.push(change);
     }
 
     /// Runs what `edit` generates against the current state and schema.
@@ -480,6 +540,12 @@ impl<'p, 'a> Interpreter<'_, 'p, 'a> {
                     }
                 }
             }
+            "RunPython" => {
+                let noop = matches!(arg(call, 0, "code"), Some(Expr::Attribute(a)) if a.attr.as_str() == "noop");
+                if database && !noop {
+                    self.changes.push(Change::Code { origin });
+                }
+            }
             name if NO_SCHEMA_EFFECT.contains(&name) => {}
             "SeparateDatabaseAndState" => {
                 if database {
@@ -516,9 +582,10 @@ impl<'p, 'a> Interpreter<'_, 'p, 'a> {
             let location = self.location(piece);
             if let Some(Literal::Str(text)) = self.literal(Some(piece)) {
                 let origin = Provenance { location, action: dbveto_sql_summary(&text) };
-                dbveto_sql::replay_generated(&mut self.schema, &text, &origin.location, &origin.action, self.diagnostics);
+                self.change(Change::Sql { sql: text, origin });
             } else if matches!(piece, Expr::Attribute(a) if a.attr.as_str() == "noop") {
             } else {
+                self.changes.push(Change::Code { origin: origin.clone() });
                 self.diagnostics.push(Diagnostic {
                     location: origin.location.clone(),
                     severity: dbveto_source::Severity::Info,

@@ -72,6 +72,19 @@ fn sql_value(value: &Literal) -> String {
     value.to_sql()
 }
 
+/// The value Django sends for a field's Python default (a parameter, only
+/// known when the migration runs): DDL that stands for "some value".
+const PYTHON_DEFAULT: &str = "dbveto_python_default()";
+
+/// `BaseDatabaseSchemaEditor._effective_default` is not `None`: a
+/// `default=`, the empty string of a `blank` string field, or `auto_now`.
+fn has_effective_default(field: &Field) -> bool {
+    if field.is_generated() || field.is_auto() {
+        return false;
+    }
+    field.default.is_some() || (!field.null && field.blank && field.empty_strings_allowed()) || field.auto_now
+}
+
 /// A `db_default` as DDL; one dbveto cannot compile still is a default.
 fn default_sql(default: &Default) -> String {
     match default {
@@ -124,12 +137,16 @@ impl<'s> Editor<'s> {
         known.unwrap_or_else(|| quote(&field.class.written))
     }
 
-    /// `column_sql` + check + identity, without the foreign key.
-    fn column_sql(&self, model: &ModelState, name: &str, field: &Field) -> Option<String> {
+    /// `column_sql` + check + identity, without the foreign key. With
+    /// `include_default` (`AddField`), the field's Python default is the
+    /// column's default until `add_field` drops it again.
+    fn column_sql(&self, model: &ModelState, name: &str, field: &Field, include_default: bool) -> Option<String> {
         let column = field.column(name)?;
         let mut sql = format!("{} {}", quote(&column), self.db_type(model, field));
         if let Some(default) = &field.db_default {
             sql.push_str(&format!(" DEFAULT {}", default_sql(default)));
+        } else if include_default && has_effective_default(field) {
+            sql.push_str(&format!(" DEFAULT {PYTHON_DEFAULT}"));
         }
         if field.is_generated() {
             // An expression dbveto cannot compile still makes a generated column.
@@ -207,7 +224,7 @@ impl<'s> Editor<'s> {
         let mut definitions: Vec<String> = model
             .fields
             .iter()
-            .filter_map(|(name, field)| self.column_sql(model, name, field))
+            .filter_map(|(name, field)| self.column_sql(model, name, field, false))
             .collect();
         let mut opaque = Vec::new();
         for constraint in &model.options.constraints {
@@ -335,8 +352,14 @@ impl<'s> Editor<'s> {
             self.create_many_to_many(model, name, field);
             return;
         }
-        let Some(definition) = self.column_sql(model, name, field) else { return };
+        let Some(definition) = self.column_sql(model, name, field, true) else { return };
         self.sql(format!("ALTER TABLE {} ADD COLUMN {definition}", quote(&model.db_table())));
+        // Existing rows got the default; Django keeps no database default.
+        if field.db_default.is_none() && has_effective_default(field) {
+            if let Some(column) = field.column(name) {
+                self.sql(format!("ALTER TABLE {} ALTER COLUMN {} DROP DEFAULT", quote(&model.db_table()), quote(&column)));
+            }
+        }
         if let Some(fk) = self.fk_sql(model, name, field) {
             self.sql(fk);
         }
@@ -426,6 +449,23 @@ impl<'s> Editor<'s> {
             }
         }
         if old.null && !new.null {
+            // A default fills the NULL rows first (`four_way_default_alteration`).
+            match (&new.db_default, &new.default) {
+                (Some(default), _) => self.sql(format!(
+                    "UPDATE {} SET {} = {} WHERE {} IS NULL",
+                    quote(&table),
+                    quote(&new_column),
+                    default_sql(default),
+                    quote(&new_column)
+                )),
+                (None, Some(_)) => self.sql(format!(
+                    "UPDATE {} SET {} = {PYTHON_DEFAULT} WHERE {} IS NULL",
+                    quote(&table),
+                    quote(&new_column),
+                    quote(&new_column)
+                )),
+                (None, None) => {}
+            }
             self.sql(format!("ALTER TABLE {} ALTER COLUMN {} SET NOT NULL", quote(&table), quote(&new_column)));
         } else if !old.null && new.null {
             self.sql(format!("ALTER TABLE {} ALTER COLUMN {} DROP NOT NULL", quote(&table), quote(&new_column)));

@@ -216,7 +216,11 @@ pub enum ConstraintKind {
     },
     Unique,
     PrimaryKey,
-    Exclusion,
+    Exclusion {
+        /// `EXCLUDE USING gist (room_id WITH =, during WITH &&)`: what a
+        /// `CONSTRAINT name` clause needs after the name to make it again.
+        definition: String,
+    },
 }
 
 impl ConstraintKind {
@@ -226,7 +230,7 @@ impl ConstraintKind {
             ConstraintKind::ForeignKey { .. } => "foreign key",
             ConstraintKind::Unique => "unique",
             ConstraintKind::PrimaryKey => "primary key",
-            ConstraintKind::Exclusion => "exclusion",
+            ConstraintKind::Exclusion { .. } => "exclusion",
         }
     }
 }
@@ -255,20 +259,14 @@ pub struct Index {
     pub table: QualifiedName,
     /// The key columns named plainly.
     pub columns: Vec<String>,
-    /// The columns its expressions and its WHERE predicate read:
-    /// PostgreSQL drops the index with any of them, as with `columns`.
-    pub expression_columns: Vec<String>,
     pub unique: bool,
     /// Whether the index backs a constraint (PRIMARY KEY, UNIQUE).
     pub constraint: bool,
+    /// The `CREATE INDEX` statement that makes it, with its name: all an
+    /// expression index, a partial one or one with a method has. `None`
+    /// for the index of a constraint, which the constraint makes.
+    pub definition: Option<String>,
     pub provenance: History,
-}
-
-impl Index {
-    /// Whether dropping `column` of its table drops the index.
-    pub fn depends_on(&self, column: &str) -> bool {
-        self.columns.iter().chain(&self.expression_columns).any(|c| c == column)
-    }
 }
 
 impl Schema {

@@ -7,6 +7,7 @@
 pub use dbveto_writes::*;
 
 
+mod definitions;
 mod expr;
 mod psql;
 mod replay;
@@ -18,6 +19,8 @@ mod dml;
 mod placeholders;
 
 pub use dml::{extract_writes, extract_writes_all};
+mod row_changes;
+pub use row_changes::{row_changes, RowChange};
 
 /// The predicate of a CHECK definition as `pg_get_constraintdef` prints it
 /// (`CHECK ((state = ANY (ARRAY['a'::text])))`), for catalogs read from a

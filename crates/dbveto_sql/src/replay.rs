@@ -11,6 +11,7 @@ use pg_query::protobuf::{
     AlterTableCmd, AlterTableType, ColumnDef, ConstrType, Node, ObjectType, RangeVar,
 };
 
+use crate::definitions::{constraint_renaming_column, index_columns, index_renamed, index_renaming_column};
 use crate::expr::{self, string, strings};
 use crate::statements::{self, Statement};
 use crate::types::{data_type, Serial};
@@ -390,7 +391,13 @@ impl Replayer<'_> {
                 (ConstraintKind::Check { expression, predicate: expr::predicate(e) }, read, "check", name2)
             }
             ConstrType::ConstrPrimary | ConstrType::ConstrUnique | ConstrType::ConstrExclusion => {
-                let mut cols = if k.keys.is_empty() { column.map(|c| vec![c.to_string()]).unwrap_or_default() } else { strings(&k.keys) };
+                let mut cols = if !k.exclusions.is_empty() {
+                    exclusion_columns(k)
+                } else if k.keys.is_empty() {
+                    column.map(|c| vec![c.to_string()]).unwrap_or_default()
+                } else {
+                    strings(&k.keys)
+                };
                 cols.iter_mut().for_each(|c| *c = truncate_identifier(c));
                 if kind == ConstrType::ConstrPrimary {
                     if let Some(t) = self.schema.tables.get_mut(table) {
@@ -404,7 +411,10 @@ impl Replayer<'_> {
                 let (ck, label) = match kind {
                     ConstrType::ConstrPrimary => (ConstraintKind::PrimaryKey, "pkey"),
                     ConstrType::ConstrUnique => (ConstraintKind::Unique, "key"),
-                    _ => (ConstraintKind::Exclusion, "excl"),
+                    _ => {
+                        let definition = crate::definitions::constraint_definition(k).unwrap_or_else(|| "EXCLUDE (...)".into());
+                        (ConstraintKind::Exclusion { definition }, "excl")
+                    }
                 };
                 let name2 = if kind == ConstrType::ConstrPrimary { None } else { Some(cols.join("_")) };
                 (ck, cols, label, name2)
@@ -448,7 +458,7 @@ impl Replayer<'_> {
             }
             _ => return,
         };
-        let index_backed = matches!(ckind, ConstraintKind::PrimaryKey | ConstraintKind::Unique | ConstraintKind::Exclusion);
+        let index_backed = matches!(ckind, ConstraintKind::PrimaryKey | ConstraintKind::Unique | ConstraintKind::Exclusion { .. });
         let name = given.unwrap_or_else(|| {
             choose_name(&table.name, name2.as_deref().map(truncate_identifier).as_deref(), label, |n| {
                 if index_backed {
@@ -459,16 +469,16 @@ impl Replayer<'_> {
             })
         });
         if index_backed {
-            let unique = !matches!(ckind, ConstraintKind::Exclusion);
+            let unique = !matches!(ckind, ConstraintKind::Exclusion { .. });
             self.schema.indexes.insert(
                 QualifiedName::new(schema_name.clone(), name.clone()),
                 Index {
                     name: QualifiedName::new(schema_name.clone(), name.clone()),
                     table: table.clone(),
                     columns: columns.clone(),
-                    expression_columns: Vec::new(),
                     unique,
                     constraint: true,
+                    definition: None,
                     provenance: History::new(here.clone()),
                 },
             );
@@ -522,7 +532,8 @@ impl Replayer<'_> {
                 // Constraints and indexes on the column go with it.
                 t.constraints.retain(|k| !k.columns.contains(&colname));
                 let schema = table.schema.clone();
-                self.schema.indexes.retain(|n, i| !(n.schema == schema && i.table == *table && i.depends_on(&colname)));
+                let reads = |i: &Index| i.columns.contains(&colname) || i.definition.as_deref().is_some_and(|d| index_columns(d).contains(&colname));
+                self.schema.indexes.retain(|n, i| !(n.schema == schema && i.table == *table && reads(i)));
             }
             AlterTableType::AtColumnDefault => self.with_column(table, &colname, |c| {
                 c.default = cmd.def.as_deref().map(expr::render);
@@ -622,6 +633,7 @@ impl Replayer<'_> {
                 for i in self.schema.indexes.values_mut() {
                     if i.table == old {
                         i.table = renamed.clone();
+                        i.definition = i.definition.as_deref().and_then(|d| index_renamed(d, &i.name.name, &renamed));
                     }
                 }
             }
@@ -637,12 +649,19 @@ impl Replayer<'_> {
                 c.provenance.record(here);
                 for k in &mut t.constraints {
                     k.columns.iter_mut().filter(|c| **c == old).for_each(|c| *c = new.clone());
-                    if let ConstraintKind::Check { predicate, .. } = &mut k.kind {
-                        predicate.rename_column(&old, &new);
+                    match &mut k.kind {
+                        ConstraintKind::Check { predicate, .. } => predicate.rename_column(&old, &new),
+                        ConstraintKind::Exclusion { definition } => {
+                            if let Some(renamed) = constraint_renaming_column(definition, &old, &new) {
+                                *definition = renamed;
+                            }
+                        }
+                        _ => {}
                     }
                 }
                 for i in self.schema.indexes.values_mut().filter(|i| i.table == table) {
-                    i.columns.iter_mut().chain(&mut i.expression_columns).filter(|c| **c == old).for_each(|c| *c = new.clone());
+                    i.columns.iter_mut().filter(|c| **c == old).for_each(|c| *c = new.clone());
+                    i.definition = i.definition.as_deref().and_then(|d| index_renaming_column(d, &old, &new));
                 }
                 for t in self.schema.tables.values_mut() {
                     for k in &mut t.constraints {
@@ -674,6 +693,7 @@ impl Replayer<'_> {
                 let Some(old) = r.relation.as_ref().map(qualified) else { return };
                 if let Some(mut i) = self.schema.indexes.remove(&old) {
                     i.name.name = new.clone();
+                    i.definition = i.definition.as_deref().and_then(|d| index_renamed(d, &new, &i.table));
                     i.provenance.record(here);
                     // An index that backs a constraint renames the constraint too.
                     if i.constraint {
@@ -794,12 +814,10 @@ impl Replayer<'_> {
             return;
         }
         let mut columns = Vec::new();
-        let mut expression_columns = Vec::new();
         let mut names_for_label = Vec::new();
         for p in &i.index_params {
             if let Some(N::IndexElem(e)) = p.node.as_ref() {
                 if let Some(expression) = e.expr.as_deref().filter(|_| e.name.is_empty()) {
-                    expr::columns_read(expression, &mut expression_columns);
                     names_for_label.push(expr::figure_colname(expression).map_or_else(|| "expr".to_string(), |n| truncate_identifier(&n)));
                 } else {
                     columns.push(truncate_identifier(&e.name));
@@ -807,10 +825,6 @@ impl Replayer<'_> {
                 }
             }
         }
-        if let Some(predicate) = i.where_clause.as_deref() {
-            expr::columns_read(predicate, &mut expression_columns);
-        }
-        let expression_columns = expression_columns.into_iter().map(|c| truncate_identifier(&c)).collect();
         // A unique index is a constraint only when a constraint made it.
         let label = if i.primary { "pkey" } else if i.isconstraint { "key" } else { "idx" };
         let name = if i.idxname.is_empty() {
@@ -829,11 +843,28 @@ impl Replayer<'_> {
             return;
         }
         let history = History::new(self.here());
+        let definition = crate::definitions::index_definition(i, &qname.name);
         self.schema.indexes.insert(
             qname.clone(),
-            Index { name: qname, table, columns, expression_columns, unique: i.unique, constraint: false, provenance: history },
+            Index { name: qname, table, columns, unique: i.unique, constraint: false, definition, provenance: history },
         );
     }
+}
+
+/// The columns of an exclusion constraint's elements, as PostgreSQL names
+/// them for the constraint's name: an expression is `expr`.
+fn exclusion_columns(k: &pg_query::protobuf::Constraint) -> Vec<String> {
+    k.exclusions
+        .iter()
+        .filter_map(|pair| match pair.node.as_ref()? {
+            N::List(l) => match l.items.first()?.node.as_ref()? {
+                N::IndexElem(e) if !e.name.is_empty() => Some(e.name.clone()),
+                N::IndexElem(_) => Some("expr".to_string()),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect()
 }
 
 /// The name of a type in `DROP TYPE` / `ALTER TYPE ... RENAME`: a TypeName

@@ -22,8 +22,55 @@ pub struct Applied {
     pub schema: Schema,
     /// The revision files, in the order they were applied.
     pub files: Vec<SourceFile>,
+    /// Each revision and what it did to the database, in the same order.
+    pub revisions: Vec<AppliedRevision>,
     /// The folder holding `versions/`.
     pub dir: String,
+}
+
+/// One revision as `alembic upgrade heads` applied it.
+#[derive(Debug, Clone)]
+pub struct AppliedRevision {
+    pub id: String,
+    /// `down_revision`: one parent, several for a merge, none for a root.
+    pub down: Vec<String>,
+    /// `depends_on`: revisions that must be applied first.
+    pub depends_on: Vec<String>,
+    pub file: SourceFile,
+    pub changes: Vec<Change>,
+}
+
+/// One change an `upgrade()` makes to the database, in the order it runs.
+#[derive(Debug, Clone)]
+pub struct Change {
+    /// `None`: code dbveto could not read (an `op.execute` of SQL not
+    /// known statically, a connection's `execute`, control flow), whose
+    /// effect on the data is not known.
+    step: Option<ddl::Step>,
+    pub location: Location,
+    pub action: String,
+}
+
+impl Change {
+    /// The SQL it runs, when that is known.
+    pub fn sql(&self) -> Option<&str> {
+        match &self.step {
+            Some(ddl::Step::Sql(sql)) => Some(sql),
+            _ => None,
+        }
+    }
+
+    /// Whether it is code dbveto could not read.
+    pub fn is_unread(&self) -> bool {
+        self.step.is_none()
+    }
+
+    /// Applies the change to `schema`, as the interpreter did.
+    pub fn replay(&self, schema: &mut Schema, diagnostics: &mut Vec<Diagnostic>) {
+        if let Some(step) = &self.step {
+            ddl::apply(schema, step.clone(), &self.location, &self.action, diagnostics);
+        }
+    }
 }
 
 /// Whether a file is an Alembic revision: a `.py` file in a `versions/`
@@ -38,6 +85,7 @@ struct Revision<'a> {
     module: ModuleId,
     id: String,
     down: Vec<String>,
+    depends_on: Vec<String>,
     upgrade: Option<&'a ast::StmtFunctionDef>,
 }
 
@@ -76,13 +124,14 @@ pub fn apply(index: &ProjectIndex<'_>, diagnostics: &mut Vec<Diagnostic>) -> Opt
                 Vec::new()
             }
         };
+        let depends_on = module_value(module.body, "depends_on").and_then(revision_ids).unwrap_or_default();
         let upgrade = module.body.iter().find_map(|s| match s {
             Stmt::FunctionDef(f) if f.name.as_str() == "upgrade" => Some(f),
             _ => None,
         });
         // One set of revisions per folder.
         let folder = module.file.path.rsplit_once('/').map(|(d, _)| d.to_string()).unwrap_or_default();
-        by_dir.entry(folder).or_default().push(Revision { module: module.id, id: revision, down, upgrade });
+        by_dir.entry(folder).or_default().push(Revision { module: module.id, id: revision, down, depends_on, upgrade });
     }
     // Several sets (one per dialect): PostgreSQL's, else the largest.
     let (folder, revisions) = by_dir.into_iter().max_by_key(|(folder, r)| (folder.contains("postgres"), r.len()))?;
@@ -94,19 +143,28 @@ pub fn apply(index: &ProjectIndex<'_>, diagnostics: &mut Vec<Diagnostic>) -> Opt
     let order = plan(index, &revisions, diagnostics);
     let mut reader = TableReader::new(index);
     let conventions = crate::alembic_env::conventions(index, &mut reader, &dir, diagnostics);
-    let mut interpreter = Interpreter { reader, index, schema: Schema::default(), diagnostics, conventions, scope: None };
+    let mut interpreter = Interpreter { reader, index, schema: Schema::default(), diagnostics, conventions, scope: None, changes: Vec::new() };
     let mut files = Vec::new();
+    let mut applied = Vec::new();
     for i in order {
         let revision = &revisions[i];
         if let Some(upgrade) = revision.upgrade {
             interpreter.scope = index.module(revision.module).map(|m| m.function_scope(upgrade));
             interpreter.body(revision.module, &upgrade.body, None);
         }
+        let changes = std::mem::take(&mut interpreter.changes);
         if let Some(m) = index.module(revision.module) {
             files.push(m.file.clone());
+            applied.push(AppliedRevision {
+                id: revision.id.clone(),
+                down: revision.down.clone(),
+                depends_on: revision.depends_on.clone(),
+                file: m.file.clone(),
+                changes,
+            });
         }
     }
-    Some(Applied { schema: interpreter.schema, files, dir })
+    Some(Applied { schema: interpreter.schema, files, revisions: applied, dir })
 }
 
 /// Parents before children; among revisions ready at once, the one whose
@@ -156,6 +214,8 @@ struct Interpreter<'i, 'p, 'a> {
     conventions: Conventions,
     /// The scope of the `upgrade()` being applied.
     scope: Option<Scope<'a>>,
+    /// The changes of the revision being applied.
+    changes: Vec<Change>,
 }
 
 /// The name argument of a constraint or index operation.
@@ -257,6 +317,7 @@ impl<'p, 'a> Interpreter<'_, 'p, 'a> {
                 }
                 Stmt::If(_) | Stmt::For(_) | Stmt::Try(_) => {
                     let at = self.location(module, stmt);
+                    self.code(&at, "control flow");
                     self.diagnostics.push(Diagnostic {
                         location: at,
                         severity: Severity::Warning,
@@ -269,7 +330,15 @@ impl<'p, 'a> Interpreter<'_, 'p, 'a> {
     }
 
     fn run(&mut self, generated: Generated) {
-        generated.replay(&mut self.schema, self.diagnostics);
+        for (step, location, action) in generated.steps {
+            ddl::apply(&mut self.schema, step.clone(), &location, &action, self.diagnostics);
+            self.changes.push(Change { step: Some(step), location, action });
+        }
+    }
+
+    /// Code whose effect on the data is not known.
+    fn code(&mut self, at: &Location, action: &str) {
+        self.changes.push(Change { step: None, location: at.clone(), action: action.to_string() });
     }
 
     fn sql(&mut self, sql: String, at: &Location, action: &str) {
@@ -281,14 +350,22 @@ impl<'p, 'a> Interpreter<'_, 'p, 'a> {
     /// One `op.<name>(...)` (or `batch_op.<name>(...)` for `batch`'s table).
     fn operation(&mut self, module: ModuleId, call: &'a ast::ExprCall, batch: Option<(&str, &str)>) {
         let Expr::Attribute(method) = call.func.as_ref() else { return };
-        let Expr::Name(receiver) = method.value.as_ref() else { return };
         let name = method.attr.as_str();
         let at = self.location(module, call);
+        let Expr::Name(receiver) = method.value.as_ref() else {
+            // `op.get_bind().execute(...)`: SQL dbveto does not follow.
+            if matches!(name, "execute" | "exec_driver_sql") {
+                self.code(&at, &format!("`{name}`"));
+            }
+            return;
+        };
         let action = format!("`op.{name}`");
         // In a batch, the table is implicit: positional arguments shift by one.
         let (table, shift) = match batch {
             Some((var, table)) if receiver.id.as_str() == var => (Some(table.to_string()), 0),
             Some(_) | None if receiver.id.as_str() == "op" => (None, 1),
+            // `op.get_bind().execute(...)` through a variable: SQL dbveto does not follow.
+            _ if matches!(name, "execute" | "exec_driver_sql") => return self.code(&at, &format!("`{}.{name}`", receiver.id)),
             _ => return,
         };
         let args = &call.arguments.args;
@@ -429,11 +506,17 @@ impl<'p, 'a> Interpreter<'_, 'p, 'a> {
                 };
                 match sql {
                     Some(sql) => self.sql(sql, &at, "`op.execute`"),
-                    None => self.unreadable(&at, name),
+                    None => {
+                        self.code(&at, "`op.execute`");
+                        self.unreadable(&at, name)
+                    }
                 }
             }
             "f" | "get_bind" | "get_context" | "inline_literal" => {}
-            _ => self.unreadable(&at, name),
+            _ => {
+                self.code(&at, &action);
+                self.unreadable(&at, name)
+            }
         }
     }
 

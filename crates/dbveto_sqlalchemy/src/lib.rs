@@ -18,7 +18,7 @@ mod naming;
 mod orm;
 mod types;
 
-pub use alembic::{is_revision_path, Applied};
+pub use alembic::{is_revision_path, Applied, AppliedRevision, Change};
 pub use models::{ClientDefault, MappedColumn, MappedTable, Models};
 
 use dbveto_python::ProjectIndex;

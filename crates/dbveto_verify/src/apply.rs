@@ -72,7 +72,8 @@ fn failure(step: &Step, e: &postgres::Error) -> Diagnostic {
     Diagnostic { location, severity: Severity::Error, message }
 }
 
-pub(crate) fn one_line(sql: &str) -> String {
+/// A statement on one line, cut at 160 characters.
+pub fn one_line(sql: &str) -> String {
     let s: String = sql.split_whitespace().collect::<Vec<_>>().join(" ");
     if s.chars().count() > 160 {
         format!("{}...", s.chars().take(157).collect::<String>())

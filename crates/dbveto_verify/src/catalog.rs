@@ -14,7 +14,14 @@ use postgres::{Client, Row};
 use crate::error::describe;
 
 /// Namespaces that are PostgreSQL's own.
-const USER_NAMESPACES: &str = "n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%'";
+pub(crate) const USER_NAMESPACES: &str = "n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%'";
+
+/// Whether the object `oid` of catalog `class` is part of an extension
+/// (PostGIS's `spatial_ref_sys`, citext's type): `CREATE EXTENSION` makes
+/// it, not the user's DDL.
+pub(crate) fn outside_extensions(class: &str, oid: &str) -> String {
+    format!("NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = '{class}'::regclass AND e.objid = {oid} AND e.deptype = 'e')")
+}
 
 /// The type of a column, domain or array element as the pieces `DataType`
 /// holds: built-in names as `format_type` prints them without modifiers,
@@ -57,7 +64,8 @@ pub fn read_schema(client: &mut Client, source: &str) -> Result<Schema, String> 
     for row in q(client, &format!(
         "SELECT n.nspname::text AS schema, t.typname::text AS name,
                 array(SELECT e.enumlabel::text FROM pg_enum e WHERE e.enumtypid = t.oid ORDER BY e.enumsortorder) AS labels
-           FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE t.typtype = 'e' AND {USER_NAMESPACES}"
+           FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE t.typtype = 'e' AND {USER_NAMESPACES} AND {}",
+        outside_extensions("pg_type", "t.oid")
     ))? {
         let name = QualifiedName::new(text(&row, "schema"), text(&row, "name"));
         schema.enums.insert(name.clone(), EnumType { name, labels: names(&row, "labels"), provenance: here.clone() });
@@ -66,8 +74,9 @@ pub fn read_schema(client: &mut Client, source: &str) -> Result<Schema, String> 
     let domain_rows = q(client, &format!(
         "SELECT n.nspname::text AS schema, d.typname::text AS name, d.typnotnull AS not_null, d.typdefault AS default_expr, {}
            FROM pg_type d JOIN pg_namespace n ON n.oid = d.typnamespace JOIN pg_type t ON t.oid = d.typbasetype
-          WHERE d.typtype = 'd' AND {USER_NAMESPACES}",
-        type_columns("d.typbasetype", "d.typtypmod")
+          WHERE d.typtype = 'd' AND {USER_NAMESPACES} AND {}",
+        type_columns("d.typbasetype", "d.typtypmod"),
+        outside_extensions("pg_type", "d.oid")
     ))?;
     let domain_checks = q(client,
         "SELECT n.nspname::text AS schema, d.typname::text AS name, k.conname::text AS conname,
@@ -99,7 +108,8 @@ pub fn read_schema(client: &mut Client, source: &str) -> Result<Schema, String> 
                 (SELECT pn.nspname::text || '.' || p.relname::text FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhparent
                    JOIN pg_namespace pn ON pn.oid = p.relnamespace WHERE i.inhrelid = c.oid AND c.relispartition LIMIT 1) AS partition_of
            FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-          WHERE c.relkind IN ('r', 'p') AND {USER_NAMESPACES} ORDER BY n.nspname, c.relname"
+          WHERE c.relkind IN ('r', 'p') AND {USER_NAMESPACES} AND {} ORDER BY n.nspname, c.relname",
+        outside_extensions("pg_class", "c.oid")
     ))? {
         let oid = row.try_get::<_, i64>("oid").unwrap_or(0) as u32;
         let partition_of = opt_text(&row, "partition_of").and_then(|p| p.split_once('.').map(|(s, n)| QualifiedName::new(s, n)));
@@ -168,7 +178,7 @@ pub fn read_schema(client: &mut Client, source: &str) -> Result<Schema, String> 
                     },
                     "u" => ConstraintKind::Unique,
                     "p" => ConstraintKind::PrimaryKey,
-                    _ => ConstraintKind::Exclusion,
+                    _ => ConstraintKind::Exclusion { definition: text(&row, "def") },
                 };
                 Constraint { name: text(&row, "conname"), kind, columns, validated: flag(&row, "validated"), provenance: here.clone() }
             }
@@ -182,25 +192,28 @@ pub fn read_schema(client: &mut Client, source: &str) -> Result<Schema, String> 
     for row in q(client, &format!(
         "SELECT n.nspname::text AS schema, i.relname::text AS name, t.relname::text AS table_name, x.indisunique AS is_unique,
                 EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = x.indexrelid AND k.contype IN ('p', 'u', 'x')) AS backs_constraint,
-                array(SELECT pg_get_indexdef(x.indexrelid, k, true) FROM generate_series(1, x.indnkeyatts) k) AS columns
+                array(SELECT pg_get_indexdef(x.indexrelid, k, true) FROM generate_series(1, x.indnkeyatts) k) AS columns,
+                pg_get_indexdef(x.indexrelid) AS definition
            FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid
-           JOIN pg_namespace n ON n.oid = i.relnamespace WHERE {USER_NAMESPACES}"
+           JOIN pg_namespace n ON n.oid = i.relnamespace WHERE {USER_NAMESPACES} AND {}",
+        outside_extensions("pg_class", "t.oid")
     ))? {
         let name = QualifiedName::new(text(&row, "schema"), text(&row, "name"));
         let index = Index {
             name: name.clone(),
             table: QualifiedName::new(name.schema.clone(), text(&row, "table_name")),
             columns: names(&row, "columns"),
-            expression_columns: Vec::new(),
             unique: flag(&row, "is_unique"),
             constraint: flag(&row, "backs_constraint"),
+            definition: opt_text(&row, "definition"),
             provenance: here.clone(),
         };
         schema.indexes.insert(name, index);
     }
     for row in q(client, &format!(
         "SELECT n.nspname::text AS schema, c.relname::text AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-          WHERE c.relkind = 'S' AND {USER_NAMESPACES}"
+          WHERE c.relkind = 'S' AND {USER_NAMESPACES} AND {}",
+        outside_extensions("pg_class", "c.oid")
     ))? {
         schema.sequences.insert(QualifiedName::new(text(&row, "schema"), text(&row, "name")), here.current.location.clone());
     }

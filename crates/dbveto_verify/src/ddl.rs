@@ -1,7 +1,9 @@
 //! DDL written from a `Schema`, for databases whose migrations are not SQL
 //! (Django operations, ORM models): a frontend only has to build the
 //! schema. Order: schemas, sequences, enums, domains, tables with their
-//! own constraints, then foreign keys, then indexes.
+//! own constraints (exclusion constraints included), then foreign keys,
+//! then indexes (expression and partial ones as the statement that made
+//! them).
 
 use dbveto_schema::{Column, Constraint, ConstraintKind, DataType, Identity, Schema};
 use dbveto_source::Location;
@@ -49,7 +51,6 @@ pub fn derived_steps(schema: &Schema) -> Vec<Step> {
             match &k.kind {
                 ConstraintKind::ForeignKey { .. } => foreign_keys.push((t, k)),
                 _ if !k.validated => foreign_keys.push((t, k)),
-                ConstraintKind::Exclusion => {}
                 _ => parts.push(constraint_sql(k)),
             }
         }
@@ -59,16 +60,18 @@ pub fn derived_steps(schema: &Schema) -> Vec<Step> {
         push(format!("ALTER TABLE {} ADD {}", qualified(&t.name.schema, &t.name.name), constraint_sql(k)), &k.provenance.current.location);
     }
     for i in schema.indexes.values().filter(|i| !i.constraint) {
-        // Expression indexes are left out: only plain column lists are known exactly.
-        if i.columns.is_empty() || i.columns.iter().any(|c| !c.chars().all(|ch| ch.is_alphanumeric() || ch == '_')) {
-            continue;
-        }
-        let columns: Vec<String> = i.columns.iter().map(|c| ident(c)).collect();
-        let unique = if i.unique { "UNIQUE " } else { "" };
-        push(
-            format!("CREATE {unique}INDEX {} ON {} ({})", ident(&i.name.name), qualified(&i.table.schema, &i.table.name), columns.join(", ")),
-            &i.provenance.current.location,
-        );
+        // The statement that made it says all (expressions, WHERE, USING);
+        // without one, only a plain column list is known exactly.
+        let sql = match &i.definition {
+            Some(definition) => definition.clone(),
+            None if i.columns.is_empty() || i.columns.iter().any(|c| !c.chars().all(|ch| ch.is_alphanumeric() || ch == '_')) => continue,
+            None => {
+                let columns: Vec<String> = i.columns.iter().map(|c| ident(c)).collect();
+                let unique = if i.unique { "UNIQUE " } else { "" };
+                format!("CREATE {unique}INDEX {} ON {} ({})", ident(&i.name.name), qualified(&i.table.schema, &i.table.name), columns.join(", "))
+            }
+        };
+        push(sql, &i.provenance.current.location);
     }
     steps
 }
@@ -108,7 +111,7 @@ fn constraint_sql(k: &Constraint) -> String {
         ConstraintKind::Check { expression, .. } => format!("CHECK ({expression})"),
         ConstraintKind::PrimaryKey => format!("PRIMARY KEY ({cols})"),
         ConstraintKind::Unique => format!("UNIQUE ({cols})"),
-        ConstraintKind::Exclusion => String::new(),
+        ConstraintKind::Exclusion { definition } => definition.clone(),
         ConstraintKind::ForeignKey { references, referenced_columns, deferrable, initially_deferred, on_delete } => {
             let refs: Vec<String> = referenced_columns.iter().map(|c| ident(c)).collect();
             let mut s = format!("FOREIGN KEY ({cols}) REFERENCES {} ({})", qualified(&references.schema, &references.name), refs.join(", "));
@@ -128,3 +131,40 @@ fn constraint_sql(k: &Constraint) -> String {
     format!("CONSTRAINT {} {body}{not_valid}", ident(&k.name))
 }
 
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dbveto_source::SourceFile;
+
+    fn derived(sql: &str) -> Vec<String> {
+        let file = SourceFile::new("m.sql", sql);
+        let mut schema = Schema::default();
+        dbveto_sql::replay(&mut schema, &file, 0..sql.len(), &mut Vec::new());
+        derived_steps(&schema).into_iter().map(|s| s.sql.split_whitespace().collect::<Vec<_>>().join(" ")).collect()
+    }
+
+    #[test]
+    fn exclusion_constraints_and_expression_indexes_are_written_out() {
+        let steps = derived(
+            "CREATE TABLE b (room int, during tstzrange, email text, note text, gone bool,
+                 CONSTRAINT b_no_overlap EXCLUDE USING gist (room WITH =, during WITH &&) WHERE (NOT gone));
+             CREATE UNIQUE INDEX b_email ON b (lower(email)) WHERE NOT gone;
+             CREATE INDEX ON b (note text_pattern_ops);
+             CREATE INDEX b_room ON b (room);
+             ALTER TABLE b RENAME COLUMN email TO mail;
+             ALTER TABLE b RENAME COLUMN gone TO cancelled;
+             ALTER INDEX b_email RENAME TO b_mail;
+             ALTER TABLE b DROP COLUMN note;",
+        );
+        assert_eq!(
+            steps,
+            [
+                "CREATE TABLE \"public\".\"b\" ( \"room\" integer, \"during\" tstzrange, \"mail\" text, \"cancelled\" boolean, \
+                 CONSTRAINT \"b_no_overlap\" EXCLUDE USING gist (room WITH =, during WITH &&) WHERE (NOT cancelled) )",
+                "CREATE UNIQUE INDEX b_mail ON public.b USING btree (lower(mail)) WHERE NOT cancelled",
+                "CREATE INDEX \"b_room\" ON \"public\".\"b\" (\"room\")",
+            ]
+        );
+    }
+}

@@ -8,8 +8,9 @@
 //! in a transaction that is always rolled back (`prove`).
 //!
 //! A live database (`live`) is only ever read: its catalog can serve as the
-//! schema, and migrations it has not applied yet are checked against its
-//! rows (`pending`).
+//! schema, migrations it has not applied yet are checked against its rows
+//! (`pending`), and findings are proven on a copy of its schema built on
+//! the throwaway server (`copy`).
 //!
 //! Invariant: nothing here writes outside a rolled-back transaction, except
 //! the migrations applied to the throwaway server this process owns.
@@ -17,6 +18,7 @@
 pub mod apply;
 pub mod catalog;
 pub mod compare;
+pub mod copy;
 pub mod ddl;
 pub mod error;
 pub mod live;
@@ -25,6 +27,7 @@ pub mod prove;
 pub mod rows;
 pub mod server;
 pub mod sql;
+pub mod tls;
 
 use dbveto_rules::Finding;
 use dbveto_schema::Schema;
@@ -32,6 +35,7 @@ use dbveto_source::{Diagnostic, Location, Severity};
 
 pub use apply::Step;
 pub use compare::{Difference, Scope};
+pub use postgres::Client;
 pub use server::{Binaries, Server};
 
 /// One database of the repository, as dbveto sees it.
@@ -64,7 +68,7 @@ pub fn verify_database(server: &Server, index: usize, input: &DatabaseInput, fin
     let mut client = server.connect(&db)?;
     let mut diagnostics = apply::apply(&mut client, &input.steps);
     let catalog = catalog::read_schema(&mut client, "PostgreSQL")?;
-    let differences = compare::compare(input.schema, &catalog, Scope { extra_tables: true });
+    let differences = compare::compare(input.schema, &catalog, Scope::BUILT);
     let fallback = Location { path: input.name.into(), line: 1, column: 1 };
     for d in &differences {
         diagnostics.push(difference_diagnostic(d, &fallback));

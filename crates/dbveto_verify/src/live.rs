@@ -1,13 +1,15 @@
 //! A live database, only ever read: every session is read-only by default
 //! (set at connect, checked after), statements time out, and the password
-//! never appears in a message.
+//! never appears in a message. TLS follows the string's `sslmode` (`tls`).
 
 use std::str::FromStr;
 use std::time::Duration;
 
+use postgres::config::Host;
 use postgres::{Client, Config, NoTls};
 
 use crate::error::{describe, redact_url, Redactor};
+use crate::tls::{self, Mode};
 
 /// How long one statement may run on someone's database.
 pub const STATEMENT_TIMEOUT_MS: u32 = 30_000;
@@ -23,7 +25,8 @@ pub struct LiveDatabase {
 pub fn connect(url: &str) -> Result<LiveDatabase, String> {
     let shown = redact_url(url);
     let guessed = Redactor::new(password_in(url).as_deref().map(str::as_bytes));
-    let mut config = Config::from_str(url).map_err(|e| guessed.clean(&format!("invalid database URL `{shown}`: {e}")))?;
+    let (conninfo, settings) = tls::split(url).map_err(|e| guessed.clean(&format!("invalid database URL `{shown}`: {e}")))?;
+    let mut config = Config::from_str(&conninfo).map_err(|e| guessed.clean(&format!("invalid database URL `{shown}`: {e}")))?;
     let redactor = Redactor::new(config.get_password());
     let options = format!(
         "{} -c default_transaction_read_only=on -c statement_timeout={STATEMENT_TIMEOUT_MS} -c lock_timeout=2000",
@@ -33,7 +36,7 @@ pub fn connect(url: &str) -> Result<LiveDatabase, String> {
     if config.get_connect_timeout().is_none() {
         config.connect_timeout(Duration::from_secs(10));
     }
-    let mut client = config.connect(NoTls).map_err(|e| redactor.clean(&format!("could not connect to `{shown}`: {}", describe(&e))))?;
+    let mut client = open(&mut config, &settings).map_err(|e| redactor.clean(&format!("could not connect to `{shown}`: {e}")))?;
     // A pooler may drop startup options: set them again, and make sure.
     let set = format!("SET default_transaction_read_only = on; SET statement_timeout = {STATEMENT_TIMEOUT_MS}");
     client.batch_execute(&set).map_err(|e| redactor.clean(&format!("could not make the session read-only on `{shown}`: {}", describe(&e))))?;
@@ -46,6 +49,32 @@ pub fn connect(url: &str) -> Result<LiveDatabase, String> {
         return Err(format!("`{shown}` did not accept a read-only session; dbveto does not use a database it could write to"));
     }
     Ok(LiveDatabase { client, shown, redactor })
+}
+
+/// Connects with TLS as `settings` say. Like libpq, never over a Unix
+/// socket; `allow` tries without TLS first, then with it.
+fn open(config: &mut Config, settings: &tls::Settings) -> Result<Client, String> {
+    let local = !config.get_hosts().is_empty() && config.get_hosts().iter().all(|h| matches!(h, Host::Unix(_)));
+    if local || settings.mode == Mode::Disable {
+        config.ssl_mode(postgres::config::SslMode::Disable);
+        return config.connect(NoTls).map_err(|e| describe(&e));
+    }
+    if settings.mode == Mode::Allow {
+        match config.connect(NoTls) {
+            Ok(client) => return Ok(client),
+            Err(_) => {
+                config.ssl_mode(postgres::config::SslMode::Require);
+            }
+        }
+    }
+    let connector = tls::connector(settings)?;
+    config.connect(connector).map_err(|e| {
+        let message = describe(&e);
+        match settings.mode >= Mode::Require && message.contains("server does not support TLS") {
+            true => format!("{message}: the server does not accept TLS, which sslmode={} requires (sslmode=prefer uses TLS only when the server offers it)", settings.mode.name()),
+            false => message,
+        }
+    })
 }
 
 /// The password of a URL or `key=value` string, best effort, so that even

@@ -313,7 +313,9 @@ fn type_values(t: &DataType) -> Vec<String> {
         "xml" => v(&["<a/>"]),
         "tsvector" => v(&["dbveto"]),
         "point" => v(&["(0,0)"]),
-        "int4range" | "int8range" | "numrange" => v(&["[1,2)"]),
+        "int4range" | "int8range" | "numrange" => v(&["[1,2)", "[3,4)"]),
+        "daterange" => v(&["[2000-01-01,2000-01-02)", "[2024-06-01,2024-06-02)"]),
+        "tsrange" | "tstzrange" => v(&["[2000-01-01 00:00,2000-01-01 01:00)", "[2024-06-01 12:00,2024-06-01 13:00)"]),
         _ => Vec::new(),
     }
 }

@@ -1,5 +1,5 @@
 //! A throwaway PostgreSQL server: its own data directory and Unix socket in
-//! a fresh temporary directory, no TCP listener, run as an unprivileged
+//! a fresh temporary directory, no TCP listener (unless asked), run as an unprivileged
 //! user when dbveto runs as root (the server refuses root). Stopped and
 //! removed on drop, on panic, and on Ctrl-C / SIGTERM (a signal handler
 //! stops every server this process started, then exits).
@@ -91,6 +91,19 @@ fn usual_places() -> Vec<PathBuf> {
 /// its directory.
 pub struct Server {
     cleanup: Cleanup,
+    port: u16,
+}
+
+/// How a throwaway server listens, besides its Unix socket: on
+/// 127.0.0.1, and with TLS, to try clients against (dbveto's own servers
+/// need neither).
+#[derive(Debug, Clone, Default)]
+pub struct Listen {
+    /// A free TCP port of 127.0.0.1 to listen on.
+    pub tcp_port: Option<u16>,
+    /// TLS with this certificate and private key (PEM files, copied into
+    /// the server's directory).
+    pub tls: Option<(PathBuf, PathBuf)>,
 }
 
 /// What it takes to stop a server and remove its files; kept in a
@@ -133,13 +146,32 @@ impl Server {
     /// Creates a data directory in a new temporary directory, and starts a
     /// server that listens only on a Unix socket there.
     pub fn start(bin: &Binaries) -> Result<Server, String> {
+        Server::start_listening(bin, &Listen::default())
+    }
+
+    /// `start`, listening as `listen` says too.
+    pub fn start_listening(bin: &Binaries, listen: &Listen) -> Result<Server, String> {
         install_signal_handler();
         let dir = create_private_dir()?;
         let run_as = if is_root(&dir) { Some(unprivileged_user()?) } else { None };
         let cleanup = Cleanup { id: NEXT.fetch_add(1, Ordering::Relaxed), dir, bin: bin.clone(), run_as };
         live().push(cleanup.clone());
         // From here on, dropping `server` removes everything.
-        let server = Server { cleanup };
+        let server = Server { cleanup, port: listen.tcp_port.unwrap_or(PORT) };
+        let mut settings = match listen.tcp_port {
+            Some(_) => "-c listen_addresses=127.0.0.1".to_string(),
+            None => "-c listen_addresses=''".to_string(),
+        };
+        if let Some((cert, key)) = &listen.tls {
+            // The server wants its key readable by itself alone.
+            for (from, to) in [(cert, "server.crt"), (key, "server.key")] {
+                let target = server.dir().join(to);
+                std::fs::copy(from, &target).map_err(|e| format!("could not copy {}: {e}", from.display()))?;
+                std::fs::set_permissions(&target, std::os::unix::fs::PermissionsExt::from_mode(0o600)).map_err(|e| e.to_string())?;
+            }
+            let at = |f: &str| server.dir().join(f).display().to_string();
+            settings.push_str(&format!(" -c ssl=on -c ssl_cert_file='{}' -c ssl_key_file='{}'", at("server.crt"), at("server.key")));
+        }
         if let Some(user) = &server.cleanup.run_as {
             let out = Command::new("chown").arg("-R").arg(format!("{user}:")).arg(server.dir()).output().map_err(|e| format!("could not run chown: {e}"))?;
             if !out.status.success() {
@@ -149,7 +181,7 @@ impl Server {
         let data = server.data();
         let data = data.to_string_lossy();
         server.run("initdb", &["-D", &data, "-U", SUPERUSER, "-A", "trust", "--no-sync", "-E", "UTF8", "--locale=C"])?;
-        let options = format!("-k '{}' -p {PORT} -c listen_addresses='' -c fsync=off -c full_page_writes=off -c synchronous_commit=off", server.dir().display());
+        let options = format!("-k '{}' -p {} {settings} -c fsync=off -c full_page_writes=off -c synchronous_commit=off", server.dir().display(), server.port);
         let log = server.dir().join("server.log");
         if let Err(e) = server.run("pg_ctl", &["-D", &data, "-o", &options, "-l", &log.to_string_lossy(), "-w", "-t", "60", "start"]) {
             let tail = std::fs::read_to_string(&log).unwrap_or_default();
@@ -164,6 +196,11 @@ impl Server {
         self.dir()
     }
 
+    /// Its port: the socket's number, and the TCP port when it has one.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
     fn dir(&self) -> &Path {
         &self.cleanup.dir
     }
@@ -175,7 +212,7 @@ impl Server {
     /// Connection settings for database `db` as the superuser.
     pub fn config(&self, db: &str) -> postgres::Config {
         let mut c = postgres::Config::new();
-        c.host_path(self.dir()).port(PORT).user(SUPERUSER).dbname(db).application_name("dbveto");
+        c.host_path(self.dir()).port(self.port).user(SUPERUSER).dbname(db).application_name("dbveto");
         c
     }
 

@@ -3,5 +3,6 @@
 
 pub mod catalog;
 pub mod cli;
+pub mod frameworks;
 pub mod postgres;
 pub mod venv;

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use dbveto_verify::server::{Binaries, Server, PORT, SUPERUSER};
+use dbveto_verify::server::{Binaries, Listen, Server, SUPERUSER};
 
 pub struct Postgres {
     bin: Binaries,
@@ -15,8 +15,13 @@ pub struct Postgres {
 impl Postgres {
     /// Starts a server, or panics with what is missing.
     pub fn start() -> Postgres {
+        Postgres::start_listening(&Listen::default())
+    }
+
+    /// A server that also listens on 127.0.0.1 (with TLS, when `listen` says so).
+    pub fn start_listening(listen: &Listen) -> Postgres {
         let bin = Binaries::find(None).unwrap_or_else(|e| panic!("{e}"));
-        let server = Server::start(&bin).unwrap_or_else(|e| panic!("could not start PostgreSQL: {e}"));
+        let server = Server::start_listening(&bin, listen).unwrap_or_else(|e| panic!("could not start PostgreSQL: {e}"));
         Postgres { bin, server }
     }
 
@@ -26,7 +31,7 @@ impl Postgres {
     }
 
     pub fn port(&self) -> u16 {
-        PORT
+        self.server.port()
     }
 
     /// The superuser `initdb` created; it logs in without a password.
@@ -36,7 +41,7 @@ impl Postgres {
 
     /// A `key=value` connection string for database `db`, with `extra` appended.
     pub fn conninfo(&self, db: &str, extra: &str) -> String {
-        format!("host={} port={PORT} user={SUPERUSER} dbname={db} {extra}", self.socket_dir().display())
+        format!("host={} port={} user={SUPERUSER} dbname={db} {extra}", self.socket_dir().display(), self.port())
     }
 
     /// Runs SQL in `db` (several statements allowed); returns the first
@@ -64,13 +69,18 @@ impl Postgres {
         let out = std::process::Command::new(pg_dump)
             .args(["--schema-only", "--no-owner", "-h"])
             .arg(self.socket_dir())
-            .args(["-p", &PORT.to_string(), "-U", SUPERUSER, db])
+            .args(["-p", &self.port().to_string(), "-U", SUPERUSER, db])
             .output()
             .map_err(|e| format!("could not run pg_dump: {e}"))?;
         if !out.status.success() {
             return Err(String::from_utf8_lossy(&out.stderr).into_owned());
         }
         String::from_utf8(out.stdout).map_err(|e| e.to_string())
+    }
+
+    /// The server itself, for the library's own use of it.
+    pub fn server(&self) -> &Server {
+        &self.server
     }
 
     pub fn create_database(&self, name: &str) {
