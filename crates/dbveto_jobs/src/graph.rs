@@ -60,6 +60,21 @@ impl Graph {
         &self.locations[f]
     }
 
+    /// A function of another language's code (Go): its id.
+    pub fn add(&mut self, name: String, location: Location, last_line: u32) -> usize {
+        let id = self.names.len();
+        self.by_path.entry(location.path.clone()).or_default().push(id);
+        self.names.push(name);
+        self.locations.push(location);
+        self.last_lines.push(last_line);
+        self.callees.push(Vec::new());
+        self.callers.push(Vec::new());
+        self.entries.push(Vec::new());
+        self.decorated.push(Vec::new());
+        self.used.push(Vec::new());
+        id
+    }
+
     pub fn call(&mut self, caller: usize, callee: usize) {
         if caller < self.len() && callee < self.len() && !self.callees[caller].contains(&callee) {
             self.callees[caller].push(callee);

@@ -1,6 +1,7 @@
 //! Who writes what, from where: the entry points of a Python repository
 //! (HTTP views, Celery tasks, RQ jobs, scheduled jobs, management
-//! commands, signal handlers), the calls between its functions, and for
+//! commands, signal handlers) and of its Go code (HTTP handlers, cron and
+//! ticker jobs, goroutines), the calls between its functions, and for
 //! every write the entry points that reach it and whether it is atomic.
 //!
 //! Built on the Python frontend's trees and names; facts for the job rules
@@ -8,6 +9,7 @@
 //! cannot be resolved statically adds nothing; nothing is guessed.
 
 mod defs;
+mod go;
 mod graph;
 mod resolve;
 mod saves;
@@ -42,7 +44,8 @@ pub struct Jobs {
 #[derive(Debug, Clone)]
 pub struct Schedule {
     pub scheduler: &'static str,
-    pub framework: Framework,
+    /// `None` for Go's schedulers, which are no job framework of their own.
+    pub framework: Option<Framework>,
     pub entry: String,
     pub function: Option<usize>,
     pub every: Option<u64>,
@@ -102,7 +105,7 @@ pub fn analyze(index: &ProjectIndex<'_>, models: &Models) -> Jobs {
             }
             jobs.schedules.push(Schedule {
                 scheduler: raw.scheduler,
-                framework: raw.framework,
+                framework: Some(raw.framework),
                 entry: raw.entry,
                 function,
                 every: raw.every,
@@ -321,12 +324,12 @@ fn systems(jobs: &Jobs, written: &HashMap<usize, Vec<String>>) -> Vec<JobSystem>
     let mut out = Vec::new();
     for framework in [Framework::Celery, Framework::Rq, Framework::Apscheduler] {
         let mut functions = jobs.graph.jobs_of(framework);
-        functions.extend(jobs.schedules.iter().filter(|s| s.framework == framework).filter_map(|s| s.function));
+        functions.extend(jobs.schedules.iter().filter(|s| s.framework == Some(framework)).filter_map(|s| s.function));
         functions.sort_unstable();
         functions.dedup();
         let mut config: Vec<Related> =
             jobs.configs.iter().filter(|(f, _)| *f == framework).map(|(_, r)| r.clone()).collect();
-        for s in jobs.schedules.iter().filter(|s| s.framework == framework && s.function.is_some()) {
+        for s in jobs.schedules.iter().filter(|s| s.framework == Some(framework) && s.function.is_some()) {
             config.push(Related { location: s.location.clone(), message: format!("{} entry `{}`", s.scheduler, s.entry) });
         }
         config.sort_by(|a, b| a.location.cmp(&b.location));

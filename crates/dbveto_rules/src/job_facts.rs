@@ -171,6 +171,10 @@ pub enum EntryKind {
     ScheduledJob,
     ManagementCommand,
     SignalHandler,
+    /// A Go function registered with an HTTP router.
+    HttpHandler,
+    /// A Go function started with `go` from `main`.
+    Goroutine,
 }
 
 impl EntryKind {
@@ -182,6 +186,8 @@ impl EntryKind {
             EntryKind::ScheduledJob => "scheduled job",
             EntryKind::ManagementCommand => "management command",
             EntryKind::SignalHandler => "signal handler",
+            EntryKind::HttpHandler => "HTTP handler",
+            EntryKind::Goroutine => "goroutine",
         }
     }
 }
