@@ -63,6 +63,11 @@ impl Imports {
         }
     }
 
+    /// Whether the file imports anything that registers entry points.
+    fn any(&self) -> bool {
+        self.http || self.chi || self.gin_echo || self.cron || self.gocron || self.time
+    }
+
     /// The method names through which this file may register an entry point.
     fn registers(&self, word: &str) -> bool {
         (self.time && matches!(word, "NewTicker" | "Tick"))
@@ -91,18 +96,17 @@ struct LexFunc {
     inner: (usize, usize),
     /// The lines of the whole declaration.
     lines: (u32, u32),
-    /// Identifiers of the signature, and of the body.
-    signature: Box<[u32]>,
-    body: Box<[u32]>,
+    /// Tokens: the one after `func`, `{` and `}`.
+    tokens: (usize, usize, usize),
     /// It registers an entry point, or something runs it by itself.
     seed: bool,
 }
 
-/// A top-level declaration other than a function: the names it declares
-/// and the identifiers it mentions.
+/// A top-level declaration other than a function: the names it declares,
+/// and its tokens after the keyword.
 struct LexDecl {
     names: Vec<u32>,
-    idents: Box<[u32]>,
+    tokens: (usize, usize),
 }
 
 enum Lexed {
@@ -111,10 +115,53 @@ enum Lexed {
     File { funcs: Vec<LexFunc>, decls: Vec<LexDecl> },
 }
 
+/// The identifiers each declaration of a file mentions, hashed: found
+/// again on demand, for the few files the search visits.
+struct Mentioned {
+    /// Per function: its signature's, its body's.
+    funcs: Vec<(Box<[u32]>, Box<[u32]>)>,
+    decls: Vec<Box<[u32]>>,
+}
+
+struct Search<'s> {
+    files: &'s [SourceFile],
+    lexed: &'s [Lexed],
+    mentioned: HashMap<usize, Mentioned>,
+}
+
+impl Search<'_> {
+    fn func(&self, (f, i): (usize, usize)) -> Option<&LexFunc> {
+        match self.lexed.get(f)? {
+            Lexed::File { funcs, .. } => funcs.get(i),
+            Lexed::Opaque => None,
+        }
+    }
+
+    fn mentioned(&mut self, f: usize) -> Option<&Mentioned> {
+        if !self.mentioned.contains_key(&f) {
+            let Lexed::File { funcs, decls } = self.lexed.get(f)? else { return None };
+            let t = Tokens::new(&self.files.get(f)?.text)?;
+            let found = Mentioned {
+                funcs: funcs.iter().map(|l| (idents(&t, l.tokens.0, l.tokens.1), idents(&t, l.tokens.1 + 1, l.tokens.2))).collect(),
+                decls: decls.iter().map(|d| idents(&t, d.tokens.0, d.tokens.1)).collect(),
+            };
+            self.mentioned.insert(f, found);
+        }
+        self.mentioned.get(&f)
+    }
+
+    /// The identifiers of a function's body (`signature`: of its signature).
+    fn idents(&mut self, (f, i): (usize, usize), signature: bool) -> Box<[u32]> {
+        self.mentioned(f)
+            .and_then(|m| m.funcs.get(i))
+            .map(|(sig, body)| if signature { sig.clone() } else { body.clone() })
+            .unwrap_or_default()
+    }
+}
+
 /// What to parse of every file, given the lines of each file that write.
 pub(super) fn plan(files: &[SourceFile], writes: &HashMap<&str, Vec<u32>>) -> Vec<Plan> {
     let lexed: Vec<Lexed> = files.par_iter().map(lex_file).collect();
-    // Functions by (file, index).
     let mut by_name: HashMap<u32, Vec<(usize, usize)>> = HashMap::new();
     let mut seeds = Vec::new();
     for (f, lexed) in lexed.iter().enumerate() {
@@ -127,16 +174,15 @@ pub(super) fn plan(files: &[SourceFile], writes: &HashMap<&str, Vec<u32>>) -> Ve
             }
         }
     }
-    let func = |(f, i): (usize, usize)| match &lexed[f] {
-        Lexed::File { funcs, .. } => funcs.get(i),
-        Lexed::Opaque => None,
-    };
+    if seeds.is_empty() {
+        return files.iter().map(|_| Plan::Skip).collect();
+    }
+    let mut search = Search { files, lexed: &lexed, mentioned: HashMap::new() };
     // Forward from the seeds.
     let mut forward: HashSet<(usize, usize)> = seeds.iter().copied().collect();
     let mut todo = seeds;
     while let Some(at) = todo.pop() {
-        let Some(lex) = func(at) else { continue };
-        for id in lex.body.iter() {
+        for id in search.idents(at, false).iter() {
             for &g in by_name.get(id).into_iter().flatten() {
                 if forward.insert(g) {
                     todo.push(g);
@@ -145,21 +191,25 @@ pub(super) fn plan(files: &[SourceFile], writes: &HashMap<&str, Vec<u32>>) -> Ve
         }
     }
     // Backward from the writes, among those.
-    let writes_in = |(f, i): (usize, usize)| {
-        let Some(lex) = func((f, i)) else { return false };
+    let writes_in = |lex: &LexFunc, f: usize| {
         writes.get(&*files[f].path).is_some_and(|lines| lines.iter().any(|l| (lex.lines.0..=lex.lines.1).contains(l)))
     };
-    let mut kept: HashSet<(usize, usize)> = forward.iter().copied().filter(|&at| writes_in(at)).collect();
-    let mut names: HashSet<u32> = kept.iter().filter_map(|&at| func(at)).map(|l| l.name).collect();
-    let mut candidates: Vec<(usize, usize)> = forward.iter().copied().filter(|at| !kept.contains(at)).collect();
-    candidates.sort_unstable();
+    let mut kept: HashSet<(usize, usize)> =
+        forward.iter().copied().filter(|&at| search.func(at).is_some_and(|l| writes_in(l, at.0))).collect();
+    if kept.is_empty() {
+        return files.iter().map(|_| Plan::Skip).collect();
+    }
+    let mut names: HashSet<u32> = kept.iter().filter_map(|&at| search.func(at)).map(|l| l.name).collect();
+    let mut candidates: Vec<((usize, usize), Box<[u32]>)> =
+        forward.iter().copied().filter(|at| !kept.contains(at)).map(|at| (at, search.idents(at, false))).collect();
+    candidates.sort_unstable_by_key(|(at, _)| *at);
     loop {
         let before = kept.len();
-        candidates.retain(|&at| {
-            let mentions = func(at).is_some_and(|l| l.body.iter().any(|id| names.contains(id)));
+        candidates.retain(|(at, body)| {
+            let mentions = body.iter().any(|id| names.contains(id));
             if mentions {
-                kept.insert(at);
-                if let Some(l) = func(at) {
+                kept.insert(*at);
+                if let Some(l) = search.func(*at) {
                     names.insert(l.name);
                 }
             }
@@ -168,9 +218,6 @@ pub(super) fn plan(files: &[SourceFile], writes: &HashMap<&str, Vec<u32>>) -> Ve
         if kept.len() == before {
             break;
         }
-    }
-    if kept.is_empty() {
-        return files.iter().map(|_| Plan::Skip).collect();
     }
     // The declarations the kept bodies may need, through those they mention.
     let mut decls_by_name: HashMap<u32, Vec<(usize, Option<usize>, usize)>> = HashMap::new();
@@ -188,10 +235,10 @@ pub(super) fn plan(files: &[SourceFile], writes: &HashMap<&str, Vec<u32>>) -> Ve
     }
     let mut needed: HashSet<u32> = HashSet::new();
     let mut todo: Vec<u32> = Vec::new();
-    for &at in &kept {
-        if let Some(l) = func(at) {
-            todo.extend(l.signature.iter().chain(l.body.iter()).copied());
-        }
+    let mut kept_sorted: Vec<(usize, usize)> = kept.iter().copied().collect();
+    kept_sorted.sort_unstable();
+    for &at in &kept_sorted {
+        todo.extend(search.idents(at, true).iter().chain(search.idents(at, false).iter()).copied());
     }
     let mut parsed_files: HashSet<usize> = kept.iter().map(|&(f, _)| f).collect();
     while let Some(name) = todo.pop() {
@@ -200,12 +247,11 @@ pub(super) fn plan(files: &[SourceFile], writes: &HashMap<&str, Vec<u32>>) -> Ve
         }
         for &(f, function, d) in decls_by_name.get(&name).into_iter().flatten() {
             parsed_files.insert(f);
-            let idents = match (&lexed[f], function) {
-                (Lexed::File { funcs, .. }, Some(i)) => funcs.get(i).map(|l| &l.signature),
-                (Lexed::File { decls, .. }, None) => decls.get(d).map(|d| &d.idents),
-                (Lexed::Opaque, _) => None,
+            let idents = match function {
+                Some(i) => search.idents((f, i), true),
+                None => search.mentioned(f).and_then(|m| m.decls.get(d)).cloned().unwrap_or_default(),
             };
-            todo.extend(idents.into_iter().flat_map(|ids| ids.iter().copied()).filter(|id| !needed.contains(id)));
+            todo.extend(idents.iter().copied().filter(|id| !needed.contains(id)));
         }
     }
     files
@@ -286,22 +332,19 @@ fn lex_file(file: &SourceFile) -> Lexed {
             let Some(open) = skim::body(&t, start, end) else { continue };
             let close = t.partner[open] as usize;
             // The name: after the receiver, if any.
-            let name_at = if t.kind(start + 1) == Some(K::LParen) { t.after(start + 1) } else { start + 1 };
-            let name = t.text(name_at);
-            let body = idents(&t, open + 1, close);
-            let registers = (open + 1..close).any(|i| t.kind(i) == Some(K::Ident) && imports.registers(t.text(i)));
-            let receiver = name_at != start + 1;
+            let receiver = t.kind(start + 1) == Some(K::LParen);
+            let name = t.text(if receiver { t.after(start + 1) } else { start + 1 });
+            let registers = imports.any() && (open + 1..close).any(|i| t.kind(i) == Some(K::Ident) && imports.registers(t.text(i)));
             let seed = registers || (package_main && name == "main" && !receiver) || (receiver && matches!(name, "ServeHTTP" | "Run"));
             funcs.push(LexFunc {
                 name: skim::hash(name),
                 inner: (byte(open, true), byte(close, false)),
                 lines: (file.location(byte(start, false)).line, file.location(byte(close, false)).line),
-                signature: idents(&t, start + 1, open),
-                body,
+                tokens: (start + 1, open, close),
                 seed,
             });
         } else if ["type", "var", "const"].iter().any(|w| t.is_word(start, w)) {
-            decls.push(LexDecl { names: declared_names(&t, start, end), idents: idents(&t, start + 1, end) });
+            decls.push(LexDecl { names: declared_names(&t, start, end), tokens: (start + 1, end) });
         }
     }
     Lexed::File { funcs, decls }
@@ -337,4 +380,32 @@ fn declared_names(t: &Tokens<'_>, start: usize, end: usize) -> Vec<u32> {
         }
     }
     names
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_bodies_on_a_chain_from_an_entry_point_to_a_write_are_parsed() {
+        let store = "package store\n\ntype PG struct{}\n\nfunc (p *PG) Set() {\n\tp.db.Exec(`UPDATE t SET a = 1`)\n}\n\nfunc (p *PG) Read() {\n\tp.db.Query(`SELECT a FROM t`)\n}\n";
+        let api = "package api\n\nimport \"net/http\"\n\nfunc routes(mux *http.ServeMux) {\n\tmux.HandleFunc(\"/a\", handle)\n}\n\nfunc handle(w http.ResponseWriter, r *http.Request) {\n\tstore.Set()\n}\n\nfunc format() string {\n\treturn \"unrelated\"\n}\n";
+        let other = "package other\n\nfunc Set() {}\n\nfunc unrelated() {\n\tx := 1\n\t_ = x\n}\n";
+        let files = [SourceFile::new("store/pg.go", store), SourceFile::new("api/api.go", api), SourceFile::new("x/other.go", other)];
+        let writes = HashMap::from([("store/pg.go", vec![6])]);
+        let plans = plan(&files, &writes);
+        let left_out = |f: usize| -> Vec<&str> {
+            match &plans[f] {
+                Plan::Without(spans) => spans.iter().map(|&(s, e)| files[f].text[s..e].trim()).collect(),
+                other => panic!("{other:?}"),
+            }
+        };
+        assert_eq!(left_out(0), ["p.db.Query(`SELECT a FROM t`)"]);
+        assert_eq!(left_out(1), ["return \"unrelated\""]);
+        // Its `Set` has the name of one kept: its signature is parsed, its other body is not.
+        assert_eq!(left_out(2), ["x := 1\n\t_ = x"]);
+        // Without anything that registers an entry point, nothing is parsed.
+        let plans = super::plan(&files[..1], &writes);
+        assert_eq!(plans, [Plan::Skip]);
+    }
 }
