@@ -499,7 +499,7 @@ impl<'f> Collector<'f> {
             let ty = self.type_expr(field(decl, "type"));
             let mut cursor = decl.walk();
             let names = decl.children_by_field_name("name", &mut cursor).count().max(1);
-            out.extend(std::iter::repeat(ty).take(names));
+            out.extend(std::iter::repeat_n(ty, names));
         }
         out
     }

@@ -557,11 +557,11 @@ impl<'a> Linker<'a> {
         }
         let mut from_main = vec![false; n];
         let mut queue: VecDeque<usize> = VecDeque::new();
-        for id in 0..n {
+        for (id, reached) in from_main.iter_mut().enumerate() {
             let Some(f) = self.func(id) else { continue };
             let package = self.package[self.file_of(id)];
             if f.name.as_deref() == Some("main") && f.receiver.is_none() && self.package_names[package] == Some("main") {
-                from_main[id] = true;
+                *reached = true;
                 queue.push_back(id);
             }
         }

@@ -115,12 +115,18 @@ enum Lexed {
     File { funcs: Vec<LexFunc>, decls: Vec<LexDecl> },
 }
 
+/// Identifiers, hashed, sorted and without repeats.
+type Idents = Box<[u32]>;
+
+/// A function: its file and its index there.
+type FuncAt = (usize, usize);
+
 /// The identifiers each declaration of a file mentions, hashed: found
 /// again on demand, for the few files the search visits.
 struct Mentioned {
     /// Per function: its signature's, its body's.
-    funcs: Vec<(Box<[u32]>, Box<[u32]>)>,
-    decls: Vec<Box<[u32]>>,
+    funcs: Vec<(Idents, Idents)>,
+    decls: Vec<Idents>,
 }
 
 struct Search<'s> {
@@ -200,7 +206,7 @@ pub(super) fn plan(files: &[SourceFile], writes: &HashMap<&str, Vec<u32>>) -> Ve
         return files.iter().map(|_| Plan::Skip).collect();
     }
     let mut names: HashSet<u32> = kept.iter().filter_map(|&at| search.func(at)).map(|l| l.name).collect();
-    let mut candidates: Vec<((usize, usize), Box<[u32]>)> =
+    let mut candidates: Vec<(FuncAt, Idents)> =
         forward.iter().copied().filter(|at| !kept.contains(at)).map(|at| (at, search.idents(at, false))).collect();
     candidates.sort_unstable_by_key(|(at, _)| *at);
     loop {

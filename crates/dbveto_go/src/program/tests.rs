@@ -271,6 +271,35 @@ func (h *H) ginSync(c *gin.Context)                      { h.st.SetStatus(1, "b"
         "Http H.sync route `POST /fabrics/{id}/sync`",
     ]);
     assert!(reaches(&p, "H.sync", "PG.SetStatus") && !reaches(&p, "H.list", "PG.SetStatus"));
+
+    let echo_gorilla = r#"package web
+
+import (
+	"net/http"
+
+	"github.com/gorilla/mux"
+	"github.com/labstack/echo/v4"
+
+	"example.com/fab/store"
+)
+
+const syncPath = "/e/sync"
+
+func Mount(e *echo.Echo, r *mux.Router, st *store.PG) {
+	e.PUT(syncPath, func(c echo.Context) error { return st.SetStatus(1, "e") }, logRequests)
+	r.HandleFunc("/m/sync", syncHandler(st)).Methods("POST")
+}
+
+// A handler made by a function: what it returns runs per request.
+func syncHandler(st *store.PG) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) { st.SetStatus(2, "m") }
+}
+
+func logRequests(next echo.HandlerFunc) echo.HandlerFunc { return next }
+"#;
+    let p = run(&[("store/store.go", STORE), ("web/web.go", echo_gorilla)]);
+    assert_eq!(entries(&p), ["Http Mount.func1 route `PUT /e/sync`", "Http syncHandler route `/m/sync`"]);
+    assert!(reaches(&p, "syncHandler", "PG.SetStatus"));
 }
 
 #[test]

@@ -24,6 +24,9 @@ pub(super) enum Const {
 
 const SECOND: i128 = 1_000_000_000;
 
+/// Looks a constant up by qualifier and name, at a depth.
+pub(super) type Lookup<'l> = dyn FnMut(Option<&str>, &str, u32) -> Option<Const> + 'l;
+
 /// The nanoseconds of `time.<unit>`.
 pub(super) fn time_unit(name: &str) -> Option<i128> {
     Some(match name {
@@ -39,11 +42,11 @@ pub(super) fn time_unit(name: &str) -> Option<i128> {
 
 impl ConstExpr {
     /// Evaluates with `lookup` for names; depth-bounded (constants naming each other).
-    pub(super) fn eval(&self, lookup: &mut dyn FnMut(Option<&str>, &str, u32) -> Option<Const>, depth: u32) -> Option<Const> {
+    pub(super) fn eval(&self, lookup: &mut Lookup<'_>, depth: u32) -> Option<Const> {
         if depth > 32 {
             return None;
         }
-        let int = |e: &ConstExpr, lookup: &mut dyn FnMut(Option<&str>, &str, u32) -> Option<Const>| match e.eval(lookup, depth + 1) {
+        let int = |e: &ConstExpr, lookup: &mut Lookup<'_>| match e.eval(lookup, depth + 1) {
             Some(Const::Int(n)) => Some(n),
             _ => None,
         };
@@ -146,7 +149,7 @@ pub(super) fn cron_every(spec: &str) -> Option<u64> {
         }
         if let Some(n) = field.strip_prefix("*/") {
             let n: u64 = n.parse().ok()?;
-            return (n > 0 && range % n == 0).then_some(Step::Every(n));
+            return (n > 0 && range.is_multiple_of(n)).then_some(Step::Every(n));
         }
         field.parse::<u64>().ok().filter(|v| *v < range).map(|_| Step::Fixed)
     };
