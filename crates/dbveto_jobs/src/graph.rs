@@ -116,6 +116,16 @@ impl Graph {
             .min_by_key(|&f| self.last_lines[f] - self.locations[f].line)
     }
 
+    /// The kinds of entry point `f` is.
+    pub fn entry_kinds(&self, f: usize) -> impl Iterator<Item = EntryKind> + '_ {
+        self.entries.get(f).into_iter().flatten().map(|(kind, _)| *kind)
+    }
+
+    /// The functions `f` calls.
+    pub fn callees(&self, f: usize) -> &[usize] {
+        self.callees.get(f).map_or(&[], Vec::as_slice)
+    }
+
     /// The entry points that `f` is itself.
     fn own_entry_points(&self, f: usize) -> impl Iterator<Item = EntryPoint> + '_ {
         self.entries[f].iter().map(move |(kind, detail)| EntryPoint {

@@ -14,6 +14,7 @@ mod graph;
 mod resolve;
 mod saves;
 mod scan;
+mod transactions;
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -72,8 +73,14 @@ pub fn analyze(index: &ProjectIndex<'_>, models: &Models) -> Jobs {
     }
     let mut jobs = Jobs::default();
     let mut flows = Vec::new();
+    let mut transactions = transactions::Transactions::default();
     for (module, s) in scans {
         flows.extend(s.flows);
+        transactions.atomic_requests |= s.atomic_requests;
+        transactions.atomic_functions.extend(s.atomic_functions);
+        transactions.django_views.extend(s.django_views);
+        transactions.non_atomic_views.extend(s.non_atomic_views);
+        transactions.calls_outside.extend(s.calls_outside_transaction);
         for (caller, callee) in s.calls {
             graph.call(caller, callee);
         }
@@ -119,6 +126,7 @@ pub fn analyze(index: &ProjectIndex<'_>, models: &Models) -> Jobs {
     }
     jobs.graph = graph;
     judge_passed_objects(&mut jobs.saves, &flows);
+    transactions.judge(&mut jobs.saves, &jobs.graph);
     jobs
 }
 

@@ -50,6 +50,8 @@ pub struct SaveSite {
     /// The object came in as this parameter: what callers pass decides
     /// whether it was loaded.
     pub parameter: Option<(FnId, usize)>,
+    /// Saved inside `transaction.atomic()` (a block, or the function's decorator).
+    pub in_transaction: bool,
 }
 
 pub type Saves = Vec<SaveSite>;
@@ -117,6 +119,7 @@ impl Pending {
                     Origin::Param(f, position) => Some((f, position)),
                     _ => None,
                 },
+                in_transaction: false,
             });
         }
     }

@@ -36,6 +36,16 @@ pub struct ModuleScan {
     pub decorated: Vec<(FnId, Framework, Location)>,
     pub entries: Vec<(FnId, EntryKind, Option<String>)>,
     pub uses: Vec<(FnId, Framework, Location, String)>,
+    /// Calls made outside any `transaction.atomic()`: caller, callee.
+    pub calls_outside_transaction: Vec<(FnId, FnId)>,
+    /// Functions decorated with `transaction.atomic`.
+    pub atomic_functions: Vec<FnId>,
+    /// Django views (not Flask's or FastAPI's), and those exempt from
+    /// `ATOMIC_REQUESTS` (`transaction.non_atomic_requests`).
+    pub django_views: Vec<FnId>,
+    pub non_atomic_views: Vec<FnId>,
+    /// `DATABASES` sets `ATOMIC_REQUESTS: True`.
+    pub atomic_requests: bool,
     /// Functions sent to a worker (`.delay()`, `.apply_async()`, `enqueue()`) from `FnId`.
     pub dispatches: Vec<(Option<FnId>, FnId, Location)>,
     pub schedules: Vec<RawSchedule>,
@@ -81,18 +91,22 @@ struct Frame<'a> {
     function: Option<FnId>,
     locals: HashMap<&'a str, Target<'a>>,
     pending: Pending,
+    /// Inside this many `transaction.atomic()`s (the decorator counts).
+    atomic: u32,
 }
 
 #[derive(Clone, Copy, PartialEq)]
 enum ClassKind {
-    View,
+    /// `django`: a Django or DRF view (`ATOMIC_REQUESTS` applies), and
+    /// `non_atomic`: exempt from it.
+    View { django: bool, non_atomic: bool },
     Command,
     Other,
 }
 
 impl<'r, 'p, 'a> Walker<'r, 'p, 'a> {
     pub fn new(resolver: &'r Resolver<'p, 'a>, module: &'p ModuleIndex<'a>) -> Self {
-        let frame = Frame { function: None, locals: HashMap::new(), pending: Pending::default() };
+        let frame = Frame { function: None, locals: HashMap::new(), pending: Pending::default(), atomic: 0 };
         Walker {
             resolver,
             ev: Evaluator::new(resolver.index),
@@ -222,8 +236,38 @@ impl<'r, 'p, 'a> Walker<'r, 'p, 'a> {
         if let Some(caller) = self.current() {
             if caller != callee {
                 self.out.calls.push((caller, callee));
+                if !self.in_transaction() {
+                    self.out.calls_outside_transaction.push((caller, callee));
+                }
             }
         }
+    }
+
+    fn in_transaction(&self) -> bool {
+        self.frames.last().is_some_and(|f| f.atomic > 0)
+    }
+
+    /// `transaction.atomic`, `transaction.atomic(using=...)`.
+    fn is_atomic(&self, expr: &'a Expr) -> bool {
+        let func = match expr {
+            Expr::Call(call) => &*call.func,
+            other => other,
+        };
+        self.library(func).as_deref() == Some("django.db.transaction.atomic")
+    }
+
+    /// Whether `expr` mentions `transaction.non_atomic_requests` (as a
+    /// decorator, or given to `method_decorator`).
+    fn mentions_non_atomic_requests(&self, expr: &'a Expr) -> bool {
+        let mut found = false;
+        walk_all(expr, &mut |e| {
+            if matches!(e, Expr::Name(_) | Expr::Attribute(_))
+                && self.library(e).as_deref() == Some("django.db.transaction.non_atomic_requests")
+            {
+                found = true;
+            }
+        });
+        found
     }
 
     // ---- functions and classes ----
@@ -267,8 +311,12 @@ impl<'r, 'p, 'a> Walker<'r, 'p, 'a> {
                 }
             }
         }
+        let atomic = u32::from(def.decorator_list.iter().any(|d| self.is_atomic(&d.expression)));
+        if let (Some(id), 1) = (id, atomic) {
+            self.out.atomic_functions.push(id);
+        }
         self.scopes.push(self.module.function_scope(def));
-        self.frames.push(Frame { function: id, locals, pending: Pending::default() });
+        self.frames.push(Frame { function: id, locals, pending: Pending::default(), atomic });
         for stmt in &def.body {
             self.visit_stmt(stmt);
         }
@@ -311,6 +359,9 @@ impl<'r, 'p, 'a> Walker<'r, 'p, 'a> {
                 || path.starts_with("django.views.decorators.http.")
             {
                 self.out.entries.push((id, EntryKind::HttpView, None));
+                self.out.django_views.push(id);
+            } else if path == "django.db.transaction.non_atomic_requests" {
+                self.out.non_atomic_views.push(id);
             } else if path == "django.dispatch.receiver" {
                 let detail = call.map(|c| self.signal_detail(c, 0));
                 self.out.entries.push((id, EntryKind::SignalHandler, detail));
@@ -329,7 +380,15 @@ impl<'r, 'p, 'a> Walker<'r, 'p, 'a> {
     fn class_entry(&mut self, id: FnId, def: &'a ast::StmtFunctionDef) {
         let name = def.name.as_str();
         match self.classes.last() {
-            Some(ClassKind::View) if VIEW_HANDLERS.contains(&name) => self.out.entries.push((id, EntryKind::HttpView, None)),
+            Some(&ClassKind::View { django, non_atomic }) if VIEW_HANDLERS.contains(&name) => {
+                self.out.entries.push((id, EntryKind::HttpView, None));
+                if django {
+                    self.out.django_views.push(id);
+                }
+                if non_atomic {
+                    self.out.non_atomic_views.push(id);
+                }
+            }
             Some(ClassKind::Command) if name == "handle" => {
                 let command = command_name(&self.module.file.path).map(|c| format!("`manage.py {c}`"));
                 self.out.entries.push((id, EntryKind::ManagementCommand, command));
@@ -356,11 +415,22 @@ impl<'r, 'p, 'a> Walker<'r, 'p, 'a> {
                 || last.ends_with("View")
                 || last.ends_with("ViewSet")
         });
-        if is_view {
-            ClassKind::View
-        } else {
-            ClassKind::Other
+        if !is_view {
+            return ClassKind::Other;
         }
+        let django = bases.iter().any(|b| b.starts_with("django.") || b.starts_with("rest_framework."));
+        // `method_decorator(transaction.non_atomic_requests, name="dispatch")`
+        // on the class, or on its `dispatch`: `as_view()` copies it.
+        let dispatch_decorators = class.body.iter().filter_map(|stmt| match stmt {
+            Stmt::FunctionDef(def) if def.name.as_str() == "dispatch" => Some(&def.decorator_list),
+            _ => None,
+        });
+        let non_atomic = class
+            .decorator_list
+            .iter()
+            .chain(dispatch_decorators.flatten())
+            .any(|d| self.mentions_non_atomic_requests(&d.expression));
+        ClassKind::View { django, non_atomic }
     }
 
     // ---- calls ----
@@ -534,6 +604,7 @@ impl<'r, 'p, 'a> Walker<'r, 'p, 'a> {
                     if let Some(id) = self.function_of(view) {
                         let route = call.arguments.args.first().and_then(|r| self.string(r));
                         self.out.entries.push((id, EntryKind::HttpView, route.map(|r| format!("route `{r}`"))));
+                        self.out.django_views.push(id);
                     }
                 }
             }
@@ -704,6 +775,7 @@ impl<'r, 'p, 'a> Walker<'r, 'p, 'a> {
                     "CELERY_BEAT_SCHEDULE" | "CELERYBEAT_SCHEDULE" | "beat_schedule" => self.beat_schedule(value),
                     "CELERY_TASK_ROUTES" | "CELERY_ROUTES" | "task_routes" => self.task_routes(value),
                     "RQ_QUEUES" => self.config(Framework::Rq, target, "RQ queues configured here (`RQ_QUEUES`)".into()),
+                    "DATABASES" => self.databases(value),
                     "INSTALLED_APPS" => self.installed_apps(value),
                     "CELERY_BROKER_URL" | "BROKER_URL" => {
                         self.config(Framework::Celery, target, format!("Celery broker configured here (`{name}`)"))
@@ -723,7 +795,30 @@ impl<'r, 'p, 'a> Walker<'r, 'p, 'a> {
                     self.assigned_field(attribute, value, None);
                 }
             }
+            // `DATABASES["default"]["ATOMIC_REQUESTS"] = True`.
+            Expr::Subscript(setting) if self.frames.len() == 1 => {
+                let is_key = matches!(setting.slice.as_ref(), Expr::StringLiteral(k) if k.value.to_str() == "ATOMIC_REQUESTS");
+                let of_databases = matches!(setting.value.as_ref(), Expr::Subscript(db) if matches!(db.value.as_ref(), Expr::Name(n) if n.id.as_str() == "DATABASES"));
+                if is_key && of_databases && matches!(value, Expr::BooleanLiteral(b) if b.value) {
+                    self.out.atomic_requests = true;
+                }
+            }
             _ => {}
+        }
+    }
+
+    /// `DATABASES = {"default": {..., "ATOMIC_REQUESTS": True}}`: each
+    /// Django view runs in a transaction.
+    fn databases(&mut self, value: &'a Expr) {
+        let Some(dict) = self.dict_of(value) else { return };
+        for item in &dict.items {
+            let Expr::Dict(database) = &item.value else { continue };
+            for setting in &database.items {
+                let is_key = matches!(&setting.key, Some(Expr::StringLiteral(k)) if k.value.to_str() == "ATOMIC_REQUESTS");
+                if is_key && matches!(&setting.value, Expr::BooleanLiteral(b) if b.value) {
+                    self.out.atomic_requests = true;
+                }
+            }
         }
     }
 
@@ -851,9 +946,14 @@ impl<'r, 'p, 'a> Walker<'r, 'p, 'a> {
         let location = self.location(call);
         let statement = format!("{}.save({})", squeeze(self.source(receiver)), if update_fields.is_some() { "update_fields=..." } else { "" });
         let function = self.current();
+        let in_transaction = self.in_transaction();
         let saves = &mut self.out.saves;
+        let before = saves.len();
         if let Some(frame) = self.frames.last_mut() {
             frame.pending.flush(&key, update_fields, location, statement, function, saves);
+        }
+        for save in &mut saves[before..] {
+            save.in_transaction = in_transaction;
         }
     }
 
@@ -918,6 +1018,26 @@ impl<'a> Visitor<'a> for Walker<'_, '_, 'a> {
                 if let Some(value) = &assign.value {
                     self.visit_expr(value);
                     self.assignment(&assign.target, value);
+                }
+            }
+            Stmt::With(with) => {
+                let mut atomic = false;
+                for item in &with.items {
+                    self.visit_expr(&item.context_expr);
+                    if let Some(vars) = &item.optional_vars {
+                        self.visit_expr(vars);
+                    }
+                    atomic |= self.is_atomic(&item.context_expr);
+                }
+                let step = u32::from(atomic);
+                if let Some(frame) = self.frames.last_mut() {
+                    frame.atomic += step;
+                }
+                for stmt in &with.body {
+                    self.visit_stmt(stmt);
+                }
+                if let Some(frame) = self.frames.last_mut() {
+                    frame.atomic -= step;
                 }
             }
             Stmt::AugAssign(assign) => {

@@ -106,3 +106,45 @@ fn unparsable_and_unresolvable_code_adds_nothing() {
     assert!(facts.columns.is_empty());
     assert!(facts.functions.is_empty());
 }
+
+#[test]
+fn select_for_update_locks_only_inside_a_transaction() {
+    let source = "from celery import shared_task\nfrom django.db import transaction\nfrom .models import Fabric\n\n\
+@shared_task\ndef unguarded(pk):\n    fabric = Fabric.objects.select_for_update().get(pk=pk)\n    fabric.status = 'a'\n    fabric.save()\n\n\
+@shared_task\ndef guarded(pk):\n    with transaction.atomic():\n        fabric = Fabric.objects.select_for_update().get(pk=pk)\n        fabric.status = 'b'\n        fabric.save()\n\n\
+@transaction.atomic\ndef decorated(pk):\n    fabric = Fabric.objects.select_for_update().get(pk=pk)\n    fabric.status = 'c'\n    fabric.save()\n\n\
+def helper(pk):\n    fabric = Fabric.objects.select_for_update().get(pk=pk)\n    fabric.status = 'd'\n    fabric.save()\n\n\
+def only_in_transaction(pk):\n    fabric = Fabric.objects.select_for_update().get(pk=pk)\n    fabric.status = 'e'\n    fabric.save()\n\n\
+@shared_task\ndef callers(pk):\n    decorated(pk)\n    with transaction.atomic():\n        helper(pk)\n        only_in_transaction(pk)\n\n\
+@shared_task\ndef bare_caller(pk):\n    helper(pk)\n\n\
+def nobody_calls(pk):\n    fabric = Fabric.objects.select_for_update().get(pk=pk)\n    fabric.status = 'f'\n    fabric.save()\n";
+    let facts = facts_of(&[("app/tasks.py", source)]);
+    let status: Vec<String> = sites(&facts, "status").into_iter().map(|s| s.split(" [").next().unwrap_or("").to_string()).collect();
+    assert_eq!(status, [
+        "LockOutsideTransaction unguarded",
+        "Locked guarded",
+        "Locked decorated",
+        // Called inside `atomic()` by one task, outside it by another.
+        "LockOutsideTransaction helper",
+        "Locked only_in_transaction",
+        // Reached from no entry point: not judged.
+        "Locked nobody_calls",
+    ]);
+}
+
+#[test]
+fn atomic_requests_puts_django_views_in_a_transaction() {
+    let views = "from django.db import transaction\nfrom django.utils.decorators import method_decorator\nfrom django.views import View\nfrom .models import Fabric\n\n\
+class LockView(View):\n    def post(self, request, pk):\n        fabric = Fabric.objects.select_for_update().get(pk=pk)\n        fabric.status = 'v'\n        fabric.save()\n\n\
+@method_decorator(transaction.non_atomic_requests, name='dispatch')\nclass StreamView(View):\n    def post(self, request, pk):\n        fabric = Fabric.objects.select_for_update().get(pk=pk)\n        fabric.status = 'w'\n        fabric.save()\n";
+    let on = "DATABASES = {'default': {'ENGINE': 'django.db.backends.postgresql', 'ATOMIC_REQUESTS': True}}\n";
+    let off = "DATABASES = {'default': {'ENGINE': 'django.db.backends.postgresql'}}\n";
+    let judged = |settings: &str| -> Vec<String> {
+        let facts = facts_of(&[("app/views.py", views), ("proj/settings.py", settings)]);
+        sites(&facts, "status").into_iter().map(|s| s.split(" [").next().unwrap_or("").to_string()).collect()
+    };
+    assert_eq!(judged(on), ["Locked LockView.post", "LockOutsideTransaction StreamView.post"]);
+    assert_eq!(judged(off), ["LockOutsideTransaction LockView.post", "LockOutsideTransaction StreamView.post"]);
+    let subscript = "DATABASES = {'default': {}}\nDATABASES['default']['ATOMIC_REQUESTS'] = True\n";
+    assert_eq!(judged(subscript)[0], "Locked LockView.post");
+}

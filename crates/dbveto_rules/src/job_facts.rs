@@ -130,6 +130,11 @@ pub enum Atomicity {
     SavedFields,
     /// Loaded with `select_for_update()`: the row is locked until commit.
     Locked,
+    /// Loaded with `select_for_update()` where no transaction is open (no
+    /// `transaction.atomic()` around it or its callers, not a view under
+    /// `ATOMIC_REQUESTS`): nothing is locked, and Django refuses it on
+    /// PostgreSQL (`TransactionManagementError`).
+    LockOutsideTransaction,
     /// Loaded, changed in Python, saved: a concurrent change in between is lost.
     ReadModifyWrite,
     /// An object passed in, changed and saved, that no call site is seen
@@ -145,9 +150,17 @@ impl Atomicity {
             Atomicity::FExpression => "atomic (F() expression)",
             Atomicity::SavedFields => "atomic (save(update_fields=...) of values not read from the row)",
             Atomicity::Locked => "atomic (row locked with select_for_update())",
+            Atomicity::LockOutsideTransaction => {
+                "read-modify-write (select_for_update() outside a transaction locks nothing; Django raises TransactionManagementError)"
+            }
             Atomicity::ReadModifyWrite => "read-modify-write",
             Atomicity::PassedIn => "save() of an object passed in, not seen loaded (read-modify-write if it was)",
         }
+    }
+
+    /// Whether a concurrent update of the row can be lost.
+    pub fn loses_updates(self) -> bool {
+        matches!(self, Atomicity::ReadModifyWrite | Atomicity::LockOutsideTransaction)
     }
 }
 
