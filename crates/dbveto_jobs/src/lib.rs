@@ -12,6 +12,7 @@ mod defs;
 mod go;
 mod graph;
 mod resolve;
+mod routes;
 mod saves;
 mod scan;
 mod transactions;
@@ -68,9 +69,22 @@ pub fn analyze(index: &ProjectIndex<'_>, models: &Models) -> Jobs {
         .collect();
     let mut graph = Graph::new(&defs);
     let mut explicit: HashMap<String, usize> = HashMap::new();
+    let mut task_classes: HashMap<(dbveto_python::ModuleId, u32), usize> = HashMap::new();
     for (_, s) in &scans {
         explicit.extend(s.task_names.iter().cloned());
+        task_classes.extend(s.task_classes.iter().copied());
     }
+    // A Celery task by name: given explicitly, else the dotted path of a
+    // function or of a registered task class.
+    let task = |name: &str, module| {
+        explicit.get(name).copied().or_else(|| match resolver.dotted(name, module)? {
+            resolve::Target::Function(id) => Some(id),
+            resolve::Target::Class(m, c) => task_classes.get(&(m, ruff_text_size::Ranged::start(c).to_u32())).copied(),
+            _ => None,
+        })
+    };
+    let mut routes = Vec::new();
+    let mut queues = Vec::new();
     let mut jobs = Jobs::default();
     let mut flows = Vec::new();
     let mut transactions = transactions::Transactions::default();
@@ -93,16 +107,22 @@ pub fn analyze(index: &ProjectIndex<'_>, models: &Models) -> Jobs {
         for (id, framework, location, how) in s.uses {
             graph.used(id, JobUse { framework, location, how });
         }
-        for (task, location) in s.routes {
-            let id = explicit.get(&task).copied().or_else(|| resolver.dotted_function(&task, module));
-            if let Some(id) = id {
-                graph.used(id, JobUse { framework: Framework::Celery, location, how: format!("Celery `task_routes` entry `{task}`") });
+        for (name, queue, location) in s.routes {
+            if routes::is_pattern(&name) {
+                routes.push((name, queue));
+                continue;
+            }
+            if let Some(id) = task(&name, module) {
+                if let Some(queue) = &queue {
+                    queues.push((id, format!("Celery queue `{queue}` (task_routes)")));
+                }
+                graph.used(id, JobUse { framework: Framework::Celery, location, how: format!("Celery `task_routes` entry `{name}`") });
             }
         }
         for raw in s.schedules {
             let mut function = raw.function;
-            if let Some(task) = &raw.task_name {
-                function = explicit.get(task).copied().or_else(|| resolver.dotted_function(task, module));
+            if let Some(name) = &raw.task_name {
+                function = task(name, module);
                 if let Some(id) = function {
                     let detail = format!("{} (Celery beat `{}`)", raw.interval, raw.entry);
                     graph.entry(id, EntryKind::ScheduledJob, Some(detail));
@@ -124,6 +144,13 @@ pub fn analyze(index: &ProjectIndex<'_>, models: &Models) -> Jobs {
         jobs.configs.extend(s.configs);
         jobs.saves.extend(s.saves);
     }
+    // A route gives a Celery task its queue; it does not make a function one.
+    for (id, queue) in queues {
+        if graph.entry_kinds(id).any(|k| k == EntryKind::CeleryTask) {
+            graph.entry(id, EntryKind::CeleryTask, Some(queue));
+        }
+    }
+    routes::route_patterns(&mut graph, &routes, &explicit, index, &defs);
     jobs.graph = graph;
     judge_passed_objects(&mut jobs.saves, &flows);
     transactions.judge(&mut jobs.saves, &jobs.graph);

@@ -26,6 +26,9 @@ const VIEW_HANDLERS: &[&str] = &[
     "perform_destroy", "save_model", "delete_model", "save_formset", "save_related",
 ];
 
+/// Methods of a Celery task class that its worker runs around `run`.
+const TASK_HOOKS: &[&str] = &["__call__", "before_start", "on_success", "on_failure", "on_retry", "after_return"];
+
 /// Methods of a Celery task that send it to a worker, and only Celery has.
 const CELERY_ONLY_DISPATCH: &[&str] = &["apply_async", "s", "si", "signature", "map", "starmap", "chunks"];
 
@@ -50,10 +53,13 @@ pub struct ModuleScan {
     pub dispatches: Vec<(Option<FnId>, FnId, Location)>,
     pub schedules: Vec<RawSchedule>,
     pub configs: Vec<(Framework, Related)>,
-    /// Celery task names routed by `task_routes`, with where.
-    pub routes: Vec<(String, Location)>,
-    /// Celery task names given explicitly (`@shared_task(name=...)`).
+    /// Celery task names (or glob patterns) routed by `task_routes`, their
+    /// queue when it is a constant, and where.
+    pub routes: Vec<(String, Option<String>, Location)>,
+    /// Celery task names given explicitly (`@shared_task(name=...)`, a task class's `name`).
     pub task_names: Vec<(String, FnId)>,
+    /// Task classes registered with an app: (module, class offset) and their `run`.
+    pub task_classes: Vec<((dbveto_python::ModuleId, u32), FnId)>,
     pub saves: Saves,
     /// Model objects passed to functions of the repository: callee,
     /// parameter position (`self` is 0), where the object comes from, and
@@ -342,10 +348,16 @@ impl<'r, 'p, 'a> Walker<'r, 'p, 'a> {
                         self.out.task_names.push((name, id));
                     }
                 }
+                // `@app.task(base=Tracked)`: the worker runs the base's hooks around it.
+                if let Some(base) = call.and_then(|c| c.arguments.find_keyword("base")) {
+                    if let Some(Target::Class(module, class)) = self.resolve(&base.value) {
+                        self.task_hooks(id, module, class);
+                    }
+                }
             } else if matches!(path.as_str(), "django_rq.job" | "django_rq.decorators.job" | "rq.decorators.job" | "rq.job") {
                 self.out.decorated.push((id, Framework::Rq, location));
                 let queue = call.and_then(|c| c.arguments.args.first()).and_then(|q| self.string(q));
-                self.out.entries.push((id, EntryKind::RqJob, queue.map(|q| format!("queue `{q}`"))));
+                self.out.entries.push((id, EntryKind::RqJob, queue.map(|q| format!("RQ queue `{q}`"))));
             } else if root == "apscheduler" && last == "scheduled_job" {
                 self.out.decorated.push((id, Framework::Apscheduler, location.clone()));
                 let interval = call.map(|c| self.apscheduler_interval(c)).unwrap_or((None, "?".into()));
@@ -567,6 +579,12 @@ impl<'r, 'p, 'a> Walker<'r, 'p, 'a> {
                 };
                 self.schedule_entry("Celery beat", Framework::Celery, entry, task, interval, args, location);
             }
+            // `app.register_task(SyncTask())`, `app.tasks.register(SyncTask())`.
+            ("celery", "register_task") | ("celery", "register") if name == "register_task" || receiver.ends_with(".tasks") => {
+                if let Some(task) = call.arguments.args.first() {
+                    self.task_class(task, call);
+                }
+            }
             ("celery", "update") if receiver.ends_with(".conf") => {
                 for kw in &call.arguments.keywords {
                     match kw.arg.as_ref().map(|a| a.as_str()) {
@@ -616,6 +634,40 @@ impl<'r, 'p, 'a> Walker<'r, 'p, 'a> {
                 self.config(Framework::Apscheduler, call, "APScheduler scheduler created here".into())
             }
             _ => {}
+        }
+    }
+
+    /// A class-based Celery task registered with an app: its `run` is the task.
+    fn task_class(&mut self, task: &'a Expr, call: &'a ast::ExprCall) {
+        let (module, class) = match self.resolve(task) {
+            Some(Target::Instance { module, class, .. } | Target::Class(module, class)) => (module, class),
+            _ => return,
+        };
+        let mut bases = Vec::new();
+        self.resolver.library_bases(module, class, 0, &mut bases);
+        let is_task = bases.iter().any(|b| b.starts_with("celery.") && b.rsplit('.').next() == Some("Task"));
+        let Some(run) = self.resolver.method(module, class, "run", 0).filter(|_| is_task) else { return };
+        let location = self.location(call);
+        self.out.decorated.push((run, Framework::Celery, location));
+        self.out.entries.push((run, EntryKind::CeleryTask, None));
+        self.out.task_classes.push(((module, class.start().to_u32()), run));
+        let name = class.body.iter().find_map(|stmt| match stmt {
+            Stmt::Assign(assign) if matches!(&assign.targets[..], [Expr::Name(n)] if n.id.as_str() == "name") => Some(&*assign.value),
+            _ => None,
+        });
+        if let Some(name) = name.and_then(|n| self.string(n)) {
+            self.out.task_names.push((name, run));
+        }
+        self.task_hooks(run, module, class);
+    }
+
+    /// The hooks a task class defines run under the task `task`.
+    fn task_hooks(&mut self, task: FnId, module: dbveto_python::ModuleId, class: &'a ast::StmtClassDef) {
+        for hook in TASK_HOOKS {
+            if let Some(id) = self.resolver.method(module, class, hook, 0).filter(|id| *id != task) {
+                self.out.calls.push((task, id));
+                self.out.calls_outside_transaction.push((task, id));
+            }
         }
     }
 
@@ -762,7 +814,16 @@ impl<'r, 'p, 'a> Walker<'r, 'p, 'a> {
         for item in &dict.items {
             if let Some(Expr::StringLiteral(key)) = &item.key {
                 let location = self.location(key);
-                self.out.routes.push((key.value.to_str().to_string(), location));
+                // `{"queue": "sync"}`, or the queue's name alone.
+                let queue = match &item.value {
+                    Expr::Dict(route) => route
+                        .items
+                        .iter()
+                        .find(|i| matches!(&i.key, Some(Expr::StringLiteral(k)) if k.value.to_str() == "queue"))
+                        .and_then(|i| self.string(&i.value)),
+                    other => self.string(other),
+                };
+                self.out.routes.push((key.value.to_str().to_string(), queue, location));
             }
         }
     }

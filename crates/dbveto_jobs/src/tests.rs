@@ -148,3 +148,39 @@ class LockView(View):\n    def post(self, request, pk):\n        fabric = Fabric
     let subscript = "DATABASES = {'default': {}}\nDATABASES['default']['ATOMIC_REQUESTS'] = True\n";
     assert_eq!(judged(subscript)[0], "Locked LockView.post");
 }
+
+#[test]
+fn class_based_tasks_base_hooks_and_routes_by_pattern() {
+    let celery = "from celery import Celery\n\napp = Celery('proj')\n\
+app.conf.task_routes = {'sync.*': {'queue': 'sync'}, 'app.tasks.SyncTask': 'classes', 'other.*': 'other'}\n\
+app.conf.beat_schedule = {'sync-all': {'task': 'sync.fabric', 'schedule': 60.0}, 'by-class': {'task': 'app.tasks.SyncTask', 'schedule': 60.0}}\n";
+    let tasks = "from celery import Task\nfrom .celery import app\nfrom .models import Fabric\n\n\
+class Tracked(Task):\n    def on_failure(self, exc, task_id, args, kwargs, einfo):\n        Fabric.objects.filter(pk=args[0]).update(status='failed')\n\n\
+@app.task(base=Tracked, name='sync.fabric')\ndef sync_fabric(pk):\n    Fabric.objects.filter(pk=pk).update(count=0)\n\n\
+class SyncTask(app.Task):\n    def run(self, pk):\n        fabric = Fabric.objects.get(pk=pk)\n        fabric.status = 'synced'\n        fabric.save()\n\n\
+app.register_task(SyncTask())\n\n\
+class Unregistered(Task):\n    def run(self, pk):\n        Fabric.objects.filter(pk=pk).update(status='never')\n";
+    let facts = facts_of(&[("app/celery.py", celery), ("app/tasks.py", tasks)]);
+    let entries = |column: &str, line: u32| -> Vec<String> {
+        let site = facts.columns.iter().filter(|c| c.column == column).flat_map(|c| &c.sites).find(|s| s.location.line == line);
+        let mut out: Vec<String> = site
+            .map(|s| s.entry_points.iter().map(|e| format!("{:?} {} {}", e.kind, e.name, e.detail.as_deref().unwrap_or("-"))).collect())
+            .unwrap_or_default();
+        out.sort();
+        out
+    };
+    // The base's hook runs under the task that uses it.
+    assert_eq!(entries("status", 7), [
+        "CeleryTask sync_fabric Celery queue `sync` (task_routes `sync.*`)",
+        "ScheduledJob sync_fabric every 60 s (Celery beat `sync-all`)",
+    ]);
+    // A registered task class: its `run`, routed and scheduled by its dotted name.
+    assert_eq!(entries("status", 16), [
+        "CeleryTask SyncTask.run Celery queue `classes` (task_routes)",
+        "ScheduledJob SyncTask.run every 60 s (Celery beat `by-class`)",
+    ]);
+    assert!(entries("status", 23).is_empty());
+    // A pattern claims nothing: only the exact route is a use by Celery.
+    let uses: Vec<String> = facts.functions.iter().flat_map(|f| f.used.iter().map(move |u| format!("{} {}", f.name, u.how))).collect();
+    assert!(uses.iter().all(|u| !u.contains("sync.*")), "{uses:?}");
+}
