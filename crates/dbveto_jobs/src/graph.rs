@@ -5,7 +5,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
-use dbveto_rules::{EntryKind, EntryPoint, Framework, JobFunction, JobUse};
+use dbveto_rules::{EntryKind, EntryPoint, Framework, JobFunction, JobUse, Related};
 use dbveto_source::Location;
 
 use crate::defs::Defs;
@@ -22,6 +22,8 @@ pub struct Graph {
     entries: Vec<Vec<(EntryKind, Option<String>)>>,
     decorated: Vec<Vec<(Framework, Location)>>,
     used: Vec<Vec<JobUse>>,
+    /// Calls of a task's methods (`.delay()`) on functions without decorators.
+    bare: Vec<Vec<Related>>,
 }
 
 impl Graph {
@@ -37,6 +39,7 @@ impl Graph {
             entries: vec![Vec::new(); n],
             decorated: vec![Vec::new(); n],
             used: vec![Vec::new(); n],
+            bare: vec![Vec::new(); n],
         };
         for (id, f) in defs.functions.iter().enumerate() {
             graph.by_path.entry(f.location.path.clone()).or_default().push(id);
@@ -72,6 +75,7 @@ impl Graph {
         self.entries.push(Vec::new());
         self.decorated.push(Vec::new());
         self.used.push(Vec::new());
+        self.bare.push(Vec::new());
         id
     }
 
@@ -103,6 +107,12 @@ impl Graph {
     pub fn used(&mut self, f: usize, used: JobUse) {
         if let Some(u) = self.used.get_mut(f) {
             u.push(used);
+        }
+    }
+
+    pub fn dispatched_bare(&mut self, f: usize, call: Related) {
+        if let Some(b) = self.bare.get_mut(f) {
+            b.push(call);
         }
     }
 
@@ -152,12 +162,13 @@ impl Graph {
 
     pub fn job_functions(&self) -> Vec<JobFunction> {
         (0..self.len())
-            .filter(|&f| !self.decorated[f].is_empty() || !self.used[f].is_empty())
+            .filter(|&f| !self.decorated[f].is_empty() || !self.used[f].is_empty() || !self.bare[f].is_empty())
             .map(|f| JobFunction {
                 name: self.names[f].clone(),
                 location: self.locations[f].clone(),
                 decorated: self.decorated[f].clone(),
                 used: self.used[f].clone(),
+                undecorated_dispatch: self.bare[f].clone(),
             })
             .collect()
     }

@@ -107,6 +107,9 @@ pub fn analyze(index: &ProjectIndex<'_>, models: &Models) -> Jobs {
         for (id, framework, location, how) in s.uses {
             graph.used(id, JobUse { framework, location, how });
         }
+        for (id, call) in s.bare_dispatches {
+            graph.dispatched_bare(id, call);
+        }
         for (name, queue, location) in s.routes {
             if routes::is_pattern(&name) {
                 routes.push((name, queue));

@@ -49,6 +49,8 @@ pub struct ModuleScan {
     pub non_atomic_views: Vec<FnId>,
     /// `DATABASES` sets `ATOMIC_REQUESTS: True`.
     pub atomic_requests: bool,
+    /// `.delay()`, `.apply_async()`, ... on functions no decorator makes a task.
+    pub bare_dispatches: Vec<(FnId, Related)>,
     /// Functions sent to a worker (`.delay()`, `.apply_async()`, `enqueue()`) from `FnId`.
     pub dispatches: Vec<(Option<FnId>, FnId, Location)>,
     pub schedules: Vec<RawSchedule>,
@@ -527,6 +529,11 @@ impl<'r, 'p, 'a> Walker<'r, 'p, 'a> {
             if let Some(Target::Function(task)) = self.resolve(&method.value) {
                 let location = self.location(call);
                 self.out.dispatches.push((self.current(), task, location.clone()));
+                // Only a decorator gives a function these methods.
+                let bare = self.resolver.defs.functions.get(task).is_some_and(|f| f.def.decorator_list.is_empty());
+                if bare {
+                    self.out.bare_dispatches.push((task, Related { location: location.clone(), message: format!("`.{name}()` called here") }));
+                }
                 if name != "delay" {
                     self.out.uses.push((task, Framework::Celery, location, format!("`.{name}()`")));
                 }

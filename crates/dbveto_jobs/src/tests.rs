@@ -184,3 +184,16 @@ class Unregistered(Task):\n    def run(self, pk):\n        Fabric.objects.filter
     let uses: Vec<String> = facts.functions.iter().flat_map(|f| f.used.iter().map(move |u| format!("{} {}", f.name, u.how))).collect();
     assert!(uses.iter().all(|u| !u.contains("sync.*")), "{uses:?}");
 }
+
+#[test]
+fn task_methods_on_functions_without_decorators() {
+    let source = "import functools\nimport django_rq\nfrom django_rq import job\n\n\
+def plain(pk):\n    pass\n\n\
+@job('default')\ndef rq_job(pk):\n    pass\n\n\
+@functools.lru_cache\ndef other_decorator(pk):\n    pass\n\n\
+def caller():\n    plain.delay(1)\n    rq_job.delay(1)\n    other_decorator.delay(1)\n    django_rq.enqueue(plain, 2)\n";
+    let facts = facts_of(&[("app/jobs.py", source)]);
+    let bare: Vec<(&str, usize)> =
+        facts.functions.iter().filter(|f| !f.undecorated_dispatch.is_empty()).map(|f| (f.name.as_str(), f.undecorated_dispatch.len())).collect();
+    assert_eq!(bare, [("plain", 1)]);
+}

@@ -80,6 +80,9 @@ pub struct JobFunction {
     /// Places that register or run it as a job of a framework: a schedule
     /// entry, a route, `.apply_async()`, `queue.enqueue(...)`.
     pub used: Vec<JobUse>,
+    /// Calls of a task's methods (`.delay()`, `.apply_async()`) on it
+    /// although it has no decorator at all: a plain function has none.
+    pub undecorated_dispatch: Vec<Related>,
 }
 
 #[derive(Debug, Clone)]
