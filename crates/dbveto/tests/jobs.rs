@@ -41,6 +41,7 @@ fn negatives_give_no_job_findings() {
     for dir in [
         "tests/fixtures/django-jobs-celery-only",
         "tests/fixtures/django-jobs-rq-only",
+        "tests/fixtures/django-jobs-transactions-ok",
         "tests/fixtures/go-fabric-sync-one-scheduler",
     ] {
         let (code, out) = dbveto(&["check", "--format", "json", "--select", JOB_RULES], dir);
@@ -95,4 +96,22 @@ fn go_negative_still_sees_its_writers_and_entry_points() {
     kinds.sort();
     kinds.dedup();
     assert_eq!(kinds, ["goroutine", "http-handler", "scheduled-job"]);
+}
+
+#[test]
+fn lock_outside_a_transaction_and_delay_on_a_plain_function() {
+    let (code, out) = dbveto(&["check", "--color", "never"], "tests/fixtures/django-jobs-transactions");
+    assert_eq!(code, 1);
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn locks_inside_transactions_are_atomic() {
+    let atomicity = |dir: &str| -> Vec<String> {
+        let (_, out) = dbveto(&["writers", "Fabric.sync_status", "--format", "json"], dir);
+        let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+        v["columns"][0]["sites"].as_array().into_iter().flatten().filter_map(|s| s["atomicity"].as_str().map(str::to_string)).collect()
+    };
+    assert_eq!(atomicity("tests/fixtures/django-jobs-transactions"), ["lock-outside-transaction", "single-update"]);
+    assert_eq!(atomicity("tests/fixtures/django-jobs-transactions-ok"), ["locked", "locked", "single-update"]);
 }
