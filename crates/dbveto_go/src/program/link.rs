@@ -46,6 +46,15 @@ pub(super) fn link(files: &[SourceFile], go_mods: &[SourceFile], facts: Vec<Opti
     linker.program()
 }
 
+/// An HTTP pattern: `/path`, `POST /path`, `host/path`.
+fn looks_like_route(route: &str) -> bool {
+    let path = match route.split_once(' ') {
+        Some((method, rest)) if !method.is_empty() && method.bytes().all(|b| b.is_ascii_uppercase()) => rest.trim_start(),
+        _ => route,
+    };
+    path.starts_with('/') || (path.contains('/') && !path.contains(char::is_whitespace))
+}
+
 impl<'a> Linker<'a> {
     fn new(files: &'a [SourceFile], go_mods: &[SourceFile], facts: &'a [Option<FileFacts>]) -> Self {
         let mut by_dir: HashMap<&'a str, usize> = HashMap::new();
@@ -493,7 +502,8 @@ impl<'a> Linker<'a> {
                 let detail = format!("{interval} ({} `{}`)", ticker.kind, f.display);
                 program.entries.push(GoEntry { function: id, kind: GoEntryKind::Scheduled, detail: Some(detail) });
                 program.schedules.push(GoSchedule {
-                    scheduler: ticker.kind,
+                    // Both kinds of ticker are one scheduler: the Go runtime's timers.
+                    scheduler: "time.Ticker",
                     entry: f.display.clone(),
                     function: id,
                     every,
@@ -519,6 +529,11 @@ impl<'a> Linker<'a> {
                     Some(Const::Str(s)) => Some(s),
                     _ => None,
                 });
+                // `Handle`/`HandleFunc` are common names: an event bus's
+                // `Handle("fabric.synced", h)` is no route.
+                if method.is_none() && route.as_deref().is_some_and(|r| !looks_like_route(r)) {
+                    return;
+                }
                 let detail = match (method, route) {
                     (Some(m), Some(r)) => Some(format!("route `{m} {r}`")),
                     (None, Some(r)) => Some(format!("route `{r}`")),

@@ -192,8 +192,8 @@ func (j job) Run() { j.s.SyncAll() }
         "robfig/cron Start.func1 Some(300) every 300 s",
         "robfig/cron Syncer.SyncAll Some(60) every 60 s",
         "robfig/cron job.Run Some(3600) every 3600 s",
-        "time.Tick Syncer.Tick Some(300) every 300 s",
         "time.Ticker Syncer.Loop Some(60) every 60 s",
+        "time.Ticker Syncer.Tick Some(300) every 300 s",
     ]);
     assert!(entries(&p).contains(&"Scheduled Syncer.Loop every 60 s (time.Ticker `Syncer.Loop`)".to_string()));
     assert!(reaches(&p, "Syncer.Loop", "PG.SetStatus"));
@@ -314,8 +314,10 @@ import (
 
 // A method of the same name on an unknown receiver, a function value, a
 // handler that is a parameter: no edge, no entry point.
-func Wire(mux *http.ServeMux, h http.HandlerFunc, x interface{ SetStatus(int, string) error }) {
+func Wire(mux *http.ServeMux, h http.HandlerFunc, x interface{ SetStatus(int, string) error }, bus *Bus) {
 	mux.HandleFunc("/p", h)
+	// A method named like a router's, given no route.
+	bus.Handle("fabric.synced", unregistered)
 	x.SetStatus(1, "x")
 	var f func()
 	f()
