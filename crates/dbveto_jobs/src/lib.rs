@@ -90,7 +90,7 @@ pub fn analyze(index: &ProjectIndex<'_>, models: &Models) -> Jobs {
     let mut transactions = transactions::Transactions::default();
     for (module, s) in scans {
         flows.extend(s.flows);
-        transactions.atomic_requests |= s.atomic_requests;
+        transactions.atomic_requests.extend(s.atomic_requests);
         transactions.atomic_functions.extend(s.atomic_functions);
         transactions.django_views.extend(s.django_views);
         transactions.non_atomic_views.extend(s.non_atomic_views);

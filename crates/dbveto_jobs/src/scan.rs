@@ -47,8 +47,9 @@ pub struct ModuleScan {
     /// `ATOMIC_REQUESTS` (`transaction.non_atomic_requests`).
     pub django_views: Vec<FnId>,
     pub non_atomic_views: Vec<FnId>,
-    /// `DATABASES` sets `ATOMIC_REQUESTS: True`.
-    pub atomic_requests: bool,
+    /// What each assignment to `DATABASES` says of `ATOMIC_REQUESTS`
+    /// (`None`: not known statically).
+    pub atomic_requests: Vec<Option<bool>>,
     /// `.delay()`, `.apply_async()`, ... on functions no decorator makes a task.
     pub bare_dispatches: Vec<(FnId, Related)>,
     /// Functions sent to a worker (`.delay()`, `.apply_async()`, `enqueue()`) from `FnId`.
@@ -264,6 +265,25 @@ impl<'r, 'p, 'a> Walker<'r, 'p, 'a> {
         self.library(func).as_deref() == Some("django.db.transaction.atomic")
     }
 
+    /// Whether a context manager or decorator may open a transaction:
+    /// `transaction.atomic`, and anything of the repository or not
+    /// resolved (a helper may wrap `atomic()`). A library's other objects
+    /// do not; nor do Python's own decorators.
+    fn may_open_transaction(&self, expr: &'a Expr) -> bool {
+        let func = match expr {
+            Expr::Call(call) => &*call.func,
+            other => other,
+        };
+        if matches!(func, Expr::Name(n) if matches!(n.id.as_str(), "staticmethod" | "classmethod" | "property" | "open")) {
+            return false;
+        }
+        match self.resolve(func) {
+            Some(Target::Library(path)) => path.replace("()", "") == "django.db.transaction.atomic",
+            Some(Target::Module(_) | Target::QuerySet { .. }) => false,
+            Some(Target::Function(_) | Target::Class(..) | Target::Instance { .. }) | None => true,
+        }
+    }
+
     /// Whether `expr` mentions `transaction.non_atomic_requests` (as a
     /// decorator, or given to `method_decorator`).
     fn mentions_non_atomic_requests(&self, expr: &'a Expr) -> bool {
@@ -319,7 +339,7 @@ impl<'r, 'p, 'a> Walker<'r, 'p, 'a> {
                 }
             }
         }
-        let atomic = u32::from(def.decorator_list.iter().any(|d| self.is_atomic(&d.expression)));
+        let atomic = u32::from(def.decorator_list.iter().any(|d| self.may_open_transaction(&d.expression)));
         if let (Some(id), 1) = (id, atomic) {
             self.out.atomic_functions.push(id);
         }
@@ -523,6 +543,9 @@ impl<'r, 'p, 'a> Walker<'r, 'p, 'a> {
         if name == "save" {
             self.save(call, &method.value);
             return;
+        }
+        if name == "update" && self.frames.len() == 1 && of_databases(&method.value) {
+            self.out.atomic_requests.push(None);
         }
         // `task.delay()`, `task.apply_async()`: sent to a worker.
         if name == "delay" || CELERY_ONLY_DISPATCH.contains(&name) {
@@ -863,31 +886,47 @@ impl<'r, 'p, 'a> Walker<'r, 'p, 'a> {
                     self.assigned_field(attribute, value, None);
                 }
             }
-            // `DATABASES["default"]["ATOMIC_REQUESTS"] = True`.
-            Expr::Subscript(setting) if self.frames.len() == 1 => {
+            // `DATABASES["default"]["ATOMIC_REQUESTS"] = True`; any other
+            // change of `DATABASES` leaves the setting unknown.
+            Expr::Subscript(setting) if self.frames.len() == 1 && of_databases(target) => {
                 let is_key = matches!(setting.slice.as_ref(), Expr::StringLiteral(k) if k.value.to_str() == "ATOMIC_REQUESTS");
-                let of_databases = matches!(setting.value.as_ref(), Expr::Subscript(db) if matches!(db.value.as_ref(), Expr::Name(n) if n.id.as_str() == "DATABASES"));
-                if is_key && of_databases && matches!(value, Expr::BooleanLiteral(b) if b.value) {
-                    self.out.atomic_requests = true;
-                }
+                let observed = match value {
+                    Expr::BooleanLiteral(b) if is_key => Some(b.value),
+                    _ => None,
+                };
+                self.out.atomic_requests.push(observed);
             }
             _ => {}
         }
     }
 
     /// `DATABASES = {"default": {..., "ATOMIC_REQUESTS": True}}`: each
-    /// Django view runs in a transaction.
+    /// Django view runs in a transaction. Known to be off only when every
+    /// database is a dict written out without it (no `**`, no call).
     fn databases(&mut self, value: &'a Expr) {
-        let Some(dict) = self.dict_of(value) else { return };
+        let Some(dict) = self.dict_of(value) else {
+            self.out.atomic_requests.push(None);
+            return;
+        };
+        let (mut on, mut unknown) = (false, false);
         for item in &dict.items {
-            let Expr::Dict(database) = &item.value else { continue };
+            let Expr::Dict(database) = &item.value else {
+                unknown = true;
+                continue;
+            };
+            unknown |= item.key.is_none();
             for setting in &database.items {
-                let is_key = matches!(&setting.key, Some(Expr::StringLiteral(k)) if k.value.to_str() == "ATOMIC_REQUESTS");
-                if is_key && matches!(&setting.value, Expr::BooleanLiteral(b) if b.value) {
-                    self.out.atomic_requests = true;
+                match &setting.key {
+                    None => unknown = true,
+                    Some(Expr::StringLiteral(k)) if k.value.to_str() == "ATOMIC_REQUESTS" => match &setting.value {
+                        Expr::BooleanLiteral(b) => on |= b.value,
+                        _ => unknown = true,
+                    },
+                    Some(_) => {}
                 }
             }
         }
+        self.out.atomic_requests.push(if on { Some(true) } else if unknown { None } else { Some(false) });
     }
 
     fn installed_apps(&mut self, value: &'a Expr) {
@@ -1095,7 +1134,7 @@ impl<'a> Visitor<'a> for Walker<'_, '_, 'a> {
                     if let Some(vars) = &item.optional_vars {
                         self.visit_expr(vars);
                     }
-                    atomic |= self.is_atomic(&item.context_expr);
+                    atomic |= self.may_open_transaction(&item.context_expr);
                 }
                 let step = u32::from(atomic);
                 if let Some(frame) = self.frames.last_mut() {
@@ -1149,6 +1188,20 @@ impl<'a> Visitor<'a> for Walker<'_, '_, 'a> {
         }
         self.depth -= 1;
     }
+}
+
+/// `DATABASES[...]`, `DATABASES[...][...]`.
+fn of_databases(expr: &Expr) -> bool {
+    let mut at = expr;
+    for _ in 0..8 {
+        match at {
+            Expr::Subscript(s) => at = &s.value,
+            Expr::Attribute(a) => at = &a.value,
+            Expr::Name(n) => return n.id.as_str() == "DATABASES",
+            _ => return false,
+        }
+    }
+    false
 }
 
 /// `fabric` or `self.fabric`: a receiver whose assignments and save can be paired.

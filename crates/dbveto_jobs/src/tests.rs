@@ -109,7 +109,7 @@ fn unparsable_and_unresolvable_code_adds_nothing() {
 
 #[test]
 fn select_for_update_locks_only_inside_a_transaction() {
-    let source = "from celery import shared_task\nfrom django.db import transaction\nfrom .models import Fabric\n\n\
+    let source = "import threading\nfrom celery import shared_task\nfrom django.db import transaction\nfrom .models import Fabric\n\n\
 @shared_task\ndef unguarded(pk):\n    fabric = Fabric.objects.select_for_update().get(pk=pk)\n    fabric.status = 'a'\n    fabric.save()\n\n\
 @shared_task\ndef guarded(pk):\n    with transaction.atomic():\n        fabric = Fabric.objects.select_for_update().get(pk=pk)\n        fabric.status = 'b'\n        fabric.save()\n\n\
 @transaction.atomic\ndef decorated(pk):\n    fabric = Fabric.objects.select_for_update().get(pk=pk)\n    fabric.status = 'c'\n    fabric.save()\n\n\
@@ -117,7 +117,11 @@ def helper(pk):\n    fabric = Fabric.objects.select_for_update().get(pk=pk)\n   
 def only_in_transaction(pk):\n    fabric = Fabric.objects.select_for_update().get(pk=pk)\n    fabric.status = 'e'\n    fabric.save()\n\n\
 @shared_task\ndef callers(pk):\n    decorated(pk)\n    with transaction.atomic():\n        helper(pk)\n        only_in_transaction(pk)\n\n\
 @shared_task\ndef bare_caller(pk):\n    helper(pk)\n\n\
-def nobody_calls(pk):\n    fabric = Fabric.objects.select_for_update().get(pk=pk)\n    fabric.status = 'f'\n    fabric.save()\n";
+def nobody_calls(pk):\n    fabric = Fabric.objects.select_for_update().get(pk=pk)\n    fabric.status = 'f'\n    fabric.save()\n\n\
+def in_helper_block(pk):\n    with locked_section():\n        fabric = Fabric.objects.select_for_update().get(pk=pk)\n        fabric.status = 'g'\n        fabric.save()\n\n\
+@retrying\ndef under_helper_decorator(pk):\n    fabric = Fabric.objects.select_for_update().get(pk=pk)\n    fabric.status = 'h'\n    fabric.save()\n\n\
+def in_library_block(pk):\n    with threading.Lock():\n        fabric = Fabric.objects.select_for_update().get(pk=pk)\n        fabric.status = 'i'\n        fabric.save()\n\n\
+@shared_task\ndef more_callers(pk):\n    in_helper_block(pk)\n    under_helper_decorator(pk)\n    in_library_block(pk)\n";
     let facts = facts_of(&[("app/tasks.py", source)]);
     let status: Vec<String> = sites(&facts, "status").into_iter().map(|s| s.split(" [").next().unwrap_or("").to_string()).collect();
     assert_eq!(status, [
@@ -129,6 +133,11 @@ def nobody_calls(pk):\n    fabric = Fabric.objects.select_for_update().get(pk=pk
         "Locked only_in_transaction",
         // Reached from no entry point: not judged.
         "Locked nobody_calls",
+        // A context manager or decorator that is not known may open one.
+        "Locked in_helper_block",
+        "Locked under_helper_decorator",
+        // A library's context manager opens none.
+        "LockOutsideTransaction in_library_block",
     ]);
 }
 
@@ -147,6 +156,11 @@ class LockView(View):\n    def post(self, request, pk):\n        fabric = Fabric
     assert_eq!(judged(off), ["LockOutsideTransaction LockView.post", "LockOutsideTransaction StreamView.post"]);
     let subscript = "DATABASES = {'default': {}}\nDATABASES['default']['ATOMIC_REQUESTS'] = True\n";
     assert_eq!(judged(subscript)[0], "Locked LockView.post");
+    // Settings that cannot be read, or none: the views are not judged,
+    // unless they say they run outside a transaction.
+    for unknown in ["import environ\nDATABASES = {'default': environ.Env().db()}\n", "DATABASES = {'default': {}}\nDATABASES['default'].update(OPTIONS={})\n", ""] {
+        assert_eq!(judged(unknown), ["Locked LockView.post", "LockOutsideTransaction StreamView.post"], "{unknown}");
+    }
 }
 
 #[test]

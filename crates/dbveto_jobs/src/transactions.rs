@@ -16,7 +16,9 @@ use crate::SaveSite;
 /// What the modules say about transactions.
 #[derive(Default)]
 pub struct Transactions {
-    pub atomic_requests: bool,
+    /// Each assignment of `DATABASES` (or change of it): whether it sets
+    /// `ATOMIC_REQUESTS`, `None` when that is not known statically.
+    pub atomic_requests: Vec<Option<bool>>,
     pub atomic_functions: HashSet<usize>,
     pub django_views: HashSet<usize>,
     pub non_atomic_views: HashSet<usize>,
@@ -25,13 +27,20 @@ pub struct Transactions {
 }
 
 impl Transactions {
+    /// Whether `ATOMIC_REQUESTS` is known to be off: every `DATABASES` the
+    /// settings write is read, and none sets it.
+    fn atomic_requests_off(&self) -> bool {
+        !self.atomic_requests.is_empty() && self.atomic_requests.iter().all(|a| *a == Some(false))
+    }
+
     /// Whether an entry point of this kind starts without a transaction.
     /// A signal handler runs wherever its signal is sent: not judged.
     fn starts_outside(&self, f: usize, kind: EntryKind) -> bool {
         match kind {
-            EntryKind::HttpView => {
-                !(self.atomic_requests && self.django_views.contains(&f) && !self.non_atomic_views.contains(&f))
+            EntryKind::HttpView if self.django_views.contains(&f) => {
+                self.non_atomic_views.contains(&f) || self.atomic_requests_off()
             }
+            EntryKind::HttpView => true,
             EntryKind::CeleryTask | EntryKind::RqJob | EntryKind::ScheduledJob | EntryKind::ManagementCommand => true,
             EntryKind::SignalHandler | EntryKind::HttpHandler | EntryKind::Goroutine => false,
         }
