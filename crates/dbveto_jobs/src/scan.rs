@@ -256,15 +256,6 @@ impl<'r, 'p, 'a> Walker<'r, 'p, 'a> {
         self.frames.last().is_some_and(|f| f.atomic > 0)
     }
 
-    /// `transaction.atomic`, `transaction.atomic(using=...)`.
-    fn is_atomic(&self, expr: &'a Expr) -> bool {
-        let func = match expr {
-            Expr::Call(call) => &*call.func,
-            other => other,
-        };
-        self.library(func).as_deref() == Some("django.db.transaction.atomic")
-    }
-
     /// Whether a context manager or decorator may open a transaction:
     /// `transaction.atomic`, and anything of the repository or not
     /// resolved (a helper may wrap `atomic()`). A library's other objects
