@@ -96,15 +96,16 @@ impl Pending {
             if !listed {
                 continue;
             }
-            let atomicity = if a.f_expression {
+            let unlocked = if a.f_expression {
                 Atomicity::FExpression
-            } else if a.locked {
-                Atomicity::Locked
             } else if update_fields.is_some() && !a.depends {
                 Atomicity::SavedFields
             } else {
                 Atomicity::ReadModifyWrite
             };
+            // A lock matters only to what would otherwise lose updates
+            // (and holds only inside a transaction: see `transactions`).
+            let atomicity = if a.locked && unlocked == Atomicity::ReadModifyWrite { Atomicity::Locked } else { unlocked };
             out.push(SaveSite {
                 table: a.table,
                 model: a.model,

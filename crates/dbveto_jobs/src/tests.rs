@@ -211,3 +211,14 @@ def caller():\n    plain.delay(1)\n    rq_job.delay(1)\n    other_decorator.dela
         facts.functions.iter().filter(|f| !f.undecorated_dispatch.is_empty()).map(|f| (f.name.as_str(), f.undecorated_dispatch.len())).collect();
     assert_eq!(bare, [("plain", 1)]);
 }
+
+#[test]
+fn fields_saved_after_the_lock_ends_are_judged_as_saved_fields() {
+    let source = "from celery import shared_task\nfrom django.db import transaction\nfrom .models import Fabric\n\n\
+@shared_task\ndef transmit(pk):\n    with transaction.atomic():\n        fabric = Fabric.objects.select_for_update().get(pk=pk)\n        fabric.status = 'inflight'\n        fabric.save(update_fields=['status'])\n    fabric.status = 'done'\n    fabric.save(update_fields=['status'])\n    fabric.count = fabric.count + 1\n    fabric.save(update_fields=['count'])\n";
+    let facts = facts_of(&[("app/tasks.py", source)]);
+    let judged = |column: &str| -> Vec<String> { sites(&facts, column).into_iter().map(|s| s.split(' ').next().unwrap_or("").to_string()).collect() };
+    assert_eq!(judged("status"), ["SavedFields", "SavedFields"]);
+    // A value read from the row, saved after the lock ended: lost updates.
+    assert_eq!(judged("count"), ["LockOutsideTransaction"]);
+}
