@@ -222,3 +222,37 @@ fn fields_saved_after_the_lock_ends_are_judged_as_saved_fields() {
     // A value read from the row, saved after the lock ended: lost updates.
     assert_eq!(judged("count"), ["LockOutsideTransaction"]);
 }
+
+#[test]
+fn a_go_handler_and_a_python_task_write_one_column() {
+    let task = "from celery import shared_task\nfrom .models import Fabric\n\n\
+@shared_task\ndef sync(pk):\n    fabric = Fabric.objects.get(pk=pk)\n    fabric.status = 'synced'\n    fabric.save()\n";
+    let go = "package api\n\nimport \"net/http\"\n\nfunc Routes(mux *http.ServeMux) {\n\tmux.HandleFunc(\"POST /sync\", handleSync)\n}\n\n\
+func handleSync(w http.ResponseWriter, r *http.Request) {\n\tdb.Exec(`UPDATE app_fabric SET status = 'queued' WHERE id = $1`, 1)\n}\n";
+    let python = [SourceFile::new("app/models.py", MODELS), SourceFile::new("app/tasks.py", task)];
+    let project = dbveto_python::ParsedProject::parse(&python);
+    let index = project.index();
+    let django = dbveto_django::analyze(&index);
+    let mut jobs = crate::analyze(&index, &django.models);
+    // The UPDATE the SQL frontend reads from the Go file.
+    let at = |line, column| dbveto_source::Location { path: "api/api.go".into(), line, column };
+    let mut writes = django.writes.clone();
+    writes.push(dbveto_writes::Write {
+        kind: dbveto_writes::WriteKind::Update,
+        table: dbveto_writes::TableRef { schema: None, name: "app_fabric".into() },
+        columns: Some(vec!["status".into()]),
+        values: vec![dbveto_writes::Arg::unknown()],
+        location: at(10, 10),
+        call: Some(at(10, 2)),
+        statement: "UPDATE app_fabric SET status = 'queued' WHERE id = $1".into(),
+        model: None,
+        partial: false,
+    });
+    let go_files = [SourceFile::new("api/api.go", go)];
+    jobs.add_go(&go_files, &[], &writes);
+    let facts = crate::facts(&jobs, &writes);
+    assert_eq!(sites(&facts, "status"), [
+        "SingleUpdate handleSync [HttpHandler handleSync]",
+        "ReadModifyWrite sync [CeleryTask sync]",
+    ]);
+}
