@@ -51,7 +51,7 @@ pub fn analyze_with(root: &Path, options: &Options) -> Analysis {
         + d.query_files.len()
         + d.migration_sets.iter().map(|s| s.migrations.len()).sum::<usize>();
 
-    let (replayed, (go, (python, django, sqlalchemy, jobs))) = rayon::join(
+    let (replayed, (go, (python, django, sqlalchemy, mut jobs))) = rayon::join(
         || d.migration_sets.into_par_iter().map(replay_set).collect::<Vec<_>>(),
         || rayon::join(|| dbveto_go::extract(&d.go_files, &d.go_mods), || python_frontends(&d.python_files)),
     );
@@ -90,6 +90,7 @@ pub fn analyze_with(root: &Path, options: &Options) -> Analysis {
         writes.extend(w.into_iter().filter(|w| !dbveto_sqlalchemy::is_revision_path(&w.location.path)));
         diagnostics.extend(diags);
     }
+    jobs.add_go(&d.go_files, &d.go_mods, &writes);
     facts.jobs = dbveto_jobs::facts(&jobs, &writes);
     diagnostics.sort();
     diagnostics.dedup();

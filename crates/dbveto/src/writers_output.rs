@@ -2,7 +2,7 @@
 //! column, the entry points that run it, the value written and whether
 //! the write is atomic.
 
-use dbveto_rules::{Atomicity, ColumnWriters, JobFacts};
+use dbveto_rules::{ColumnWriters, JobFacts};
 
 /// The columns `target` names: `table`, `table.column`, or a model's name
 /// in place of the table (`Fabric.sync_status`).
@@ -30,7 +30,7 @@ pub fn text(target: &str, columns: &[&ColumnWriters]) -> String {
         let model = c.model.as_deref().map(|m| format!(" (model `{m}`)")).unwrap_or_default();
         out.push_str(&format!("{}.{}{model}: {n} write site{}\n", c.table, c.column, if n == 1 { "" } else { "s" }));
         for site in &c.sites {
-            let marker = if site.atomicity == Atomicity::ReadModifyWrite { "!" } else { " " };
+            let marker = if site.atomicity.loses_updates() { "!" } else { " " };
             out.push_str(&format!("\n{marker} {}  {}\n", site.location, site.atomicity.describe()));
             let value = site.value.as_deref().unwrap_or("(not known statically)");
             out.push_str(&format!("    value:       {value}\n"));

@@ -1,5 +1,6 @@
-//! Seed 004 end to end: job systems, schedules, decorator mismatches and
-//! racing writers, and `dbveto writers`; the negatives give nothing.
+//! Seed 004 end to end, in Django and in Go: job systems, schedules,
+//! decorator mismatches and racing writers, and `dbveto writers`; the
+//! negatives give nothing.
 
 mod support;
 
@@ -37,7 +38,12 @@ fn writers_of_an_unknown_column() {
 
 #[test]
 fn negatives_give_no_job_findings() {
-    for dir in ["tests/fixtures/django-jobs-celery-only", "tests/fixtures/django-jobs-rq-only"] {
+    for dir in [
+        "tests/fixtures/django-jobs-celery-only",
+        "tests/fixtures/django-jobs-rq-only",
+        "tests/fixtures/django-jobs-transactions-ok",
+        "tests/fixtures/go-fabric-sync-one-scheduler",
+    ] {
         let (code, out) = dbveto(&["check", "--format", "json", "--select", JOB_RULES], dir);
         let v: serde_json::Value = serde_json::from_str(&out).expect("json");
         assert_eq!(v["findings"], serde_json::json!([]), "{dir}");
@@ -59,4 +65,53 @@ fn negatives_still_see_their_writers() {
     let site = &v["columns"][0]["sites"][0];
     assert_eq!(site["atomicity"], "read-modify-write");
     assert_eq!(site["entry_points"].as_array().map(Vec::len), Some(1));
+}
+
+#[test]
+fn go_ticker_and_cron_running_one_sync() {
+    let (code, out) = dbveto(&["check", "--color", "never"], "tests/fixtures/go-fabric-sync");
+    assert_eq!(code, 1);
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn go_writers_of_sync_status() {
+    let (code, out) = dbveto(&["writers", "fabric.sync_status"], "tests/fixtures/go-fabric-sync");
+    assert_eq!(code, 0);
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn go_negative_still_sees_its_writers_and_entry_points() {
+    let (_, out) = dbveto(&["writers", "fabric.sync_status", "--format", "json"], "tests/fixtures/go-fabric-sync-one-scheduler");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    let sites = v["columns"][0]["sites"].as_array().cloned().unwrap_or_default();
+    assert_eq!(sites.len(), 4);
+    assert!(sites.iter().all(|s| s["atomicity"] == "single-update"));
+    let mut kinds: Vec<String> = sites
+        .iter()
+        .flat_map(|s| s["entry_points"].as_array().cloned().unwrap_or_default())
+        .filter_map(|e| e["kind"].as_str().map(str::to_string))
+        .collect();
+    kinds.sort();
+    kinds.dedup();
+    assert_eq!(kinds, ["goroutine", "http-handler", "scheduled-job"]);
+}
+
+#[test]
+fn lock_outside_a_transaction_and_delay_on_a_plain_function() {
+    let (code, out) = dbveto(&["check", "--color", "never"], "tests/fixtures/django-jobs-transactions");
+    assert_eq!(code, 1);
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn locks_inside_transactions_are_atomic() {
+    let atomicity = |dir: &str| -> Vec<String> {
+        let (_, out) = dbveto(&["writers", "Fabric.sync_status", "--format", "json"], dir);
+        let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+        v["columns"][0]["sites"].as_array().into_iter().flatten().filter_map(|s| s["atomicity"].as_str().map(str::to_string)).collect()
+    };
+    assert_eq!(atomicity("tests/fixtures/django-jobs-transactions"), ["lock-outside-transaction", "single-update"]);
+    assert_eq!(atomicity("tests/fixtures/django-jobs-transactions-ok"), ["locked", "locked", "single-update"]);
 }

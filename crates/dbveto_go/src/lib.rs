@@ -18,6 +18,7 @@ mod facts;
 mod gomod;
 mod index;
 mod lower;
+mod program;
 mod resolve;
 mod scope;
 mod skim;
@@ -35,6 +36,8 @@ use rayon::prelude::*;
 use tree_sitter::{Node, Parser, Tree};
 
 use crate::facts::{FileFacts, Key};
+
+pub use program::{program, GoEntry, GoEntryKind, GoFunction, GoProgram, GoSchedule};
 
 /// What the Go frontend found in a repository.
 #[derive(Debug, Clone, Default, PartialEq)]

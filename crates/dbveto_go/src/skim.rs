@@ -35,7 +35,7 @@ use crate::calls::SQLX_FUNCTIONS;
 use crate::strings;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum K {
+pub(crate) enum K {
     Ident,
     Str,
     Raw,
@@ -63,22 +63,22 @@ enum K {
 }
 
 #[derive(Debug, Clone, Copy)]
-struct Tok {
-    kind: K,
-    start: u32,
-    end: u32,
+pub(crate) struct Tok {
+    pub(crate) kind: K,
+    pub(crate) start: u32,
+    pub(crate) end: u32,
     /// A newline (or a comment holding one) comes before the token.
     newline: bool,
 }
 
 /// A file as tokens, with each bracket's partner.
-struct Tokens<'a> {
+pub(crate) struct Tokens<'a> {
     text: &'a str,
-    toks: Vec<Tok>,
+    pub(crate) toks: Vec<Tok>,
     /// `// ...` comments after white space, up to their newline.
     comments: Vec<(usize, usize)>,
     /// For a bracket, the index of its partner; unused otherwise.
-    partner: Vec<u32>,
+    pub(crate) partner: Vec<u32>,
 }
 
 /// Token offsets are `u32`: larger files (never indexed anyway) are not
@@ -87,7 +87,7 @@ const MAX_SKIM_BYTES: usize = 1 << 30;
 
 impl<'a> Tokens<'a> {
     /// `None` when the file does not lex as Go, or its brackets do not pair.
-    fn new(text: &'a str) -> Option<Self> {
+    pub(crate) fn new(text: &'a str) -> Option<Self> {
         if text.len() > MAX_SKIM_BYTES {
             return None;
         }
@@ -115,21 +115,21 @@ impl<'a> Tokens<'a> {
         open.is_empty().then_some(Tokens { text, toks, comments, partner })
     }
 
-    fn kind(&self, i: usize) -> Option<K> {
+    pub(crate) fn kind(&self, i: usize) -> Option<K> {
         self.toks.get(i).map(|t| t.kind)
     }
 
-    fn text(&self, i: usize) -> &'a str {
+    pub(crate) fn text(&self, i: usize) -> &'a str {
         let text: &'a str = self.text;
         self.toks.get(i).and_then(|t| text.get(t.start as usize..t.end as usize)).unwrap_or("")
     }
 
-    fn is_word(&self, i: usize, word: &str) -> bool {
+    pub(crate) fn is_word(&self, i: usize, word: &str) -> bool {
         self.kind(i) == Some(K::Ident) && self.text(i) == word
     }
 
     /// The token after the bracket group opened at `i` (or after `i`).
-    fn after(&self, i: usize) -> usize {
+    pub(crate) fn after(&self, i: usize) -> usize {
         match self.kind(i) {
             Some(K::LBrace | K::LParen | K::LBrack) => self.partner[i] as usize + 1,
             _ => i + 1,
@@ -158,7 +158,7 @@ impl<'a> Tokens<'a> {
 
     /// The items (declarations, specs, fields) of the list in `from..to`,
     /// as token ranges; bracket groups stay inside their item.
-    fn items(&self, from: usize, to: usize) -> Vec<(usize, usize)> {
+    pub(crate) fn items(&self, from: usize, to: usize) -> Vec<(usize, usize)> {
         let mut items = Vec::new();
         let mut start = None;
         let mut i = from;
@@ -404,7 +404,7 @@ impl Hasher for IdHasher {
 
 /// FNV-1a: identifiers are compared by this hash; a collision only keeps
 /// more than needed.
-fn hash(word: &str) -> u32 {
+pub(crate) fn hash(word: &str) -> u32 {
     let mut h: u32 = 0x811c_9dc5;
     for &b in word.as_bytes() {
         h = (h ^ u32::from(b)).wrapping_mul(0x0100_0193);
@@ -809,7 +809,7 @@ fn type_body(t: &Tokens<'_>, start: usize, end: usize) -> Option<usize> {
 
 /// The index of the `{` opening the body of the function declared at
 /// `start`, if it has one the skim is sure of.
-fn body(t: &Tokens<'_>, start: usize, end: usize) -> Option<usize> {
+pub(crate) fn body(t: &Tokens<'_>, start: usize, end: usize) -> Option<usize> {
     let mut i = start + 1;
     // The receiver.
     if t.kind(i) == Some(K::LParen) {
@@ -858,14 +858,14 @@ fn next_to_plus(t: &Tokens<'_>, i: usize, from: usize, to: usize) -> bool {
 }
 
 /// Rows and byte columns of increasing offsets.
-struct PointCounter<'a> {
-    text: &'a [u8],
-    at: usize,
-    point: Point,
+pub(crate) struct PointCounter<'a> {
+    pub(crate) text: &'a [u8],
+    pub(crate) at: usize,
+    pub(crate) point: Point,
 }
 
 impl PointCounter<'_> {
-    fn at(&mut self, offset: usize) -> Point {
+    pub(crate) fn at(&mut self, offset: usize) -> Point {
         let offset = offset.min(self.text.len());
         let segment = self.text.get(self.at..offset).unwrap_or(&[]);
         let newlines = segment.iter().filter(|&&b| b == b'\n').count();

@@ -5,7 +5,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
-use dbveto_rules::{EntryKind, EntryPoint, Framework, JobFunction, JobUse};
+use dbveto_rules::{EntryKind, EntryPoint, Framework, JobFunction, JobUse, Related};
 use dbveto_source::Location;
 
 use crate::defs::Defs;
@@ -22,6 +22,8 @@ pub struct Graph {
     entries: Vec<Vec<(EntryKind, Option<String>)>>,
     decorated: Vec<Vec<(Framework, Location)>>,
     used: Vec<Vec<JobUse>>,
+    /// Calls of a task's methods (`.delay()`) on functions without decorators.
+    bare: Vec<Vec<Related>>,
 }
 
 impl Graph {
@@ -37,6 +39,7 @@ impl Graph {
             entries: vec![Vec::new(); n],
             decorated: vec![Vec::new(); n],
             used: vec![Vec::new(); n],
+            bare: vec![Vec::new(); n],
         };
         for (id, f) in defs.functions.iter().enumerate() {
             graph.by_path.entry(f.location.path.clone()).or_default().push(id);
@@ -58,6 +61,22 @@ impl Graph {
 
     pub fn location(&self, f: usize) -> &Location {
         &self.locations[f]
+    }
+
+    /// A function of another language's code (Go): its id.
+    pub fn add(&mut self, name: String, location: Location, last_line: u32) -> usize {
+        let id = self.names.len();
+        self.by_path.entry(location.path.clone()).or_default().push(id);
+        self.names.push(name);
+        self.locations.push(location);
+        self.last_lines.push(last_line);
+        self.callees.push(Vec::new());
+        self.callers.push(Vec::new());
+        self.entries.push(Vec::new());
+        self.decorated.push(Vec::new());
+        self.used.push(Vec::new());
+        self.bare.push(Vec::new());
+        id
     }
 
     pub fn call(&mut self, caller: usize, callee: usize) {
@@ -91,6 +110,12 @@ impl Graph {
         }
     }
 
+    pub fn dispatched_bare(&mut self, f: usize, call: Related) {
+        if let Some(b) = self.bare.get_mut(f) {
+            b.push(call);
+        }
+    }
+
     /// The innermost function whose lines hold `line` of `path`.
     pub fn enclosing(&self, path: &str, line: u32) -> Option<usize> {
         self.by_path
@@ -99,6 +124,16 @@ impl Graph {
             .copied()
             .filter(|&f| self.locations[f].line <= line && line <= self.last_lines[f])
             .min_by_key(|&f| self.last_lines[f] - self.locations[f].line)
+    }
+
+    /// The kinds of entry point `f` is.
+    pub fn entry_kinds(&self, f: usize) -> impl Iterator<Item = EntryKind> + '_ {
+        self.entries.get(f).into_iter().flatten().map(|(kind, _)| *kind)
+    }
+
+    /// The functions `f` calls.
+    pub fn callees(&self, f: usize) -> &[usize] {
+        self.callees.get(f).map_or(&[], Vec::as_slice)
     }
 
     /// The entry points that `f` is itself.
@@ -127,12 +162,13 @@ impl Graph {
 
     pub fn job_functions(&self) -> Vec<JobFunction> {
         (0..self.len())
-            .filter(|&f| !self.decorated[f].is_empty() || !self.used[f].is_empty())
+            .filter(|&f| !self.decorated[f].is_empty() || !self.used[f].is_empty() || !self.bare[f].is_empty())
             .map(|f| JobFunction {
                 name: self.names[f].clone(),
                 location: self.locations[f].clone(),
                 decorated: self.decorated[f].clone(),
                 used: self.used[f].clone(),
+                undecorated_dispatch: self.bare[f].clone(),
             })
             .collect()
     }

@@ -1,6 +1,7 @@
 //! Who writes what, from where: the entry points of a Python repository
 //! (HTTP views, Celery tasks, RQ jobs, scheduled jobs, management
-//! commands, signal handlers), the calls between its functions, and for
+//! commands, signal handlers) and of its Go code (HTTP handlers, cron and
+//! ticker jobs, goroutines), the calls between its functions, and for
 //! every write the entry points that reach it and whether it is atomic.
 //!
 //! Built on the Python frontend's trees and names; facts for the job rules
@@ -8,10 +9,13 @@
 //! cannot be resolved statically adds nothing; nothing is guessed.
 
 mod defs;
+mod go;
 mod graph;
 mod resolve;
+mod routes;
 mod saves;
 mod scan;
+mod transactions;
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -42,7 +46,8 @@ pub struct Jobs {
 #[derive(Debug, Clone)]
 pub struct Schedule {
     pub scheduler: &'static str,
-    pub framework: Framework,
+    /// `None` for Go's schedulers, which are no job framework of their own.
+    pub framework: Option<Framework>,
     pub entry: String,
     pub function: Option<usize>,
     pub every: Option<u64>,
@@ -64,13 +69,32 @@ pub fn analyze(index: &ProjectIndex<'_>, models: &Models) -> Jobs {
         .collect();
     let mut graph = Graph::new(&defs);
     let mut explicit: HashMap<String, usize> = HashMap::new();
+    let mut task_classes: HashMap<(dbveto_python::ModuleId, u32), usize> = HashMap::new();
     for (_, s) in &scans {
         explicit.extend(s.task_names.iter().cloned());
+        task_classes.extend(s.task_classes.iter().copied());
     }
+    // A Celery task by name: given explicitly, else the dotted path of a
+    // function or of a registered task class.
+    let task = |name: &str, module| {
+        explicit.get(name).copied().or_else(|| match resolver.dotted(name, module)? {
+            resolve::Target::Function(id) => Some(id),
+            resolve::Target::Class(m, c) => task_classes.get(&(m, ruff_text_size::Ranged::start(c).to_u32())).copied(),
+            _ => None,
+        })
+    };
+    let mut routes = Vec::new();
+    let mut queues = Vec::new();
     let mut jobs = Jobs::default();
     let mut flows = Vec::new();
+    let mut transactions = transactions::Transactions::default();
     for (module, s) in scans {
         flows.extend(s.flows);
+        transactions.atomic_requests.extend(s.atomic_requests);
+        transactions.atomic_functions.extend(s.atomic_functions);
+        transactions.django_views.extend(s.django_views);
+        transactions.non_atomic_views.extend(s.non_atomic_views);
+        transactions.calls_outside.extend(s.calls_outside_transaction);
         for (caller, callee) in s.calls {
             graph.call(caller, callee);
         }
@@ -83,16 +107,25 @@ pub fn analyze(index: &ProjectIndex<'_>, models: &Models) -> Jobs {
         for (id, framework, location, how) in s.uses {
             graph.used(id, JobUse { framework, location, how });
         }
-        for (task, location) in s.routes {
-            let id = explicit.get(&task).copied().or_else(|| resolver.dotted_function(&task, module));
-            if let Some(id) = id {
-                graph.used(id, JobUse { framework: Framework::Celery, location, how: format!("Celery `task_routes` entry `{task}`") });
+        for (id, call) in s.bare_dispatches {
+            graph.dispatched_bare(id, call);
+        }
+        for (name, queue, location) in s.routes {
+            if routes::is_pattern(&name) {
+                routes.push((name, queue));
+                continue;
+            }
+            if let Some(id) = task(&name, module) {
+                if let Some(queue) = &queue {
+                    queues.push((id, format!("Celery queue `{queue}` (task_routes)")));
+                }
+                graph.used(id, JobUse { framework: Framework::Celery, location, how: format!("Celery `task_routes` entry `{name}`") });
             }
         }
         for raw in s.schedules {
             let mut function = raw.function;
-            if let Some(task) = &raw.task_name {
-                function = explicit.get(task).copied().or_else(|| resolver.dotted_function(task, module));
+            if let Some(name) = &raw.task_name {
+                function = task(name, module);
                 if let Some(id) = function {
                     let detail = format!("{} (Celery beat `{}`)", raw.interval, raw.entry);
                     graph.entry(id, EntryKind::ScheduledJob, Some(detail));
@@ -102,7 +135,7 @@ pub fn analyze(index: &ProjectIndex<'_>, models: &Models) -> Jobs {
             }
             jobs.schedules.push(Schedule {
                 scheduler: raw.scheduler,
-                framework: raw.framework,
+                framework: Some(raw.framework),
                 entry: raw.entry,
                 function,
                 every: raw.every,
@@ -114,8 +147,16 @@ pub fn analyze(index: &ProjectIndex<'_>, models: &Models) -> Jobs {
         jobs.configs.extend(s.configs);
         jobs.saves.extend(s.saves);
     }
+    // A route gives a Celery task its queue; it does not make a function one.
+    for (id, queue) in queues {
+        if graph.entry_kinds(id).any(|k| k == EntryKind::CeleryTask) {
+            graph.entry(id, EntryKind::CeleryTask, Some(queue));
+        }
+    }
+    routes::route_patterns(&mut graph, &routes, &explicit, index, &defs);
     jobs.graph = graph;
     judge_passed_objects(&mut jobs.saves, &flows);
+    transactions.judge(&mut jobs.saves, &jobs.graph);
     jobs
 }
 
@@ -321,12 +362,12 @@ fn systems(jobs: &Jobs, written: &HashMap<usize, Vec<String>>) -> Vec<JobSystem>
     let mut out = Vec::new();
     for framework in [Framework::Celery, Framework::Rq, Framework::Apscheduler] {
         let mut functions = jobs.graph.jobs_of(framework);
-        functions.extend(jobs.schedules.iter().filter(|s| s.framework == framework).filter_map(|s| s.function));
+        functions.extend(jobs.schedules.iter().filter(|s| s.framework == Some(framework)).filter_map(|s| s.function));
         functions.sort_unstable();
         functions.dedup();
         let mut config: Vec<Related> =
             jobs.configs.iter().filter(|(f, _)| *f == framework).map(|(_, r)| r.clone()).collect();
-        for s in jobs.schedules.iter().filter(|s| s.framework == framework && s.function.is_some()) {
+        for s in jobs.schedules.iter().filter(|s| s.framework == Some(framework) && s.function.is_some()) {
             config.push(Related { location: s.location.clone(), message: format!("{} entry `{}`", s.scheduler, s.entry) });
         }
         config.sort_by(|a, b| a.location.cmp(&b.location));

@@ -324,8 +324,13 @@ impl<'p, 'a> Resolver<'p, 'a> {
     /// The function a task name (`app.tasks.sync_fabric`) names, looked up
     /// from `importer`'s place in the tree.
     pub fn dotted_function(&self, dotted: &str, importer: ModuleId) -> Option<FnId> {
+        self.dotted(dotted, importer)?.function()
+    }
+
+    /// What a dotted name (`app.tasks.SyncTask`) names, looked up from `importer`'s place.
+    pub fn dotted(&self, dotted: &str, importer: ModuleId) -> Option<Target<'a>> {
         let (module, name) = dotted.rsplit_once('.')?;
         let target = self.index.table.lookup(module, false, importer)?;
-        self.global(target, name, 0)?.function()
+        self.global(target, name, 0)
     }
 }

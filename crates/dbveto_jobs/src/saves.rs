@@ -50,6 +50,8 @@ pub struct SaveSite {
     /// The object came in as this parameter: what callers pass decides
     /// whether it was loaded.
     pub parameter: Option<(FnId, usize)>,
+    /// Saved inside `transaction.atomic()` (a block, or the function's decorator).
+    pub in_transaction: bool,
 }
 
 pub type Saves = Vec<SaveSite>;
@@ -94,15 +96,16 @@ impl Pending {
             if !listed {
                 continue;
             }
-            let atomicity = if a.f_expression {
+            let unlocked = if a.f_expression {
                 Atomicity::FExpression
-            } else if a.locked {
-                Atomicity::Locked
             } else if update_fields.is_some() && !a.depends {
                 Atomicity::SavedFields
             } else {
                 Atomicity::ReadModifyWrite
             };
+            // A lock matters only to what would otherwise lose updates
+            // (and holds only inside a transaction: see `transactions`).
+            let atomicity = if a.locked && unlocked == Atomicity::ReadModifyWrite { Atomicity::Locked } else { unlocked };
             out.push(SaveSite {
                 table: a.table,
                 model: a.model,
@@ -117,6 +120,7 @@ impl Pending {
                     Origin::Param(f, position) => Some((f, position)),
                     _ => None,
                 },
+                in_transaction: false,
             });
         }
     }

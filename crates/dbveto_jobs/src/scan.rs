@@ -26,6 +26,9 @@ const VIEW_HANDLERS: &[&str] = &[
     "perform_destroy", "save_model", "delete_model", "save_formset", "save_related",
 ];
 
+/// Methods of a Celery task class that its worker runs around `run`.
+const TASK_HOOKS: &[&str] = &["__call__", "before_start", "on_success", "on_failure", "on_retry", "after_return"];
+
 /// Methods of a Celery task that send it to a worker, and only Celery has.
 const CELERY_ONLY_DISPATCH: &[&str] = &["apply_async", "s", "si", "signature", "map", "starmap", "chunks"];
 
@@ -36,14 +39,30 @@ pub struct ModuleScan {
     pub decorated: Vec<(FnId, Framework, Location)>,
     pub entries: Vec<(FnId, EntryKind, Option<String>)>,
     pub uses: Vec<(FnId, Framework, Location, String)>,
+    /// Calls made outside any `transaction.atomic()`: caller, callee.
+    pub calls_outside_transaction: Vec<(FnId, FnId)>,
+    /// Functions decorated with `transaction.atomic`.
+    pub atomic_functions: Vec<FnId>,
+    /// Django views (not Flask's or FastAPI's), and those exempt from
+    /// `ATOMIC_REQUESTS` (`transaction.non_atomic_requests`).
+    pub django_views: Vec<FnId>,
+    pub non_atomic_views: Vec<FnId>,
+    /// What each assignment to `DATABASES` says of `ATOMIC_REQUESTS`
+    /// (`None`: not known statically).
+    pub atomic_requests: Vec<Option<bool>>,
+    /// `.delay()`, `.apply_async()`, ... on functions no decorator makes a task.
+    pub bare_dispatches: Vec<(FnId, Related)>,
     /// Functions sent to a worker (`.delay()`, `.apply_async()`, `enqueue()`) from `FnId`.
     pub dispatches: Vec<(Option<FnId>, FnId, Location)>,
     pub schedules: Vec<RawSchedule>,
     pub configs: Vec<(Framework, Related)>,
-    /// Celery task names routed by `task_routes`, with where.
-    pub routes: Vec<(String, Location)>,
-    /// Celery task names given explicitly (`@shared_task(name=...)`).
+    /// Celery task names (or glob patterns) routed by `task_routes`, their
+    /// queue when it is a constant, and where.
+    pub routes: Vec<(String, Option<String>, Location)>,
+    /// Celery task names given explicitly (`@shared_task(name=...)`, a task class's `name`).
     pub task_names: Vec<(String, FnId)>,
+    /// Task classes registered with an app: (module, class offset) and their `run`.
+    pub task_classes: Vec<((dbveto_python::ModuleId, u32), FnId)>,
     pub saves: Saves,
     /// Model objects passed to functions of the repository: callee,
     /// parameter position (`self` is 0), where the object comes from, and
@@ -81,18 +100,22 @@ struct Frame<'a> {
     function: Option<FnId>,
     locals: HashMap<&'a str, Target<'a>>,
     pending: Pending,
+    /// Inside this many `transaction.atomic()`s (the decorator counts).
+    atomic: u32,
 }
 
 #[derive(Clone, Copy, PartialEq)]
 enum ClassKind {
-    View,
+    /// `django`: a Django or DRF view (`ATOMIC_REQUESTS` applies), and
+    /// `non_atomic`: exempt from it.
+    View { django: bool, non_atomic: bool },
     Command,
     Other,
 }
 
 impl<'r, 'p, 'a> Walker<'r, 'p, 'a> {
     pub fn new(resolver: &'r Resolver<'p, 'a>, module: &'p ModuleIndex<'a>) -> Self {
-        let frame = Frame { function: None, locals: HashMap::new(), pending: Pending::default() };
+        let frame = Frame { function: None, locals: HashMap::new(), pending: Pending::default(), atomic: 0 };
         Walker {
             resolver,
             ev: Evaluator::new(resolver.index),
@@ -222,8 +245,48 @@ impl<'r, 'p, 'a> Walker<'r, 'p, 'a> {
         if let Some(caller) = self.current() {
             if caller != callee {
                 self.out.calls.push((caller, callee));
+                if !self.in_transaction() {
+                    self.out.calls_outside_transaction.push((caller, callee));
+                }
             }
         }
+    }
+
+    fn in_transaction(&self) -> bool {
+        self.frames.last().is_some_and(|f| f.atomic > 0)
+    }
+
+    /// Whether a context manager or decorator may open a transaction:
+    /// `transaction.atomic`, and anything of the repository or not
+    /// resolved (a helper may wrap `atomic()`). A library's other objects
+    /// do not; nor do Python's own decorators.
+    fn may_open_transaction(&self, expr: &'a Expr) -> bool {
+        let func = match expr {
+            Expr::Call(call) => &*call.func,
+            other => other,
+        };
+        if matches!(func, Expr::Name(n) if matches!(n.id.as_str(), "staticmethod" | "classmethod" | "property" | "open")) {
+            return false;
+        }
+        match self.resolve(func) {
+            Some(Target::Library(path)) => path.replace("()", "") == "django.db.transaction.atomic",
+            Some(Target::Module(_) | Target::QuerySet { .. }) => false,
+            Some(Target::Function(_) | Target::Class(..) | Target::Instance { .. }) | None => true,
+        }
+    }
+
+    /// Whether `expr` mentions `transaction.non_atomic_requests` (as a
+    /// decorator, or given to `method_decorator`).
+    fn mentions_non_atomic_requests(&self, expr: &'a Expr) -> bool {
+        let mut found = false;
+        walk_all(expr, &mut |e| {
+            if matches!(e, Expr::Name(_) | Expr::Attribute(_))
+                && self.library(e).as_deref() == Some("django.db.transaction.non_atomic_requests")
+            {
+                found = true;
+            }
+        });
+        found
     }
 
     // ---- functions and classes ----
@@ -267,8 +330,12 @@ impl<'r, 'p, 'a> Walker<'r, 'p, 'a> {
                 }
             }
         }
+        let atomic = u32::from(def.decorator_list.iter().any(|d| self.may_open_transaction(&d.expression)));
+        if let (Some(id), 1) = (id, atomic) {
+            self.out.atomic_functions.push(id);
+        }
         self.scopes.push(self.module.function_scope(def));
-        self.frames.push(Frame { function: id, locals, pending: Pending::default() });
+        self.frames.push(Frame { function: id, locals, pending: Pending::default(), atomic });
         for stmt in &def.body {
             self.visit_stmt(stmt);
         }
@@ -294,10 +361,16 @@ impl<'r, 'p, 'a> Walker<'r, 'p, 'a> {
                         self.out.task_names.push((name, id));
                     }
                 }
+                // `@app.task(base=Tracked)`: the worker runs the base's hooks around it.
+                if let Some(base) = call.and_then(|c| c.arguments.find_keyword("base")) {
+                    if let Some(Target::Class(module, class)) = self.resolve(&base.value) {
+                        self.task_hooks(id, module, class);
+                    }
+                }
             } else if matches!(path.as_str(), "django_rq.job" | "django_rq.decorators.job" | "rq.decorators.job" | "rq.job") {
                 self.out.decorated.push((id, Framework::Rq, location));
                 let queue = call.and_then(|c| c.arguments.args.first()).and_then(|q| self.string(q));
-                self.out.entries.push((id, EntryKind::RqJob, queue.map(|q| format!("queue `{q}`"))));
+                self.out.entries.push((id, EntryKind::RqJob, queue.map(|q| format!("RQ queue `{q}`"))));
             } else if root == "apscheduler" && last == "scheduled_job" {
                 self.out.decorated.push((id, Framework::Apscheduler, location.clone()));
                 let interval = call.map(|c| self.apscheduler_interval(c)).unwrap_or((None, "?".into()));
@@ -311,6 +384,9 @@ impl<'r, 'p, 'a> Walker<'r, 'p, 'a> {
                 || path.starts_with("django.views.decorators.http.")
             {
                 self.out.entries.push((id, EntryKind::HttpView, None));
+                self.out.django_views.push(id);
+            } else if path == "django.db.transaction.non_atomic_requests" {
+                self.out.non_atomic_views.push(id);
             } else if path == "django.dispatch.receiver" {
                 let detail = call.map(|c| self.signal_detail(c, 0));
                 self.out.entries.push((id, EntryKind::SignalHandler, detail));
@@ -329,7 +405,15 @@ impl<'r, 'p, 'a> Walker<'r, 'p, 'a> {
     fn class_entry(&mut self, id: FnId, def: &'a ast::StmtFunctionDef) {
         let name = def.name.as_str();
         match self.classes.last() {
-            Some(ClassKind::View) if VIEW_HANDLERS.contains(&name) => self.out.entries.push((id, EntryKind::HttpView, None)),
+            Some(&ClassKind::View { django, non_atomic }) if VIEW_HANDLERS.contains(&name) => {
+                self.out.entries.push((id, EntryKind::HttpView, None));
+                if django {
+                    self.out.django_views.push(id);
+                }
+                if non_atomic {
+                    self.out.non_atomic_views.push(id);
+                }
+            }
             Some(ClassKind::Command) if name == "handle" => {
                 let command = command_name(&self.module.file.path).map(|c| format!("`manage.py {c}`"));
                 self.out.entries.push((id, EntryKind::ManagementCommand, command));
@@ -356,11 +440,22 @@ impl<'r, 'p, 'a> Walker<'r, 'p, 'a> {
                 || last.ends_with("View")
                 || last.ends_with("ViewSet")
         });
-        if is_view {
-            ClassKind::View
-        } else {
-            ClassKind::Other
+        if !is_view {
+            return ClassKind::Other;
         }
+        let django = bases.iter().any(|b| b.starts_with("django.") || b.starts_with("rest_framework."));
+        // `method_decorator(transaction.non_atomic_requests, name="dispatch")`
+        // on the class, or on its `dispatch`: `as_view()` copies it.
+        let dispatch_decorators = class.body.iter().filter_map(|stmt| match stmt {
+            Stmt::FunctionDef(def) if def.name.as_str() == "dispatch" => Some(&def.decorator_list),
+            _ => None,
+        });
+        let non_atomic = class
+            .decorator_list
+            .iter()
+            .chain(dispatch_decorators.flatten())
+            .any(|d| self.mentions_non_atomic_requests(&d.expression));
+        ClassKind::View { django, non_atomic }
     }
 
     // ---- calls ----
@@ -440,11 +535,19 @@ impl<'r, 'p, 'a> Walker<'r, 'p, 'a> {
             self.save(call, &method.value);
             return;
         }
+        if name == "update" && self.frames.len() == 1 && of_databases(&method.value) {
+            self.out.atomic_requests.push(None);
+        }
         // `task.delay()`, `task.apply_async()`: sent to a worker.
         if name == "delay" || CELERY_ONLY_DISPATCH.contains(&name) {
             if let Some(Target::Function(task)) = self.resolve(&method.value) {
                 let location = self.location(call);
                 self.out.dispatches.push((self.current(), task, location.clone()));
+                // Only a decorator gives a function these methods.
+                let bare = self.resolver.defs.functions.get(task).is_some_and(|f| f.def.decorator_list.is_empty());
+                if bare {
+                    self.out.bare_dispatches.push((task, Related { location: location.clone(), message: format!("`.{name}()` called here") }));
+                }
                 if name != "delay" {
                     self.out.uses.push((task, Framework::Celery, location, format!("`.{name}()`")));
                 }
@@ -497,6 +600,12 @@ impl<'r, 'p, 'a> Walker<'r, 'p, 'a> {
                 };
                 self.schedule_entry("Celery beat", Framework::Celery, entry, task, interval, args, location);
             }
+            // `app.register_task(SyncTask())`, `app.tasks.register(SyncTask())`.
+            ("celery", "register_task") | ("celery", "register") if name == "register_task" || receiver.ends_with(".tasks") => {
+                if let Some(task) = call.arguments.args.first() {
+                    self.task_class(task, call);
+                }
+            }
             ("celery", "update") if receiver.ends_with(".conf") => {
                 for kw in &call.arguments.keywords {
                     match kw.arg.as_ref().map(|a| a.as_str()) {
@@ -534,6 +643,7 @@ impl<'r, 'p, 'a> Walker<'r, 'p, 'a> {
                     if let Some(id) = self.function_of(view) {
                         let route = call.arguments.args.first().and_then(|r| self.string(r));
                         self.out.entries.push((id, EntryKind::HttpView, route.map(|r| format!("route `{r}`"))));
+                        self.out.django_views.push(id);
                     }
                 }
             }
@@ -545,6 +655,40 @@ impl<'r, 'p, 'a> Walker<'r, 'p, 'a> {
                 self.config(Framework::Apscheduler, call, "APScheduler scheduler created here".into())
             }
             _ => {}
+        }
+    }
+
+    /// A class-based Celery task registered with an app: its `run` is the task.
+    fn task_class(&mut self, task: &'a Expr, call: &'a ast::ExprCall) {
+        let (module, class) = match self.resolve(task) {
+            Some(Target::Instance { module, class, .. } | Target::Class(module, class)) => (module, class),
+            _ => return,
+        };
+        let mut bases = Vec::new();
+        self.resolver.library_bases(module, class, 0, &mut bases);
+        let is_task = bases.iter().any(|b| b.starts_with("celery.") && b.rsplit('.').next() == Some("Task"));
+        let Some(run) = self.resolver.method(module, class, "run", 0).filter(|_| is_task) else { return };
+        let location = self.location(call);
+        self.out.decorated.push((run, Framework::Celery, location));
+        self.out.entries.push((run, EntryKind::CeleryTask, None));
+        self.out.task_classes.push(((module, class.start().to_u32()), run));
+        let name = class.body.iter().find_map(|stmt| match stmt {
+            Stmt::Assign(assign) if matches!(&assign.targets[..], [Expr::Name(n)] if n.id.as_str() == "name") => Some(&*assign.value),
+            _ => None,
+        });
+        if let Some(name) = name.and_then(|n| self.string(n)) {
+            self.out.task_names.push((name, run));
+        }
+        self.task_hooks(run, module, class);
+    }
+
+    /// The hooks a task class defines run under the task `task`.
+    fn task_hooks(&mut self, task: FnId, module: dbveto_python::ModuleId, class: &'a ast::StmtClassDef) {
+        for hook in TASK_HOOKS {
+            if let Some(id) = self.resolver.method(module, class, hook, 0).filter(|id| *id != task) {
+                self.out.calls.push((task, id));
+                self.out.calls_outside_transaction.push((task, id));
+            }
         }
     }
 
@@ -691,7 +835,16 @@ impl<'r, 'p, 'a> Walker<'r, 'p, 'a> {
         for item in &dict.items {
             if let Some(Expr::StringLiteral(key)) = &item.key {
                 let location = self.location(key);
-                self.out.routes.push((key.value.to_str().to_string(), location));
+                // `{"queue": "sync"}`, or the queue's name alone.
+                let queue = match &item.value {
+                    Expr::Dict(route) => route
+                        .items
+                        .iter()
+                        .find(|i| matches!(&i.key, Some(Expr::StringLiteral(k)) if k.value.to_str() == "queue"))
+                        .and_then(|i| self.string(&i.value)),
+                    other => self.string(other),
+                };
+                self.out.routes.push((key.value.to_str().to_string(), queue, location));
             }
         }
     }
@@ -704,6 +857,7 @@ impl<'r, 'p, 'a> Walker<'r, 'p, 'a> {
                     "CELERY_BEAT_SCHEDULE" | "CELERYBEAT_SCHEDULE" | "beat_schedule" => self.beat_schedule(value),
                     "CELERY_TASK_ROUTES" | "CELERY_ROUTES" | "task_routes" => self.task_routes(value),
                     "RQ_QUEUES" => self.config(Framework::Rq, target, "RQ queues configured here (`RQ_QUEUES`)".into()),
+                    "DATABASES" => self.databases(value),
                     "INSTALLED_APPS" => self.installed_apps(value),
                     "CELERY_BROKER_URL" | "BROKER_URL" => {
                         self.config(Framework::Celery, target, format!("Celery broker configured here (`{name}`)"))
@@ -723,8 +877,47 @@ impl<'r, 'p, 'a> Walker<'r, 'p, 'a> {
                     self.assigned_field(attribute, value, None);
                 }
             }
+            // `DATABASES["default"]["ATOMIC_REQUESTS"] = True`; any other
+            // change of `DATABASES` leaves the setting unknown.
+            Expr::Subscript(setting) if self.frames.len() == 1 && of_databases(target) => {
+                let is_key = matches!(setting.slice.as_ref(), Expr::StringLiteral(k) if k.value.to_str() == "ATOMIC_REQUESTS");
+                let observed = match value {
+                    Expr::BooleanLiteral(b) if is_key => Some(b.value),
+                    _ => None,
+                };
+                self.out.atomic_requests.push(observed);
+            }
             _ => {}
         }
+    }
+
+    /// `DATABASES = {"default": {..., "ATOMIC_REQUESTS": True}}`: each
+    /// Django view runs in a transaction. Known to be off only when every
+    /// database is a dict written out without it (no `**`, no call).
+    fn databases(&mut self, value: &'a Expr) {
+        let Some(dict) = self.dict_of(value) else {
+            self.out.atomic_requests.push(None);
+            return;
+        };
+        let (mut on, mut unknown) = (false, false);
+        for item in &dict.items {
+            let Expr::Dict(database) = &item.value else {
+                unknown = true;
+                continue;
+            };
+            unknown |= item.key.is_none();
+            for setting in &database.items {
+                match &setting.key {
+                    None => unknown = true,
+                    Some(Expr::StringLiteral(k)) if k.value.to_str() == "ATOMIC_REQUESTS" => match &setting.value {
+                        Expr::BooleanLiteral(b) => on |= b.value,
+                        _ => unknown = true,
+                    },
+                    Some(_) => {}
+                }
+            }
+        }
+        self.out.atomic_requests.push(if on { Some(true) } else if unknown { None } else { Some(false) });
     }
 
     fn installed_apps(&mut self, value: &'a Expr) {
@@ -851,9 +1044,14 @@ impl<'r, 'p, 'a> Walker<'r, 'p, 'a> {
         let location = self.location(call);
         let statement = format!("{}.save({})", squeeze(self.source(receiver)), if update_fields.is_some() { "update_fields=..." } else { "" });
         let function = self.current();
+        let in_transaction = self.in_transaction();
         let saves = &mut self.out.saves;
+        let before = saves.len();
         if let Some(frame) = self.frames.last_mut() {
             frame.pending.flush(&key, update_fields, location, statement, function, saves);
+        }
+        for save in &mut saves[before..] {
+            save.in_transaction = in_transaction;
         }
     }
 
@@ -920,6 +1118,26 @@ impl<'a> Visitor<'a> for Walker<'_, '_, 'a> {
                     self.assignment(&assign.target, value);
                 }
             }
+            Stmt::With(with) => {
+                let mut atomic = false;
+                for item in &with.items {
+                    self.visit_expr(&item.context_expr);
+                    if let Some(vars) = &item.optional_vars {
+                        self.visit_expr(vars);
+                    }
+                    atomic |= self.may_open_transaction(&item.context_expr);
+                }
+                let step = u32::from(atomic);
+                if let Some(frame) = self.frames.last_mut() {
+                    frame.atomic += step;
+                }
+                for stmt in &with.body {
+                    self.visit_stmt(stmt);
+                }
+                if let Some(frame) = self.frames.last_mut() {
+                    frame.atomic -= step;
+                }
+            }
             Stmt::AugAssign(assign) => {
                 self.visit_expr(&assign.value);
                 if let Expr::Attribute(attribute) = assign.target.as_ref() {
@@ -961,6 +1179,20 @@ impl<'a> Visitor<'a> for Walker<'_, '_, 'a> {
         }
         self.depth -= 1;
     }
+}
+
+/// `DATABASES[...]`, `DATABASES[...][...]`.
+fn of_databases(expr: &Expr) -> bool {
+    let mut at = expr;
+    for _ in 0..8 {
+        match at {
+            Expr::Subscript(s) => at = &s.value,
+            Expr::Attribute(a) => at = &a.value,
+            Expr::Name(n) => return n.id.as_str() == "DATABASES",
+            _ => return false,
+        }
+    }
+    false
 }
 
 /// `fabric` or `self.fabric`: a receiver whose assignments and save can be paired.

@@ -106,3 +106,153 @@ fn unparsable_and_unresolvable_code_adds_nothing() {
     assert!(facts.columns.is_empty());
     assert!(facts.functions.is_empty());
 }
+
+#[test]
+fn select_for_update_locks_only_inside_a_transaction() {
+    let source = "import threading\nfrom celery import shared_task\nfrom django.db import transaction\nfrom .models import Fabric\n\n\
+@shared_task\ndef unguarded(pk):\n    fabric = Fabric.objects.select_for_update().get(pk=pk)\n    fabric.status = 'a'\n    fabric.save()\n\n\
+@shared_task\ndef guarded(pk):\n    with transaction.atomic():\n        fabric = Fabric.objects.select_for_update().get(pk=pk)\n        fabric.status = 'b'\n        fabric.save()\n\n\
+@transaction.atomic\ndef decorated(pk):\n    fabric = Fabric.objects.select_for_update().get(pk=pk)\n    fabric.status = 'c'\n    fabric.save()\n\n\
+def helper(pk):\n    fabric = Fabric.objects.select_for_update().get(pk=pk)\n    fabric.status = 'd'\n    fabric.save()\n\n\
+def only_in_transaction(pk):\n    fabric = Fabric.objects.select_for_update().get(pk=pk)\n    fabric.status = 'e'\n    fabric.save()\n\n\
+@shared_task\ndef callers(pk):\n    decorated(pk)\n    with transaction.atomic():\n        helper(pk)\n        only_in_transaction(pk)\n\n\
+@shared_task\ndef bare_caller(pk):\n    helper(pk)\n\n\
+def nobody_calls(pk):\n    fabric = Fabric.objects.select_for_update().get(pk=pk)\n    fabric.status = 'f'\n    fabric.save()\n\n\
+def in_helper_block(pk):\n    with locked_section():\n        fabric = Fabric.objects.select_for_update().get(pk=pk)\n        fabric.status = 'g'\n        fabric.save()\n\n\
+@retrying\ndef under_helper_decorator(pk):\n    fabric = Fabric.objects.select_for_update().get(pk=pk)\n    fabric.status = 'h'\n    fabric.save()\n\n\
+def in_library_block(pk):\n    with threading.Lock():\n        fabric = Fabric.objects.select_for_update().get(pk=pk)\n        fabric.status = 'i'\n        fabric.save()\n\n\
+@shared_task\ndef more_callers(pk):\n    in_helper_block(pk)\n    under_helper_decorator(pk)\n    in_library_block(pk)\n";
+    let facts = facts_of(&[("app/tasks.py", source)]);
+    let status: Vec<String> = sites(&facts, "status").into_iter().map(|s| s.split(" [").next().unwrap_or("").to_string()).collect();
+    assert_eq!(status, [
+        "LockOutsideTransaction unguarded",
+        "Locked guarded",
+        "Locked decorated",
+        // Called inside `atomic()` by one task, outside it by another.
+        "LockOutsideTransaction helper",
+        "Locked only_in_transaction",
+        // Reached from no entry point: not judged.
+        "Locked nobody_calls",
+        // A context manager or decorator that is not known may open one.
+        "Locked in_helper_block",
+        "Locked under_helper_decorator",
+        // A library's context manager opens none.
+        "LockOutsideTransaction in_library_block",
+    ]);
+}
+
+#[test]
+fn atomic_requests_puts_django_views_in_a_transaction() {
+    let views = "from django.db import transaction\nfrom django.utils.decorators import method_decorator\nfrom django.views import View\nfrom .models import Fabric\n\n\
+class LockView(View):\n    def post(self, request, pk):\n        fabric = Fabric.objects.select_for_update().get(pk=pk)\n        fabric.status = 'v'\n        fabric.save()\n\n\
+@method_decorator(transaction.non_atomic_requests, name='dispatch')\nclass StreamView(View):\n    def post(self, request, pk):\n        fabric = Fabric.objects.select_for_update().get(pk=pk)\n        fabric.status = 'w'\n        fabric.save()\n";
+    let on = "DATABASES = {'default': {'ENGINE': 'django.db.backends.postgresql', 'ATOMIC_REQUESTS': True}}\n";
+    let off = "DATABASES = {'default': {'ENGINE': 'django.db.backends.postgresql'}}\n";
+    let judged = |settings: &str| -> Vec<String> {
+        let facts = facts_of(&[("app/views.py", views), ("proj/settings.py", settings)]);
+        sites(&facts, "status").into_iter().map(|s| s.split(" [").next().unwrap_or("").to_string()).collect()
+    };
+    assert_eq!(judged(on), ["Locked LockView.post", "LockOutsideTransaction StreamView.post"]);
+    assert_eq!(judged(off), ["LockOutsideTransaction LockView.post", "LockOutsideTransaction StreamView.post"]);
+    let subscript = "DATABASES = {'default': {}}\nDATABASES['default']['ATOMIC_REQUESTS'] = True\n";
+    assert_eq!(judged(subscript)[0], "Locked LockView.post");
+    // Settings that cannot be read, or none: the views are not judged,
+    // unless they say they run outside a transaction.
+    for unknown in ["import environ\nDATABASES = {'default': environ.Env().db()}\n", "DATABASES = {'default': {}}\nDATABASES['default'].update(OPTIONS={})\n", ""] {
+        assert_eq!(judged(unknown), ["Locked LockView.post", "LockOutsideTransaction StreamView.post"], "{unknown}");
+    }
+}
+
+#[test]
+fn class_based_tasks_base_hooks_and_routes_by_pattern() {
+    let celery = "from celery import Celery\n\napp = Celery('proj')\n\
+app.conf.task_routes = {'sync.*': {'queue': 'sync'}, 'app.tasks.SyncTask': 'classes', 'other.*': 'other'}\n\
+app.conf.beat_schedule = {'sync-all': {'task': 'sync.fabric', 'schedule': 60.0}, 'by-class': {'task': 'app.tasks.SyncTask', 'schedule': 60.0}}\n";
+    let tasks = "from celery import Task\nfrom .celery import app\nfrom .models import Fabric\n\n\
+class Tracked(Task):\n    def on_failure(self, exc, task_id, args, kwargs, einfo):\n        Fabric.objects.filter(pk=args[0]).update(status='failed')\n\n\
+@app.task(base=Tracked, name='sync.fabric')\ndef sync_fabric(pk):\n    Fabric.objects.filter(pk=pk).update(count=0)\n\n\
+class SyncTask(app.Task):\n    def run(self, pk):\n        fabric = Fabric.objects.get(pk=pk)\n        fabric.status = 'synced'\n        fabric.save()\n\n\
+app.register_task(SyncTask())\n\n\
+class Unregistered(Task):\n    def run(self, pk):\n        Fabric.objects.filter(pk=pk).update(status='never')\n";
+    let facts = facts_of(&[("app/celery.py", celery), ("app/tasks.py", tasks)]);
+    let entries = |column: &str, line: u32| -> Vec<String> {
+        let site = facts.columns.iter().filter(|c| c.column == column).flat_map(|c| &c.sites).find(|s| s.location.line == line);
+        let mut out: Vec<String> = site
+            .map(|s| s.entry_points.iter().map(|e| format!("{:?} {} {}", e.kind, e.name, e.detail.as_deref().unwrap_or("-"))).collect())
+            .unwrap_or_default();
+        out.sort();
+        out
+    };
+    // The base's hook runs under the task that uses it.
+    assert_eq!(entries("status", 7), [
+        "CeleryTask sync_fabric Celery queue `sync` (task_routes `sync.*`)",
+        "ScheduledJob sync_fabric every 60 s (Celery beat `sync-all`)",
+    ]);
+    // A registered task class: its `run`, routed and scheduled by its dotted name.
+    assert_eq!(entries("status", 16), [
+        "CeleryTask SyncTask.run Celery queue `classes` (task_routes)",
+        "ScheduledJob SyncTask.run every 60 s (Celery beat `by-class`)",
+    ]);
+    assert!(entries("status", 23).is_empty());
+    // A pattern claims nothing: only the exact route is a use by Celery.
+    let uses: Vec<String> = facts.functions.iter().flat_map(|f| f.used.iter().map(move |u| format!("{} {}", f.name, u.how))).collect();
+    assert!(uses.iter().all(|u| !u.contains("sync.*")), "{uses:?}");
+}
+
+#[test]
+fn task_methods_on_functions_without_decorators() {
+    let source = "import functools\nimport django_rq\nfrom django_rq import job\n\n\
+def plain(pk):\n    pass\n\n\
+@job('default')\ndef rq_job(pk):\n    pass\n\n\
+@functools.lru_cache\ndef other_decorator(pk):\n    pass\n\n\
+def caller():\n    plain.delay(1)\n    rq_job.delay(1)\n    other_decorator.delay(1)\n    django_rq.enqueue(plain, 2)\n";
+    let facts = facts_of(&[("app/jobs.py", source)]);
+    let bare: Vec<(&str, usize)> =
+        facts.functions.iter().filter(|f| !f.undecorated_dispatch.is_empty()).map(|f| (f.name.as_str(), f.undecorated_dispatch.len())).collect();
+    assert_eq!(bare, [("plain", 1)]);
+}
+
+#[test]
+fn fields_saved_after_the_lock_ends_are_judged_as_saved_fields() {
+    let source = "from celery import shared_task\nfrom django.db import transaction\nfrom .models import Fabric\n\n\
+@shared_task\ndef transmit(pk):\n    with transaction.atomic():\n        fabric = Fabric.objects.select_for_update().get(pk=pk)\n        fabric.status = 'inflight'\n        fabric.save(update_fields=['status'])\n    fabric.status = 'done'\n    fabric.save(update_fields=['status'])\n    fabric.count = fabric.count + 1\n    fabric.save(update_fields=['count'])\n";
+    let facts = facts_of(&[("app/tasks.py", source)]);
+    let judged = |column: &str| -> Vec<String> { sites(&facts, column).into_iter().map(|s| s.split(' ').next().unwrap_or("").to_string()).collect() };
+    assert_eq!(judged("status"), ["SavedFields", "SavedFields"]);
+    // A value read from the row, saved after the lock ended: lost updates.
+    assert_eq!(judged("count"), ["LockOutsideTransaction"]);
+}
+
+#[test]
+fn a_go_handler_and_a_python_task_write_one_column() {
+    let task = "from celery import shared_task\nfrom .models import Fabric\n\n\
+@shared_task\ndef sync(pk):\n    fabric = Fabric.objects.get(pk=pk)\n    fabric.status = 'synced'\n    fabric.save()\n";
+    let go = "package api\n\nimport \"net/http\"\n\nfunc Routes(mux *http.ServeMux) {\n\tmux.HandleFunc(\"POST /sync\", handleSync)\n}\n\n\
+func handleSync(w http.ResponseWriter, r *http.Request) {\n\tdb.Exec(`UPDATE app_fabric SET status = 'queued' WHERE id = $1`, 1)\n}\n";
+    let python = [SourceFile::new("app/models.py", MODELS), SourceFile::new("app/tasks.py", task)];
+    let project = dbveto_python::ParsedProject::parse(&python);
+    let index = project.index();
+    let django = dbveto_django::analyze(&index);
+    let mut jobs = crate::analyze(&index, &django.models);
+    // The UPDATE the SQL frontend reads from the Go file.
+    let at = |line, column| dbveto_source::Location { path: "api/api.go".into(), line, column };
+    let mut writes = django.writes.clone();
+    writes.push(dbveto_writes::Write {
+        kind: dbveto_writes::WriteKind::Update,
+        table: dbveto_writes::TableRef { schema: None, name: "app_fabric".into() },
+        columns: Some(vec!["status".into()]),
+        values: vec![dbveto_writes::Arg::unknown()],
+        location: at(10, 10),
+        call: Some(at(10, 2)),
+        statement: "UPDATE app_fabric SET status = 'queued' WHERE id = $1".into(),
+        model: None,
+        partial: false,
+    });
+    let go_files = [SourceFile::new("api/api.go", go)];
+    jobs.add_go(&go_files, &[], &writes);
+    let facts = crate::facts(&jobs, &writes);
+    assert_eq!(sites(&facts, "status"), [
+        "SingleUpdate handleSync [HttpHandler handleSync]",
+        "ReadModifyWrite sync [CeleryTask sync]",
+    ]);
+}

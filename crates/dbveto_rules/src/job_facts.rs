@@ -80,6 +80,9 @@ pub struct JobFunction {
     /// Places that register or run it as a job of a framework: a schedule
     /// entry, a route, `.apply_async()`, `queue.enqueue(...)`.
     pub used: Vec<JobUse>,
+    /// Calls of a task's methods (`.delay()`, `.apply_async()`) on it
+    /// although it has no decorator at all: a plain function has none.
+    pub undecorated_dispatch: Vec<Related>,
 }
 
 #[derive(Debug, Clone)]
@@ -130,6 +133,11 @@ pub enum Atomicity {
     SavedFields,
     /// Loaded with `select_for_update()`: the row is locked until commit.
     Locked,
+    /// Loaded with `select_for_update()` where no transaction is open (no
+    /// `transaction.atomic()` around it or its callers, not a view under
+    /// `ATOMIC_REQUESTS`): nothing is locked, and Django refuses it on
+    /// PostgreSQL (`TransactionManagementError`).
+    LockOutsideTransaction,
     /// Loaded, changed in Python, saved: a concurrent change in between is lost.
     ReadModifyWrite,
     /// An object passed in, changed and saved, that no call site is seen
@@ -145,9 +153,17 @@ impl Atomicity {
             Atomicity::FExpression => "atomic (F() expression)",
             Atomicity::SavedFields => "atomic (save(update_fields=...) of values not read from the row)",
             Atomicity::Locked => "atomic (row locked with select_for_update())",
+            Atomicity::LockOutsideTransaction => {
+                "read-modify-write (select_for_update() outside a transaction locks nothing; Django raises TransactionManagementError)"
+            }
             Atomicity::ReadModifyWrite => "read-modify-write",
             Atomicity::PassedIn => "save() of an object passed in, not seen loaded (read-modify-write if it was)",
         }
+    }
+
+    /// Whether a concurrent update of the row can be lost.
+    pub fn loses_updates(self) -> bool {
+        matches!(self, Atomicity::ReadModifyWrite | Atomicity::LockOutsideTransaction)
     }
 }
 
@@ -171,6 +187,10 @@ pub enum EntryKind {
     ScheduledJob,
     ManagementCommand,
     SignalHandler,
+    /// A Go function registered with an HTTP router.
+    HttpHandler,
+    /// A Go function started with `go` from `main`.
+    Goroutine,
 }
 
 impl EntryKind {
@@ -182,6 +202,8 @@ impl EntryKind {
             EntryKind::ScheduledJob => "scheduled job",
             EntryKind::ManagementCommand => "management command",
             EntryKind::SignalHandler => "signal handler",
+            EntryKind::HttpHandler => "HTTP handler",
+            EntryKind::Goroutine => "goroutine",
         }
     }
 }

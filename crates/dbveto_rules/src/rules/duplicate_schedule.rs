@@ -9,9 +9,11 @@ pub const RULE: Rule = Rule {
 Reads every periodic schedule of the repository (Celery beat
 `beat_schedule` / `CELERY_BEAT_SCHEDULE` / `add_periodic_task`,
 rq-scheduler `schedule(interval=...)` and `cron(...)`, APScheduler
-`add_job` and `@scheduled_job`) and finds a job scheduled by more than one
-entry with the same arguments, or two jobs of different schedulers that
-write the same columns (through any chain of calls).
+`add_job` and `@scheduled_job`; in Go, robfig/cron `AddFunc` / `AddJob`,
+gocron `Every(...).Do(f)` and `NewJob`, and loops over a `time.Ticker` or
+`time.Tick`) and finds a job scheduled by more than one entry with the
+same arguments, or two jobs of different schedulers that write the same
+columns (through any chain of calls).
 
 ## Why is this bad?
 Two timers firing the same work run it twice per period, at times that
@@ -26,6 +28,21 @@ app.conf.beat_schedule = {"master-sync": {"task": "app.tasks.master_sync", "sche
 
 # rq-scheduler, every 60 s, writing the same fabric.sync_status
 scheduler.schedule(scheduled_time=now, func=FabricSyncJob.execute_fabric_sync, interval=60)
+```
+
+In Go, the same mistake:
+
+```go
+// The syncer's own loop, started with `go syncer.Loop(ctx)`.
+func (s *Syncer) Loop(ctx context.Context) {
+    t := time.NewTicker(60 * time.Second)
+    for range t.C {
+        s.SyncAll(ctx)
+    }
+}
+
+// A cron entry added later for the same sync.
+c.AddFunc("@every 1m", func() { syncer.SyncAll(ctx) })
 ```
 
 ## Use instead

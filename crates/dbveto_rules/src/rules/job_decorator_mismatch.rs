@@ -9,8 +9,12 @@ pub const RULE: Rule = Rule {
 Finds functions that two job frameworks claim: decorated for both (a
 django-rq `@job` stacked on a Celery `@shared_task`), or decorated for one
 and registered or sent through the other (a Celery beat entry or
-`task_routes` naming an RQ `@job`, `.apply_async()` on an RQ job,
-`queue.enqueue(...)` of a Celery task).
+`task_routes` naming an RQ `@job`, `.apply_async()`, `.s()` or `.si()` on
+an RQ job, `queue.enqueue(...)` of a Celery task); and functions called
+as tasks (`.delay()`, `.apply_async()`) that no decorator makes one.
+`.delay()` on a django-rq `@job` is RQ's own API (the decorator adds it)
+and is not reported; a `task_routes` pattern (`"sync.*"`) only routes
+Celery's own tasks and claims nothing.
 
 ## Why is this bad?
 Each framework only runs what it registered. Celery beat sends a task by
@@ -19,7 +23,8 @@ name; if the function is an RQ job, no Celery worker knows the name
 runs. Stacked decorators give one function two meanings: which one
 `.delay()` reaches depends on decorator order, and a worker of the other
 system never sees it. An RQ queue given a Celery task runs it directly in
-the RQ worker, bypassing Celery's routing, retries and rate limits.
+the RQ worker, bypassing Celery's routing, retries and rate limits. A
+plain function has no `.delay()`: the call fails with `AttributeError`.
 
 ## Example
 ```python
@@ -86,6 +91,22 @@ fn check_function(function: &JobFunction, out: &mut Vec<Finding>) {
         ));
         return;
     }
+    if decorated.is_empty() && !function.undecorated_dispatch.is_empty() {
+        let calls: Vec<&str> = function.undecorated_dispatch.iter().map(|r| r.message.as_str()).collect();
+        let mut related = function.undecorated_dispatch.clone();
+        related.extend(function.used.iter().map(|u| Related { location: u.location.clone(), message: format!("{} uses it here: {}", u.framework.name(), u.how) }));
+        let method = calls.first().and_then(|c| c.split('`').nth(1)).unwrap_or("`.delay()`");
+        out.push(finding(
+            function.location.clone(),
+            format!(
+                "`{}` is called as a task (`{method}`) but no decorator makes it one: a plain function has no such method (AttributeError)",
+                function.name
+            ),
+            related,
+            "decorate it for the framework that should run it (`@shared_task`, or django-rq's `@job`), or enqueue it on an RQ queue (`queue.enqueue(f)`)".into(),
+        ));
+        return;
+    }
     let Some(&own) = decorated.first() else { return };
     let mut foreign: Vec<Framework> = function.used.iter().map(|u| u.framework).filter(|f| *f != own).collect();
     foreign.sort();
@@ -96,16 +117,16 @@ fn check_function(function: &JobFunction, out: &mut Vec<Finding>) {
         let mut related: Vec<Related> =
             uses.iter().map(|u| Related { location: u.location.clone(), message: format!("{} uses it here", other.name()) }).collect();
         related.extend(function.decorated.iter().map(|(f, at)| Related { location: at.clone(), message: format!("{} decorator", f.name()) }));
+        let consequence = match (own, other) {
+            // RQ needs no registration: its worker calls the task object itself.
+            (Framework::Celery, Framework::Rq) => {
+                "the RQ worker calls the task object directly, without Celery's queues, retries or `self.request`".to_string()
+            }
+            _ => format!("{} has no such job registered", other.name()),
+        };
         out.push(finding(
             function.location.clone(),
-            format!(
-                "`{}` is {} but {} runs it ({}): {} has no such job registered",
-                function.name,
-                decorator_name(own),
-                other.name(),
-                hows.join(", "),
-                other.name()
-            ),
+            format!("`{}` is {} but {} runs it ({}): {consequence}", function.name, decorator_name(own), other.name(), hows.join(", ")),
             related,
             format!("decorate it for {} only, or register and run it through {} only", other.name(), own.name()),
         ));
@@ -135,6 +156,7 @@ mod tests {
             location: at(5),
             decorated: decorated.into_iter().map(|f| (f, at(4))).collect(),
             used: used.into_iter().map(|(framework, how)| JobUse { framework, location: at(20), how: how.into() }).collect(),
+            undecorated_dispatch: Vec::new(),
         }
     }
 
@@ -158,5 +180,23 @@ mod tests {
         assert!(run(function(vec![Framework::Rq], vec![(Framework::Rq, "`enqueue()`")])).is_empty());
         // Not decorated at all: enqueuing a plain function is how RQ works.
         assert!(run(function(vec![], vec![(Framework::Rq, "`enqueue()`")])).is_empty());
+    }
+
+    #[test]
+    fn a_celery_task_enqueued_on_rq_bypasses_celery() {
+        let out = run(function(vec![Framework::Celery], vec![(Framework::Rq, "`enqueue()` on an RQ queue")]));
+        assert_eq!(out.len(), 1);
+        assert!(out[0].message.ends_with("the RQ worker calls the task object directly, without Celery's queues, retries or `self.request`"), "{}", out[0].message);
+    }
+
+    #[test]
+    fn delay_on_a_function_without_decorators() {
+        let mut bare = function(vec![], vec![(Framework::Rq, "`enqueue()` on an RQ queue")]);
+        bare.undecorated_dispatch.push(Related { location: at(30), message: "`.delay()` called here".into() });
+        let out = run(bare);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].message, "`sync` is called as a task (`.delay()`) but no decorator makes it one: a plain function has no such method (AttributeError)");
+        // django-rq's `@job` gives a function `.delay()`: nothing recorded, nothing found.
+        assert!(run(function(vec![Framework::Rq], vec![])).is_empty());
     }
 }

@@ -10,8 +10,15 @@ pub const RULE: Rule = Rule {
     docs: r#"## What it does
 Finds every column written from two or more entry points (HTTP views,
 Celery tasks, RQ jobs, scheduled jobs, management commands, signal
-handlers), following calls between the repository's functions, where at
-least one of the writes loads the row, changes it in Python and saves it.
+handlers; Go HTTP handlers, cron and ticker jobs, goroutines), following
+calls between the repository's functions, where at least one of the
+writes loads the row, changes it in Python and saves it. A row loaded with
+`select_for_update()` where no transaction is open (no
+`transaction.atomic()` around the load or around every call that leads to
+it, and not a Django view under `ATOMIC_REQUESTS`) counts as such a write:
+outside a transaction the lock ends with the SELECT, and Django refuses
+the query on PostgreSQL (`TransactionManagementError`). One SQL UPDATE
+(`QuerySet.update()`, or an UPDATE in Go or Python) is atomic.
 
 ## Why is this bad?
 Entry points run in different processes at the same time: a request, a
@@ -73,7 +80,7 @@ fn check(facts: &ProjectFacts, out: &mut Vec<Finding>) {
 fn check_column(column: &ColumnWriters, out: &mut Vec<Finding>) {
     let sites: Vec<&WriterSite> =
         column.sites.iter().filter(|s| s.atomicity != Atomicity::Insert && !s.entry_points.is_empty()).collect();
-    let Some(first_rmw) = sites.iter().find(|s| s.atomicity == Atomicity::ReadModifyWrite) else { return };
+    let Some(first_rmw) = sites.iter().find(|s| s.atomicity.loses_updates()) else { return };
     let entries = entry_functions(&sites);
     // Several kinds on one function (an RQ job that is also scheduled) are one entry point.
     let mut functions: Vec<(&String, &dbveto_source::Location)> = entries.iter().map(|(n, _, l)| (n, l)).collect();
@@ -81,7 +88,7 @@ fn check_column(column: &ColumnWriters, out: &mut Vec<Finding>) {
     if functions.len() < 2 {
         return;
     }
-    let rmw = sites.iter().filter(|s| s.atomicity == Atomicity::ReadModifyWrite).count();
+    let rmw = sites.iter().filter(|s| s.atomicity.loses_updates()).count();
     let names: Vec<String> = functions.iter().map(|(n, _)| format!("`{n}`")).collect();
     let mut related: Vec<Related> = Vec::new();
     for site in &sites {
@@ -200,5 +207,14 @@ mod tests {
         assert!(findings(vec![site(3, Atomicity::ReadModifyWrite, vec![view.clone()]), site(5, Atomicity::Insert, vec![entry("other", EntryKind::HttpView, 2)])]).is_empty());
         // A write no entry point reaches is not counted.
         assert!(findings(vec![site(3, Atomicity::ReadModifyWrite, vec![view]), site(5, Atomicity::SingleUpdate, vec![])]).is_empty());
+    }
+
+    #[test]
+    fn a_lock_outside_a_transaction_protects_nothing() {
+        let view = entry("FabricSyncView.post", EntryKind::HttpView, 1);
+        let handler = entry("Server.handleSync", EntryKind::HttpHandler, 9);
+        let out = findings(vec![site(3, Atomicity::LockOutsideTransaction, vec![view]), site(7, Atomicity::SingleUpdate, vec![handler])]);
+        assert_eq!(out.len(), 1);
+        assert!(out[0].message.contains("1 of its 2 writes is a read-modify-write"), "{}", out[0].message);
     }
 }
