@@ -13,6 +13,42 @@ pub(crate) fn module_path(go_mod: &str) -> Option<String> {
     })
 }
 
+/// The repository's modules: (module path, directory), longest path first,
+/// since the longest module path is the one that owns an import.
+pub(crate) struct Modules(Vec<(String, String)>);
+
+impl Modules {
+    pub(crate) fn new(go_mods: &[dbveto_source::SourceFile]) -> Modules {
+        let mut modules: Vec<(String, String)> =
+            go_mods.iter().filter_map(|m| Some((module_path(&m.text)?, dir_of(&m.path).to_string()))).collect();
+        modules.sort_by_key(|(path, _)| std::cmp::Reverse(path.len()));
+        Modules(modules)
+    }
+
+    /// The package an import path names: the one in the directory a module
+    /// of the repository maps it to (`in_dir`), else, outside the standard
+    /// library, the only package of its default name.
+    pub(crate) fn resolve(
+        &self,
+        import: &str,
+        in_dir: impl Fn(&str) -> Option<usize>,
+        by_name: &std::collections::HashMap<&str, Vec<usize>>,
+    ) -> Option<usize> {
+        if let Some(dir) = self.0.iter().find_map(|(module, dir)| module_dir(import, module, dir)) {
+            if let Some(id) = in_dir(&dir) {
+                return Some(id);
+            }
+        }
+        if is_standard(import) {
+            return None;
+        }
+        match by_name.get(default_name(import))?.as_slice() {
+            [only] => Some(*only),
+            _ => None,
+        }
+    }
+}
+
 /// The directory of a `/`-separated path, `""` for the repository root.
 pub(crate) fn dir_of(path: &str) -> &str {
     path.rfind('/').map_or("", |i| &path[..i])

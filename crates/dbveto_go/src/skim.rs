@@ -469,23 +469,28 @@ impl Skim {
         if merged.is_empty() {
             return None;
         }
-        // The complement of the skipped spans, with rows and columns.
-        let mut ranges = Vec::with_capacity(merged.len() + 1);
-        let mut points = PointCounter { text: text.as_bytes(), at: 0, point: Point { row: 0, column: 0 } };
-        let mut from = 0;
-        for (s, e) in merged {
-            if s > from {
-                let (start_point, end_point) = (points.at(from), points.at(s));
-                ranges.push(Range { start_byte: from, end_byte: s, start_point, end_point });
-            }
-            from = from.max(e);
-        }
-        if text.len() > from {
-            let (start_point, end_point) = (points.at(from), points.at(text.len()));
-            ranges.push(Range { start_byte: from, end_byte: text.len(), start_point, end_point });
-        }
-        Some(ranges)
+        Some(complement(text, &merged))
     }
+}
+
+/// All of `text` but `spans` (sorted, disjoint, inside the text), as
+/// tree-sitter ranges with rows and columns.
+pub(crate) fn complement(text: &str, spans: &[(usize, usize)]) -> Vec<Range> {
+    let mut ranges = Vec::with_capacity(spans.len() + 1);
+    let mut points = PointCounter { text: text.as_bytes(), at: 0, point: Point { row: 0, column: 0 } };
+    let mut from = 0;
+    for &(s, e) in spans {
+        if s > from && s <= text.len() {
+            let (start_point, end_point) = (points.at(from), points.at(s));
+            ranges.push(Range { start_byte: from, end_byte: s, start_point, end_point });
+        }
+        from = from.max(e.min(text.len()));
+    }
+    if text.len() > from {
+        let (start_point, end_point) = (points.at(from), points.at(text.len()));
+        ranges.push(Range { start_byte: from, end_byte: text.len(), start_point, end_point });
+    }
+    ranges
 }
 
 /// The types whose literals and field assignments may matter: those that

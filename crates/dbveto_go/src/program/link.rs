@@ -72,31 +72,14 @@ impl<'a> Linker<'a> {
             }
             package.push(id);
         }
-        let mut modules: Vec<(String, String)> = go_mods
-            .iter()
-            .filter_map(|m| Some((gomod::module_path(&m.text)?, gomod::dir_of(&m.path).to_string())))
-            .collect();
-        modules.sort_by_key(|(path, _)| std::cmp::Reverse(path.len()));
+        let modules = gomod::Modules::new(go_mods);
         let mut by_name: HashMap<&str, Vec<usize>> = HashMap::new();
         for (id, name) in package_names.iter().enumerate() {
             if let Some(name) = name {
                 by_name.entry(name).or_default().push(id);
             }
         }
-        let resolve = |path: &str| -> Option<usize> {
-            if let Some(dir) = modules.iter().find_map(|(module, dir)| gomod::module_dir(path, module, dir)) {
-                if let Some(&id) = by_dir.get(dir.as_str()) {
-                    return Some(id);
-                }
-            }
-            if gomod::is_standard(path) {
-                return None;
-            }
-            match by_name.get(gomod::default_name(path))?.as_slice() {
-                [only] => Some(*only),
-                _ => None,
-            }
-        };
+        let resolve = |path: &str| modules.resolve(path, |dir| by_dir.get(dir).copied(), &by_name);
         let imports = facts
             .iter()
             .map(|f| {

@@ -20,7 +20,7 @@ use std::collections::{HashMap, HashSet};
 
 use dbveto_source::SourceFile;
 use rayon::prelude::*;
-use tree_sitter::{Point, Range};
+use tree_sitter::Range;
 
 use crate::skim::{self, Tokens, K};
 
@@ -293,21 +293,7 @@ pub(super) fn ranges(text: &str, spans: &[(usize, usize)]) -> Option<Vec<Range>>
     if spans.is_empty() {
         return None;
     }
-    let mut points = skim::PointCounter { text: text.as_bytes(), at: 0, point: Point { row: 0, column: 0 } };
-    let mut ranges = Vec::with_capacity(spans.len() + 1);
-    let mut from = 0;
-    for &(s, e) in spans {
-        if s > from && e <= text.len() {
-            let (start_point, end_point) = (points.at(from), points.at(s));
-            ranges.push(Range { start_byte: from, end_byte: s, start_point, end_point });
-        }
-        from = from.max(e);
-    }
-    if text.len() > from {
-        let (start_point, end_point) = (points.at(from), points.at(text.len()));
-        ranges.push(Range { start_byte: from, end_byte: text.len(), start_point, end_point });
-    }
-    Some(ranges)
+    Some(skim::complement(text, spans))
 }
 
 fn lex_file(file: &SourceFile) -> Lexed {
