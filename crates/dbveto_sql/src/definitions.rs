@@ -54,6 +54,17 @@ pub fn constraint_renaming_column(definition: &str, old: &str, new: &str) -> Opt
     constraint_definition(&k)
 }
 
+/// A CHECK's expression after `RENAME COLUMN old TO new`, as PostgreSQL's
+/// deparser writes it.
+pub fn check_renaming_column(expression: &str, old: &str, new: &str) -> Option<String> {
+    let parsed = pg_query::parse(&format!("ALTER TABLE t ADD CHECK ({expression})"), 0).ok()?;
+    let Some(N::AlterTableStmt(a)) = parsed.protobuf.stmts.first()?.stmt.as_ref()?.node.clone() else { return None };
+    let Some(N::AlterTableCmd(cmd)) = a.cmds.first()?.node.clone() else { return None };
+    let Some(N::Constraint(mut k)) = cmd.def?.node else { return None };
+    rename_columns(k.raw_expr.as_deref_mut()?, old, new);
+    constraint_definition(&k)?.strip_prefix("CHECK (")?.strip_suffix(')').map(str::to_string)
+}
+
 /// The `CREATE INDEX` statement of an index, with the name it got; `None`
 /// when a list of its columns says all (a plain B-tree index on columns,
 /// which renames keep up to date as names).

@@ -11,7 +11,7 @@ use pg_query::protobuf::{
     AlterTableCmd, AlterTableType, ColumnDef, ConstrType, Node, ObjectType, RangeVar,
 };
 
-use crate::definitions::{constraint_renaming_column, index_columns, index_renamed, index_renaming_column};
+use crate::definitions::{check_renaming_column, constraint_renaming_column, index_columns, index_renamed, index_renaming_column};
 use crate::expr::{self, string, strings};
 use crate::statements::{self, Statement};
 use crate::types::{data_type, Serial};
@@ -650,7 +650,12 @@ impl Replayer<'_> {
                 for k in &mut t.constraints {
                     k.columns.iter_mut().filter(|c| **c == old).for_each(|c| *c = new.clone());
                     match &mut k.kind {
-                        ConstraintKind::Check { predicate, .. } => predicate.rename_column(&old, &new),
+                        ConstraintKind::Check { predicate, expression } => {
+                            predicate.rename_column(&old, &new);
+                            if let Some(renamed) = check_renaming_column(expression, &old, &new) {
+                                *expression = renamed;
+                            }
+                        }
                         ConstraintKind::Exclusion { definition } => {
                             if let Some(renamed) = constraint_renaming_column(definition, &old, &new) {
                                 *definition = renamed;
@@ -922,6 +927,14 @@ mod tests {
         let names: Vec<&str> = schema.indexes.keys().map(|n| n.name.as_str()).collect();
         // Checked on PostgreSQL 15.
         assert_eq!(names, ["t_a_idx", "t_a_lower_idx", "t_case_idx", "t_expr_idx", "t_lower_idx", "t_upper_idx"]);
+    }
+
+    #[test]
+    fn a_renamed_column_is_renamed_in_check_expressions() {
+        let (schema, _) = replay_text("CREATE TABLE t (state text CHECK (state IN ('a', 'b')));\nALTER TABLE t RENAME COLUMN state TO status;");
+        let t = schema.table(None, "t").expect("table t");
+        let Some(ConstraintKind::Check { expression, .. }) = t.constraints.first().map(|k| &k.kind) else { panic!("no check") };
+        assert!(expression.contains("status") && !expression.contains("state"), "{expression}");
     }
 
     #[test]
