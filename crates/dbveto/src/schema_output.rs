@@ -177,8 +177,17 @@ pub fn sql(databases: &[Database]) -> String {
             let _ = writeln!(out, ");\n");
         }
         for i in db.schema.indexes.values().filter(|i| !i.constraint) {
-            let unique = if i.unique { "UNIQUE " } else { "" };
-            let _ = writeln!(out, "CREATE {unique}INDEX {} ON {} ({}); -- {}", i.name.name, i.table, i.columns.join(", "), at(&i.provenance.current));
+            let at = at(&i.provenance.current);
+            match &i.definition {
+                // Expressions, a predicate, another method: PostgreSQL's own words.
+                Some(definition) => {
+                    let _ = writeln!(out, "{definition}; -- {at}");
+                }
+                None => {
+                    let unique = if i.unique { "UNIQUE " } else { "" };
+                    let _ = writeln!(out, "CREATE {unique}INDEX {} ON {} ({}); -- {at}", i.name.name, i.table, i.columns.join(", "));
+                }
+            }
         }
         out.push('\n');
     }
