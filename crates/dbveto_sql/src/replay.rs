@@ -648,11 +648,13 @@ impl Replayer<'_> {
                 c.name = new.clone();
                 c.provenance.record(here);
                 for k in &mut t.constraints {
+                    let reads_it = k.columns.contains(&old);
                     k.columns.iter_mut().filter(|c| **c == old).for_each(|c| *c = new.clone());
                     match &mut k.kind {
                         ConstraintKind::Check { predicate, expression } => {
                             predicate.rename_column(&old, &new);
-                            if let Some(renamed) = check_renaming_column(expression, &old, &new) {
+                            // Rewritten only when it reads the column: the text stays as written otherwise.
+                            if let Some(renamed) = check_renaming_column(expression, &old, &new).filter(|_| reads_it) {
                                 *expression = renamed;
                             }
                         }
