@@ -267,13 +267,7 @@ fn pending_migrations_count_the_rows_they_would_fail_on() {
     .expect("seed rows");
     let (code, out) = dbveto(&["verify", "--format", "json", "--pending", "--database-url", &pg.conninfo("shop", "")], &fixture);
     let v = json(&out);
-    let mut messages: Vec<String> = v["diagnostics"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|d| format!("{} {}:{} {}", d["severity"].as_str().unwrap_or(""), d["location"]["path"].as_str().unwrap_or(""), d["location"]["line"], d["message"].as_str().unwrap_or("")))
-        .collect();
-    messages.sort();
+    let messages = support::cli::diagnostic_lines(&v);
     insta::assert_snapshot!(messages.join("\n"));
     assert_eq!(code, 1, "{out}");
     assert_eq!(v["databases"][0]["pending_migrations"], 1, "{out}");

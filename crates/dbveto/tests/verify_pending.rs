@@ -18,13 +18,7 @@ use support::venv::bin;
 fn verify_pending(url: &str, dir: &str) -> (i32, Value, Vec<String>) {
     let (code, out) = dbveto(&["verify", "--format", "json", "--pending", "--database-url", url], dir);
     let v: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("not JSON ({e}): {out}"));
-    let mut messages: Vec<String> = v["diagnostics"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|d| format!("{} {}:{} {}", d["severity"].as_str().unwrap_or(""), d["location"]["path"].as_str().unwrap_or(""), d["location"]["line"], d["message"].as_str().unwrap_or("")))
-        .collect();
-    messages.sort();
+    let messages = support::cli::diagnostic_lines(&v);
     (code, v, messages)
 }
 

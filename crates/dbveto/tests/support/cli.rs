@@ -38,3 +38,15 @@ pub fn summary(dir: &str) -> (i32, Vec<String>) {
     lines.extend(v["diagnostics"].as_array().into_iter().flatten().map(|d| format!("diagnostic {}", d["message"])));
     (code, lines)
 }
+
+/// Each diagnostic of a JSON report as `severity path:line message`, sorted.
+pub fn diagnostic_lines(v: &serde_json::Value) -> Vec<String> {
+    let mut lines: Vec<String> = v["diagnostics"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|d| format!("{} {}:{} {}", d["severity"].as_str().unwrap_or(""), d["location"]["path"].as_str().unwrap_or(""), d["location"]["line"], d["message"].as_str().unwrap_or("")))
+        .collect();
+    lines.sort();
+    lines
+}
