@@ -39,6 +39,12 @@ fn fixtures() -> Vec<PathBuf> {
     out
 }
 
+/// `rule path:line` of each finding of a JSON report.
+fn sites(v: &Value) -> Vec<String> {
+    let f = v["findings"].as_array().into_iter().flatten();
+    f.map(|f| format!("{} {}:{}", f["rule"].as_str().unwrap_or(""), f["location"]["path"].as_str().unwrap_or(""), f["location"]["line"])).collect()
+}
+
 /// Rules whose findings are not a statement for the server to refuse
 /// (besides those that name no SQLSTATE: job systems, missing rollbacks).
 const NOT_STATEMENTS: [&str; 2] = ["model-drift", "identifier-too-long"];
@@ -51,6 +57,11 @@ fn every_finding_of_every_fixture_is_confirmed_by_postgres() {
         let name = dir.file_name().unwrap_or_default().to_string_lossy().to_string();
         let (code, out) = dbveto(&["verify", "--format", "json"], &dir);
         let v = json(&out);
+        // The same findings as `check` (inline suppressions included).
+        let (_, checked) = dbveto(&["check", "--format", "json"], &dir);
+        if sites(&v) != sites(&json(&checked)) {
+            problems.push(format!("{name}: verify reports {:?}, check {:?}", sites(&v), sites(&json(&checked))));
+        }
         for f in v["findings"].as_array().into_iter().flatten() {
             let what = format!("{name}: {} {} {} {}", f["rule"], f["table"], f["column"], f["value"]);
             let verification = &f["verification"];
