@@ -152,44 +152,20 @@ fn constraint_sql(k: &Constraint) -> String {
     format!("CONSTRAINT {} {body}{not_valid}", k.name)
 }
 
+/// Each database as DDL that applies as it is: what `dbveto verify` runs
+/// for databases whose migrations are not SQL, in dependency order, each
+/// statement after the migration line that made its object what it is.
 pub fn sql(databases: &[Database]) -> String {
     let mut out = String::new();
     for db in databases {
-        let _ = writeln!(out, "-- database: {} ({}, {} migrations)\n", db.set.dir, db.set.tool.name(), db.set.migrations.len());
-        for e in db.schema.enums.values() {
-            let labels: Vec<String> = e.labels.iter().map(|l| format!("'{}'", l.replace('\'', "''"))).collect();
-            let _ = writeln!(out, "-- {}\nCREATE TYPE {} AS ENUM ({});\n", at(&e.provenance.current), e.name, labels.join(", "));
-        }
-        for d in db.schema.domains.values() {
-            let checks: Vec<String> = d.checks.iter().map(constraint_sql).collect();
-            let _ = writeln!(out, "-- {}\nCREATE DOMAIN {} AS {} {};\n", at(&d.provenance.current), d.name, d.base.display(), checks.join(" "));
-        }
-        for t in db.schema.tables.values() {
-            let _ = writeln!(out, "-- {}", at(t.provenance.created()));
-            let _ = writeln!(out, "CREATE TABLE {} (", t.name);
-            let mut lines: Vec<String> = t.columns.iter().map(|c| format!("    {} -- {}", column_sql(c), at(&c.provenance.current))).collect();
-            lines.extend(t.constraints.iter().map(|k| format!("    {} -- {}", constraint_sql(k), at(&k.provenance.current))));
-            for (i, l) in lines.iter().enumerate() {
-                // The comma goes before the comment.
-                let l = if i + 1 < lines.len() { l.replacen(" -- ", ", -- ", 1) } else { l.clone() };
-                let _ = writeln!(out, "{l}");
+        let _ = writeln!(out, "-- database: {} ({}, {} migrations)", db.set.dir, db.set.tool.name(), db.set.migrations.len());
+        let _ = writeln!(out, "-- Tables, types, constraints and indexes; extensions, functions, triggers, views and grants are not modelled.\n");
+        for step in dbveto_verify::ddl::derived_steps(&db.schema) {
+            if !step.location.path.is_empty() {
+                let _ = writeln!(out, "-- {}:{}", step.location.path, step.location.line);
             }
-            let _ = writeln!(out, ");\n");
+            let _ = writeln!(out, "{};\n", step.sql);
         }
-        for i in db.schema.indexes.values().filter(|i| !i.constraint) {
-            let at = at(&i.provenance.current);
-            match &i.definition {
-                // Expressions, a predicate, another method: PostgreSQL's own words.
-                Some(definition) => {
-                    let _ = writeln!(out, "{definition}; -- {at}");
-                }
-                None => {
-                    let unique = if i.unique { "UNIQUE " } else { "" };
-                    let _ = writeln!(out, "CREATE {unique}INDEX {} ON {} ({}); -- {at}", i.name.name, i.table, i.columns.join(", "));
-                }
-            }
-        }
-        out.push('\n');
     }
     out
 }

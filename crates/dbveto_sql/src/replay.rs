@@ -282,7 +282,16 @@ impl Replayer<'_> {
                 self.schema.relation_exists(&QualifiedName::new(table.schema.clone(), n))
             });
             column.not_null = true;
-            column.default = Some(format!("nextval('{seq}'::regclass)"));
+            // As `pg_get_expr` prints it: qualified outside `public`, quoted where needed.
+            let quoted = |n: &str| match n.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') {
+                true => n.to_string(),
+                false => format!("\"{}\"", n.replace('"', "\"\"").replace('\'', "''")),
+            };
+            let qualified = match table.schema.as_str() {
+                "public" => quoted(&seq),
+                schema => format!("{}.{}", quoted(schema), quoted(&seq)),
+            };
+            column.default = Some(format!("nextval('{qualified}'::regclass)"));
             self.schema.sequences.insert(QualifiedName::new(table.schema.clone(), seq), self.here().location);
         }
         if let Some(domain) = self.schema.domain(&data_type) {

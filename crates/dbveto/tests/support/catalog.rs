@@ -42,6 +42,35 @@ pub fn dbveto_schema(dir: &Path) -> Result<Value, String> {
     serde_json::from_slice(&out.stdout).map_err(|e| format!("dbveto schema printed no JSON: {e}"))
 }
 
+/// Appends one line per table, enum list or index list that differs
+/// between two catalogs read with [`CATALOG`].
+pub fn same_catalog(fixture: &str, ours: &Value, theirs: &Value, differences: &mut Vec<String>) {
+    let (o, t) = (tables(ours), tables(theirs));
+    for name in o.keys().chain(t.keys().filter(|n| !o.contains_key(*n))) {
+        if o.get(name) != t.get(name) {
+            differences.push(format!("{fixture}: table {name}: {} vs PostgreSQL's {}", show(o.get(name)), show(t.get(name))));
+        }
+    }
+    for key in ["enums", "indexes"] {
+        if ours[key] != theirs[key] {
+            differences.push(format!("{fixture}: {key}: {} vs PostgreSQL's {}", ours[key], theirs[key]));
+        }
+    }
+}
+
+fn show(v: Option<&&Value>) -> String {
+    v.map_or_else(|| "missing".to_string(), |v| v.to_string())
+}
+
+/// Runs `dbveto schema --format sql DIR`: DDL that applies as it is.
+pub fn dbveto_schema_sql(dir: &Path) -> Result<String, String> {
+    let out = Command::new(env!("CARGO_BIN_EXE_dbveto")).args(["schema", "--format", "sql"]).arg(dir).output().map_err(|e| format!("could not run dbveto: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("dbveto schema exited with {}: {}", out.status, String::from_utf8_lossy(&out.stderr).trim()));
+    }
+    String::from_utf8(out.stdout).map_err(|e| e.to_string())
+}
+
 /// `catalog` without the tables `drop` says to leave out (by bare name),
 /// and their indexes.
 pub fn without_tables(catalog: &Value, drop: impl Fn(&str) -> bool) -> Value {
