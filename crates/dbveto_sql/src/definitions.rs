@@ -5,7 +5,7 @@
 
 use pg_query::protobuf::node::Node as N;
 use dbveto_schema::QualifiedName;
-use pg_query::protobuf::{AlterTableCmd, AlterTableStmt, AlterTableType, Constraint, DropBehavior, IndexStmt, Node, ObjectType, RangeVar, SortByDir, SortByNulls};
+use pg_query::protobuf::{AlterTableCmd, AlterTableStmt, AlterTableType, Constraint, DropBehavior, IndexElem, IndexStmt, Node, ObjectType, RangeVar, SortByDir, SortByNulls};
 
 /// `EXCLUDE USING gist (room WITH =, during WITH &&)` of an exclusion
 /// constraint: what follows `CONSTRAINT name` in `ALTER TABLE ... ADD`.
@@ -30,22 +30,24 @@ pub(crate) fn constraint_definition(k: &Constraint) -> Option<String> {
     sql.strip_prefix(TABLE).map(str::to_string)
 }
 
+/// The constraint that `definition` (what follows `ALTER TABLE t ADD`)
+/// describes, as the parser reads it.
+pub(crate) fn parse_constraint(definition: &str) -> Option<Box<Constraint>> {
+    let parsed = pg_query::parse(&format!("ALTER TABLE t ADD {definition}"), 0).ok()?;
+    let Some(N::AlterTableStmt(a)) = parsed.protobuf.stmts.into_iter().next()?.stmt?.node else { return None };
+    let Some(N::AlterTableCmd(cmd)) = a.cmds.into_iter().next()?.node else { return None };
+    let Some(N::Constraint(k)) = cmd.def?.node else { return None };
+    Some(k)
+}
+
 /// An exclusion constraint's definition after `RENAME COLUMN old TO new`.
 pub fn constraint_renaming_column(definition: &str, old: &str, new: &str) -> Option<String> {
-    let parsed = pg_query::parse(&format!("ALTER TABLE t ADD {definition}"), 0).ok()?;
-    let Some(N::AlterTableStmt(a)) = parsed.protobuf.stmts.first()?.stmt.as_ref()?.node.clone() else { return None };
-    let Some(N::AlterTableCmd(cmd)) = a.cmds.first()?.node.clone() else { return None };
-    let Some(N::Constraint(mut k)) = cmd.def?.node else { return None };
+    let mut k = parse_constraint(definition)?;
     for pair in &mut k.exclusions {
         // `(element, operator)` lists.
         let Some(N::List(l)) = &mut pair.node else { continue };
         if let Some(Node { node: Some(N::IndexElem(e)) }) = l.items.first_mut() {
-            if e.name == old {
-                e.name = new.to_string();
-            }
-            if let Some(expr) = e.expr.as_deref_mut() {
-                rename_columns(expr, old, new);
-            }
+            rename_in_element(e, old, new);
         }
     }
     if let Some(w) = k.where_clause.as_deref_mut() {
@@ -57,12 +59,19 @@ pub fn constraint_renaming_column(definition: &str, old: &str, new: &str) -> Opt
 /// A CHECK's expression after `RENAME COLUMN old TO new`, as PostgreSQL's
 /// deparser writes it.
 pub fn check_renaming_column(expression: &str, old: &str, new: &str) -> Option<String> {
-    let parsed = pg_query::parse(&format!("ALTER TABLE t ADD CHECK ({expression})"), 0).ok()?;
-    let Some(N::AlterTableStmt(a)) = parsed.protobuf.stmts.first()?.stmt.as_ref()?.node.clone() else { return None };
-    let Some(N::AlterTableCmd(cmd)) = a.cmds.first()?.node.clone() else { return None };
-    let Some(N::Constraint(mut k)) = cmd.def?.node else { return None };
+    let mut k = parse_constraint(&format!("CHECK ({expression})"))?;
     rename_columns(k.raw_expr.as_deref_mut()?, old, new);
     constraint_definition(&k)?.strip_prefix("CHECK (")?.strip_suffix(')').map(str::to_string)
+}
+
+/// Renames the column an index element names or its expression reads.
+fn rename_in_element(e: &mut IndexElem, old: &str, new: &str) {
+    if e.name == old {
+        e.name = new.to_string();
+    }
+    if let Some(expr) = e.expr.as_deref_mut() {
+        rename_columns(expr, old, new);
+    }
 }
 
 /// The `CREATE INDEX` statement of an index, with the name it got; `None`
@@ -116,12 +125,7 @@ pub fn index_renaming_column(definition: &str, old: &str, new: &str) -> Option<S
     rewrite_index(definition, |i| {
         for p in &mut i.index_params {
             if let Some(N::IndexElem(e)) = &mut p.node {
-                if e.name == old {
-                    e.name = new.to_string();
-                }
-                if let Some(expr) = e.expr.as_deref_mut() {
-                    rename_columns(expr, old, new);
-                }
+                rename_in_element(e, old, new);
             }
         }
         if let Some(w) = i.where_clause.as_deref_mut() {

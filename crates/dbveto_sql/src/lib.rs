@@ -26,12 +26,7 @@ pub use row_changes::{row_changes, RowChange};
 /// (`CHECK ((state = ANY (ARRAY['a'::text])))`), for catalogs read from a
 /// live database.
 pub fn check_definition(definition: &str) -> Option<dbveto_schema::Predicate> {
-    use pg_query::protobuf::node::Node as N;
-    let parsed = pg_query::parse(&format!("ALTER TABLE t ADD {definition}"), 0).ok()?;
-    let stmt = parsed.protobuf.stmts.first()?.stmt.as_deref()?;
-    let Some(N::AlterTableStmt(a)) = stmt.node.as_ref() else { return None };
-    let Some(N::AlterTableCmd(cmd)) = a.cmds.first()?.node.as_ref() else { return None };
-    let Some(N::Constraint(k)) = cmd.def.as_deref()?.node.as_ref() else { return None };
+    let k = definitions::parse_constraint(definition)?;
     Some(expr::predicate(k.raw_expr.as_deref()?))
 }
 

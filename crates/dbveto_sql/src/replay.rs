@@ -51,7 +51,8 @@ struct Replayer<'a> {
     origin: Option<&'a Provenance>,
 }
 
-fn qualified(rv: &RangeVar) -> QualifiedName {
+/// The table a statement names, in `public` unless it says otherwise.
+pub(crate) fn qualified(rv: &RangeVar) -> QualifiedName {
     let schema = if rv.schemaname.is_empty() { "public".to_string() } else { truncate_identifier(&rv.schemaname) };
     QualifiedName::new(schema, truncate_identifier(&rv.relname))
 }

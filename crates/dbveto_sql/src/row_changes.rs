@@ -4,7 +4,9 @@
 //! before the constraint changes those rows (a backfill `UPDATE`, a
 //! cleanup `DELETE`).
 
-use dbveto_schema::{truncate_identifier, QualifiedName};
+use dbveto_schema::QualifiedName;
+
+use crate::replay::qualified;
 use pg_query::protobuf::node::Node as N;
 use pg_query::protobuf::{AlterTableType, Node, NullTestType, RangeVar, UpdateStmt, WithClause};
 
@@ -39,14 +41,9 @@ pub fn row_changes(sql: &str) -> Vec<RowChange> {
     out
 }
 
-fn name(rv: &RangeVar) -> QualifiedName {
-    let schema = if rv.schemaname.is_empty() { "public".to_string() } else { truncate_identifier(&rv.schemaname) };
-    QualifiedName::new(schema, truncate_identifier(&rv.relname))
-}
-
 fn whole(rv: Option<&RangeVar>, out: &mut Vec<RowChange>) {
     match rv {
-        Some(rv) => out.push(RowChange::Table { table: name(rv), columns: None }),
+        Some(rv) => out.push(RowChange::Table { table: qualified(rv), columns: None }),
         None => out.push(RowChange::Unknown),
     }
 }
@@ -112,8 +109,8 @@ fn statement(node: &Node, out: &mut Vec<RowChange>) {
                 .collect();
             match &s.relation {
                 Some(rv) => match fills_nulls(s) {
-                    Some(column) => out.push(RowChange::FillsNulls { table: name(rv), column }),
-                    None => out.push(RowChange::Table { table: name(rv), columns: Some(columns) }),
+                    Some(column) => out.push(RowChange::FillsNulls { table: qualified(rv), column }),
+                    None => out.push(RowChange::Table { table: qualified(rv), columns: Some(columns) }),
                 },
                 None => out.push(RowChange::Unknown),
             }
@@ -137,7 +134,7 @@ fn statement(node: &Node, out: &mut Vec<RowChange>) {
                 })
                 .collect();
             if let (false, Some(rv)) = (columns.is_empty(), &s.relation) {
-                out.push(RowChange::Table { table: name(rv), columns: Some(columns) });
+                out.push(RowChange::Table { table: qualified(rv), columns: Some(columns) });
             }
         }
         Some(N::DoStmt(_)) | Some(N::CallStmt(_)) => out.push(RowChange::Unknown),
