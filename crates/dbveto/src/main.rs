@@ -167,12 +167,11 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             let rules = dbveto_config::selected_rules(&config, &select, &[], &ignore)?;
             let mut analysis = analysis::analyze_with(&root, &config.discover_options());
             let options = verify::Options { database_url, postgres_bin, schema_only, pending };
-            let schema_only = options.schema_only;
             let mut report = verify::verify(&mut analysis, &rules, &options)?;
             let mut diagnostics = analysis.diagnostics.clone();
             diagnostics.extend(report.diagnostics.iter().cloned());
             // Inline `dbveto: ignore[...]` comments hide findings here as in `check`.
-            if !schema_only {
+            if !options.schema_only {
                 let ran: Vec<&str> = rules.iter().map(|r| r.id).collect();
                 let (findings, suppression_diagnostics) = dbveto_suppress::apply(std::mem::take(&mut report.findings), &analysis.sources, &ran);
                 report.findings = findings;

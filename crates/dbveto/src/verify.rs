@@ -21,6 +21,7 @@ pub struct Options {
     pub pending: bool,
 }
 
+#[derive(Default)]
 pub struct Report {
     pub findings: Vec<Finding>,
     pub diagnostics: Vec<Diagnostic>,
@@ -109,15 +110,8 @@ pub fn verify(analysis: &mut Analysis, rules: &[&Rule], options: &Options) -> Re
 fn verify_throwaway(analysis: &Analysis, mut findings: Vec<Finding>, options: &Options) -> Result<Report, String> {
     let bin = dbveto_verify::Binaries::find(options.postgres_bin.as_deref())?;
     let server = dbveto_verify::Server::start(&bin).map_err(|e| format!("could not start a throwaway PostgreSQL: {e}"))?;
-    // The database a finding is about: the closest of those with its table.
-    let owner: Vec<Option<usize>> = findings
-        .iter()
-        .map(|f| {
-            let table = dbveto_verify::prove::table_name(f);
-            analysis.closest_database(&f.location.path, |s| s.tables.contains_key(&table))
-        })
-        .collect();
-    let mut report = Report { findings: Vec::new(), diagnostics: Vec::new(), differences: 0, failed_statements: 0, pending_violations: 0, databases: Vec::new() };
+    let owner: Vec<Option<usize>> = findings.iter().map(|f| owner_of(analysis, f)).collect();
+    let mut report = Report::default();
     for (i, db) in analysis.databases.iter().enumerate() {
         let derived = !is_sql(db.set.tool);
         if derived {
@@ -160,6 +154,12 @@ fn verify_throwaway(analysis: &Analysis, mut findings: Vec<Finding>, options: &O
     Ok(report)
 }
 
+/// The database a finding is about: the closest of those with its table.
+fn owner_of(analysis: &Analysis, finding: &Finding) -> Option<usize> {
+    let table = dbveto_verify::prove::table_name(finding);
+    analysis.closest_database(&finding.location.path, |s| s.tables.contains_key(&table))
+}
+
 /// The repository's database that a live catalog is: the one with the most
 /// tables in common (the only one, usually).
 fn matching_database<'a>(databases: &'a [Database], catalog: &dbveto_schema::Schema) -> Option<&'a Database> {
@@ -174,7 +174,7 @@ fn matching_database<'a>(databases: &'a [Database], catalog: &dbveto_schema::Sch
 fn verify_live(analysis: &mut Analysis, rules: &[&Rule], url: &str, options: &Options) -> Result<Report, String> {
     let mut live = live::connect(url)?;
     let catalog = dbveto_verify::catalog::read_schema(&mut live.client, &live.shown).map_err(|e| live.redactor.clean(&e))?;
-    let mut report = Report { findings: Vec::new(), diagnostics: Vec::new(), differences: 0, failed_statements: 0, pending_violations: 0, databases: Vec::new() };
+    let mut report = Report::default();
     let db = matching_database(&analysis.databases, &catalog);
     if let Some(db) = db {
         let bookkept = bookkept(&mut live.client, db).map_err(|e| live.redactor.clean(&e))?;
@@ -196,6 +196,8 @@ fn verify_live(analysis: &mut Analysis, rules: &[&Rule], url: &str, options: &Op
                 Bookkept::Read { table, migrations } => pending::preflight(&mut live.client, table, migrations, &catalog),
                 Bookkept::Missing(message) => vec![Diagnostic { location: fallback.clone(), severity: Severity::Info, message: message.clone() }],
             };
+            // Each error of the pre-flight is a requirement that existing rows fail.
+            report.pending_violations = notes.iter().filter(|d| d.severity == Severity::Error).count();
             report.diagnostics.extend(notes.into_iter().map(|mut d| {
                 d.message = live.redactor.clean(&d.message);
                 d
@@ -216,7 +218,6 @@ fn verify_live(analysis: &mut Analysis, rules: &[&Rule], url: &str, options: &Op
             message: format!("`{}` has none of the tables of the repository's migrations; nothing to compare", live.shown),
         });
     }
-    report.pending_violations = report.diagnostics.iter().filter(|d| d.severity == Severity::Error && d.message.starts_with("pending migration")).count();
     if !options.schema_only {
         let index = substitute_catalog(analysis, catalog.clone());
         let mut findings = analysis.check(rules);
@@ -237,13 +238,7 @@ fn prove_on_copy(
     options: &Options,
     report: &mut Report,
 ) -> Result<(), String> {
-    let owner: Vec<bool> = findings
-        .iter()
-        .map(|f| {
-            let table = dbveto_verify::prove::table_name(f);
-            analysis.closest_database(&f.location.path, |s| s.tables.contains_key(&table)) == Some(index)
-        })
-        .collect();
+    let owner: Vec<bool> = findings.iter().map(|f| owner_of(analysis, f) == Some(index)).collect();
     for (f, _) in findings.iter_mut().zip(&owner).filter(|(_, mine)| !**mine) {
         f.verification = Some(skipped(format!("the live database has no table `{}`", f.table)));
     }

@@ -7,6 +7,9 @@ use dbveto_source::Location;
 use dbveto_writes::Literal;
 use ruff_python_ast::{self as ast, Expr};
 
+/// A double-quoted SQL identifier.
+pub use dbveto_schema::quote_ident as quote;
+
 /// What the frontend can tell about the expressions around a field.
 pub trait Resolve<'a> {
     /// A statically known value.
@@ -527,7 +530,3 @@ pub fn keyword<'a>(call: &'a ast::ExprCall, name: &str) -> Option<&'a Expr> {
     call.arguments.find_keyword(name).map(|k| &k.value)
 }
 
-/// A double-quoted SQL identifier.
-pub fn quote(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}

@@ -66,6 +66,11 @@ pub fn choose_name(name1: &str, name2: Option<&str>, label: &str, taken: impl Fn
     }
 }
 
+/// A double-quoted SQL identifier: `"update_logs"`, `"a""b"`.
+pub fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

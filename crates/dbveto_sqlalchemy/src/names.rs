@@ -9,6 +9,9 @@ use dbveto_writes::{Arg, Literal};
 use ruff_python_ast::{self as ast, Expr, Stmt};
 use ruff_text_size::Ranged;
 
+/// A double-quoted SQL identifier.
+pub use dbveto_schema::quote_ident as quote;
+
 /// How many imports and assignments are followed to find what a name is
 /// bound to.
 const MAX_HOPS: u32 = 16;
@@ -187,11 +190,6 @@ pub fn keyword<'a>(call: &'a ast::ExprCall, name: &str) -> Option<&'a Expr> {
 /// Positional argument `i`, else keyword `name`.
 pub fn argument<'a>(call: &'a ast::ExprCall, i: usize, name: &str) -> Option<&'a Expr> {
     keyword(call, name).or_else(|| call.arguments.args.get(i))
-}
-
-/// A double-quoted SQL identifier.
-pub fn quote(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 /// A SQL string literal.

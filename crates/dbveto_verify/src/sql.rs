@@ -1,9 +1,6 @@
 //! Spelling identifiers and values in the SQL that dbveto sends.
 
-/// A quoted identifier: `"update_logs"`.
-pub fn ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
+pub use dbveto_schema::quote_ident as ident;
 
 /// `schema.table` with both parts quoted.
 pub fn qualified(schema: &str, name: &str) -> String {
