@@ -77,17 +77,18 @@ fn open(config: &mut Config, settings: &tls::Settings) -> Result<Client, String>
     })
 }
 
-/// The password of a URL or `key=value` string, best effort, so that even
-/// an error about an unparsable string does not echo it.
+/// The password of a URL (in its user info or its query) or of a
+/// `key=value` string, so that even an error about a string the client
+/// library refuses does not echo it.
 fn password_in(url: &str) -> Option<String> {
     if let Some((_, rest)) = url.split_once("://") {
         let authority = rest.split(['/', '?']).next()?;
-        let (user_info, _) = authority.rsplit_once('@')?;
-        return user_info.split_once(':').map(|(_, p)| p.to_string());
+        let user_info = authority.rsplit_once('@').map(|(user_info, _)| user_info);
+        if let Some((_, password)) = user_info.and_then(|u| u.split_once(':')) {
+            return Some(password.to_string());
+        }
     }
-    let i = url.find("password")?;
-    let value = url[i + "password".len()..].trim_start().strip_prefix('=')?.trim_start();
-    Some(value.trim_matches('\'').split_whitespace().next().unwrap_or(value).to_string())
+    tls::setting(url, "password")
 }
 
 #[cfg(test)]
@@ -98,6 +99,8 @@ mod tests {
     fn password_is_found_in_both_forms() {
         assert_eq!(password_in("postgres://u:p%40ss@h/db").as_deref(), Some("p%40ss"));
         assert_eq!(password_in("host=h password=s3 user=u").as_deref(), Some("s3"));
+        assert_eq!(password_in("host=h password='s3 cr\\'et' user=u").as_deref(), Some("s3 cr'et"));
+        assert_eq!(password_in("postgres://u@h/db?password=s3").as_deref(), Some("s3"));
         assert_eq!(password_in("postgres://h/db"), None);
     }
 

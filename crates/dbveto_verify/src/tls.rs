@@ -78,8 +78,8 @@ const KEYS: [&str; 4] = ["sslmode", "sslrootcert", "sslcert", "sslkey"];
 /// Takes the TLS settings out of `conninfo`: the string the client
 /// library reads (with `sslmode` as it knows it), and the settings.
 pub fn split(conninfo: &str) -> Result<(String, Settings), String> {
-    let is_url = conninfo.starts_with("postgres://") || conninfo.starts_with("postgresql://");
-    let params = if is_url { url_params(conninfo) } else { keyword_params(conninfo)? };
+    let is_url = is_url(conninfo);
+    let params = params(conninfo)?;
     let value = |key: &str| params.iter().rev().find(|p| p.key == key).map(|p| p.value.clone());
     let root_cert = value("sslrootcert");
     let mode = match value("sslmode") {
@@ -106,6 +106,23 @@ pub fn split(conninfo: &str) -> Result<(String, Settings), String> {
         format!("{} {sslmode}", rest.trim())
     };
     Ok((rest, settings))
+}
+
+fn is_url(conninfo: &str) -> bool {
+    conninfo.starts_with("postgres://") || conninfo.starts_with("postgresql://")
+}
+
+/// The settings of a connection string in either form.
+fn params(conninfo: &str) -> Result<Vec<Param>, String> {
+    match is_url(conninfo) {
+        true => Ok(url_params(conninfo)),
+        false => keyword_params(conninfo),
+    }
+}
+
+/// The value of one setting (the last one given), in either form.
+pub fn setting(conninfo: &str, key: &str) -> Option<String> {
+    params(conninfo).ok()?.into_iter().rev().find(|p| p.key == key).map(|p| p.value)
 }
 
 /// One setting of a connection string and the bytes it takes (with its
