@@ -9,12 +9,11 @@
 use std::ops::Range;
 
 use dbveto_source::SourceFile;
-use tree_sitter::{Node, Tree, TreeCursor};
 
 use crate::facts::{FieldDef, FileFacts, Import, TypeBody, TypeDef};
 use crate::lower::{self, Found, RawCall, RawConst, RawLit, RawRoot};
 use crate::scope::{Def, FuncScope};
-use crate::syntax::{field_id, NodeExt, F};
+use crate::cst::{Cursor, Node, Tree, F};
 use crate::{strings, text};
 
 /// Methods (and sqlx package functions) that run their query argument.
@@ -58,10 +57,9 @@ const BLOCK_KINDS: &[&str] = &[
     "method_declaration",
 ];
 
-/// Pass 1 over one file. A file without a tree gives empty facts.
-pub(crate) fn index_file<'t>(source: &'t SourceFile, tree: Option<&Tree>, generated: bool) -> FileFacts<'t> {
+/// Pass 1 over one file.
+pub(crate) fn index_file<'t>(source: &'t SourceFile, tree: &Tree, generated: bool) -> FileFacts<'t> {
     let mut facts = FileFacts { generated, ..FileFacts::default() };
-    let Some(tree) = tree else { return facts };
     let root = tree.root_node();
     let mut walker = Walker {
         src: &source.text,
@@ -133,7 +131,7 @@ struct Walker<'t, 'n> {
     /// What `lower` turns into facts once the walk is done.
     found: Found<'t, 'n>,
     pending: Vec<PendingAssign<'t, 'n>>,
-    cursor: TreeCursor<'n>,
+    cursor: Cursor,
     // An explicit stack: deeply nested code must not overflow ours.
     stack: Vec<Frame<'n>>,
 }
@@ -568,10 +566,7 @@ impl<'t, 'n> Walker<'t, 'n> {
 
     /// The children in field `name`.
     fn names_of(&mut self, node: Node<'n>) -> Vec<Node<'n>> {
-        match field_id(F::Name) {
-            Some(id) => node.children_by_field_id(id, &mut self.cursor).collect(),
-            None => Vec::new(),
-        }
+        node.children_in(F::Name).collect()
     }
 
     fn list(&mut self, node: Node<'n>, field: F) -> Vec<Node<'n>> {

@@ -13,6 +13,7 @@
 //! fields.
 
 mod calls;
+mod cst;
 mod eval;
 mod facts;
 mod gomod;
@@ -23,7 +24,6 @@ mod resolve;
 mod scope;
 mod skim;
 mod strings;
-mod syntax;
 
 #[cfg(test)]
 mod tests;
@@ -33,8 +33,8 @@ use std::collections::HashSet;
 use dbveto_source::{Diagnostic, Severity, SourceFile};
 use dbveto_writes::EmbeddedQuery;
 use rayon::prelude::*;
-use tree_sitter::{Node, Parser, Tree};
 
+use crate::cst::{Node, Tree};
 use crate::facts::{FileFacts, Key};
 
 pub use program::{program, GoEntry, GoEntryKind, GoFunction, GoProgram, GoSchedule};
@@ -88,9 +88,9 @@ fn extract_with(files: &[SourceFile], go_mods: &[SourceFile], skim: bool) -> GoE
     let (facts, diagnostics): (Vec<FileFacts<'_>>, Vec<Option<Diagnostic>>) = files
         .par_iter()
         .enumerate()
-        .map_init(new_parser, |parser, (i, file)| {
-            let ranges = skim.as_ref().and_then(|skim| skim.included_ranges(i, &file.text));
-            index(parser.as_mut(), file, ranges)
+        .map(|(i, file)| {
+            let skipped = skim.as_ref().map(|skim| skim.skipped_spans(i, &file.text)).unwrap_or_default();
+            index(file, &skipped)
         })
         .unzip();
     let index = resolve::Index::build(files, facts, go_mods);
@@ -120,71 +120,37 @@ fn extract_with(files: &[SourceFile], go_mods: &[SourceFile], skim: bool) -> GoE
     GoExtraction { queries, diagnostics }
 }
 
-fn new_parser() -> Option<Parser> {
-    let mut parser = Parser::new();
-    parser.set_language(&tree_sitter_go::LANGUAGE.into()).ok()?;
-    Some(parser)
-}
-
 /// Pass 1 over one file: its facts, and a diagnostic if it could not be
 /// (fully) parsed or was skipped.
-fn index<'t>(
-    parser: Option<&mut Parser>,
-    file: &'t SourceFile,
-    ranges: Option<Vec<tree_sitter::Range>>,
-) -> (FileFacts<'t>, Option<Diagnostic>) {
+fn index<'t>(file: &'t SourceFile, skipped: &[(usize, usize)]) -> (FileFacts<'t>, Option<Diagnostic>) {
     let generated = is_generated(&file.text);
-    let skipped = |diagnostic| (FileFacts { generated, ..FileFacts::default() }, Some(diagnostic));
+    let skipped_file = |diagnostic| (FileFacts { generated, ..FileFacts::default() }, Some(diagnostic));
     let size = file.text.len();
     if generated && size > MAX_GENERATED_BYTES {
         let message = format!("generated Go file of {size} bytes not indexed");
-        return skipped(Diagnostic::file(file.path.clone(), Severity::Info, message));
+        return skipped_file(Diagnostic::file(file.path.clone(), Severity::Info, message));
     }
     if size > MAX_FILE_BYTES {
         let message = format!("Go file too large to analyse ({size} bytes), skipped");
-        return skipped(Diagnostic::file(file.path.clone(), Severity::Warning, message));
+        return skipped_file(Diagnostic::file(file.path.clone(), Severity::Warning, message));
     }
-    let tree = parser.and_then(|p| parse(p, &file.text, ranges));
-    let Some(tree) = tree else {
-        return skipped(Diagnostic::file(file.path.clone(), Severity::Warning, "could not parse Go"));
-    };
-    let diagnostic = first_error(tree.root_node()).map(|node| {
-        file.diagnostic(node.start_byte(), Severity::Warning, "could not parse Go: syntax error")
-    });
-    (index::index_file(file, Some(&tree), generated), diagnostic)
+    let tree = parse(&file.text, skipped);
+    let diagnostic = tree
+        .error_offset()
+        .map(|at| file.diagnostic(at.min(file.text.len()), Severity::Warning, "could not parse Go: syntax error"));
+    (index::index_file(file, &tree, generated), diagnostic)
 }
 
-/// Parses `text`, only `ranges` of it if given and that parses cleanly.
-fn parse(parser: &mut Parser, text: &str, ranges: Option<Vec<tree_sitter::Range>>) -> Option<Tree> {
-    if let Some(ranges) = ranges {
-        if parser.set_included_ranges(&ranges).is_ok() {
-            let tree = parser.parse(text.as_bytes(), None);
-            // Back to whole files, for this one if need be and the next.
-            let _ = parser.set_included_ranges(&[]);
-            if let Some(tree) = tree.filter(|t| !t.root_node().has_error()) {
-                return Some(tree);
-            }
+/// Parses `text` without the `skipped` spans if that parses cleanly, else
+/// all of it (so that a syntax error is reported where it is).
+fn parse(text: &str, skipped: &[(usize, usize)]) -> Tree {
+    if !skipped.is_empty() {
+        let tree = cst::parse(text, skipped);
+        if tree.error_offset().is_none() {
+            return tree;
         }
     }
-    parser.parse(text.as_bytes(), None)
-}
-
-/// The first ERROR or MISSING node in document order.
-fn first_error(root: Node<'_>) -> Option<Node<'_>> {
-    if !root.has_error() {
-        return None;
-    }
-    let mut cursor = root.walk();
-    let mut stack = vec![root];
-    while let Some(node) = stack.pop() {
-        if node.is_error() || node.is_missing() {
-            return Some(node);
-        }
-        let children: Vec<Node<'_>> =
-            node.children(&mut cursor).filter(|c| c.has_error() || c.is_missing()).collect();
-        stack.extend(children.into_iter().rev());
-    }
-    None
+    cst::parse(text, &[])
 }
 
 /// Whether a file is parsed and indexed at all (else it is skipped with a

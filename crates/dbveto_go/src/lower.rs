@@ -7,7 +7,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use dbveto_writes::looks_like_write;
-use tree_sitter::Node;
 
 use crate::facts::{
     CallArg, CallSite, ConstDef, Conversion, ElemValue, Expr, FieldAssign, FileFacts, LitElem, MapEntry,
@@ -15,7 +14,7 @@ use crate::facts::{
 };
 use crate::index::{strip_parens, strip_pointer};
 use crate::scope::FuncScope;
-use crate::syntax::{NodeExt, F};
+use crate::cst::{Node, F};
 use crate::{strings, text};
 
 /// Deeper expressions are not kept: evaluation gives up at depth 64 anyway.

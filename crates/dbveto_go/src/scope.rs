@@ -11,7 +11,7 @@
 use std::collections::HashMap;
 use std::ops::Range;
 
-use tree_sitter::Node;
+use crate::cst::Node;
 
 /// The value a declaration gives: `q := "..."`, `var q = ...`, `const q = ...`.
 #[derive(Debug, Clone, Copy)]

@@ -29,7 +29,6 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 use dbveto_writes::looks_like_write;
 use rayon::prelude::*;
-use tree_sitter::{Point, Range};
 
 use crate::calls::SQLX_FUNCTIONS;
 use crate::strings;
@@ -366,9 +365,6 @@ struct FileSkim {
     comments: Vec<(usize, usize)>,
 }
 
-/// At most this many spans of a file are left out.
-const MAX_SKIPPED: usize = 48;
-
 /// What to parse of every Go file.
 pub(crate) struct Skim {
     /// `None` for a file parsed whole.
@@ -430,10 +426,10 @@ impl Skim {
         Skim { files, relevant: relevant_names(&specs, bound.as_ref()).into_iter().map(hash).collect() }
     }
 
-    /// The ranges of file `file` (whose text is `text`) to parse; `None`:
-    /// parse the whole file.
-    pub(crate) fn included_ranges(&self, file: usize, text: &str) -> Option<Vec<Range>> {
-        let skim = self.files.get(file)?.as_ref()?;
+    /// The spans of file `file` (whose text is `text`) not to parse,
+    /// sorted and disjoint.
+    pub(crate) fn skipped_spans(&self, file: usize, text: &str) -> Vec<(usize, usize)> {
+        let Some(skim) = self.files.get(file).and_then(Option::as_ref) else { return Vec::new() };
         let mut skipped: Vec<(usize, usize)> = Vec::new();
         for (span, found) in &skim.funcs {
             if !found.matters && !found.idents.iter().any(|id| self.relevant.contains(id)) {
@@ -459,38 +455,8 @@ impl Skim {
                 _ => merged.push((s, e)),
             }
         }
-        // tree-sitter looks each position up among the ranges one by one:
-        // only the largest spans are worth it.
-        if merged.len() > MAX_SKIPPED {
-            merged.sort_by_key(|(s, e)| std::cmp::Reverse(e - s));
-            merged.truncate(MAX_SKIPPED);
-            merged.sort_unstable();
-        }
-        if merged.is_empty() {
-            return None;
-        }
-        Some(complement(text, &merged))
+        merged
     }
-}
-
-/// All of `text` but `spans` (sorted, disjoint, inside the text), as
-/// tree-sitter ranges with rows and columns.
-pub(crate) fn complement(text: &str, spans: &[(usize, usize)]) -> Vec<Range> {
-    let mut ranges = Vec::with_capacity(spans.len() + 1);
-    let mut points = PointCounter { text: text.as_bytes(), at: 0, point: Point { row: 0, column: 0 } };
-    let mut from = 0;
-    for &(s, e) in spans {
-        if s > from && s <= text.len() {
-            let (start_point, end_point) = (points.at(from), points.at(s));
-            ranges.push(Range { start_byte: from, end_byte: s, start_point, end_point });
-        }
-        from = from.max(e.min(text.len()));
-    }
-    if text.len() > from {
-        let (start_point, end_point) = (points.at(from), points.at(text.len()));
-        ranges.push(Range { start_byte: from, end_byte: text.len(), start_point, end_point });
-    }
-    ranges
 }
 
 /// The types whose literals and field assignments may matter: those that
@@ -862,30 +828,6 @@ fn next_to_plus(t: &Tokens<'_>, i: usize, from: usize, to: usize) -> bool {
     j < to && is_plus(t.kind(j + 1))
 }
 
-/// Rows and byte columns of increasing offsets.
-pub(crate) struct PointCounter<'a> {
-    pub(crate) text: &'a [u8],
-    pub(crate) at: usize,
-    pub(crate) point: Point,
-}
-
-impl PointCounter<'_> {
-    pub(crate) fn at(&mut self, offset: usize) -> Point {
-        let offset = offset.min(self.text.len());
-        let segment = self.text.get(self.at..offset).unwrap_or(&[]);
-        let newlines = segment.iter().filter(|&&b| b == b'\n').count();
-        match segment.iter().rposition(|&b| b == b'\n') {
-            Some(last) => {
-                self.point.row += newlines;
-                self.point.column = segment.len() - last - 1;
-            }
-            None => self.point.column += segment.len(),
-        }
-        self.at = self.at.max(offset);
-        self.point
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -893,10 +835,18 @@ mod tests {
     fn kept(text: &str, relevant: &[&str]) -> String {
         let skim =
             Skim { files: vec![skim_file(text).skim], relevant: relevant.iter().map(|n| hash(n)).collect() };
-        match skim.included_ranges(0, text) {
-            None => text.to_string(),
-            Some(ranges) => ranges.iter().map(|r| &text[r.start_byte..r.end_byte]).collect(),
+        kept_text(text, &skim.skipped_spans(0, text))
+    }
+
+    fn kept_text(text: &str, skipped: &[(usize, usize)]) -> String {
+        let mut kept = String::new();
+        let mut from = 0;
+        for &(s, e) in skipped {
+            kept.push_str(&text[from..s]);
+            from = e;
         }
+        kept.push_str(&text[from..]);
+        kept
     }
 
     #[test]
@@ -908,12 +858,7 @@ mod tests {
             assert_eq!(skim.relevant.contains(&hash(name)), relevant, "{name}");
         }
         // So `fill` is not parsed, nor the fields of `Scanned`.
-        let kept: String = skim
-            .included_ranges(0, models)
-            .unwrap()
-            .iter()
-            .map(|r| &models[r.start_byte..r.end_byte])
-            .collect();
+        let kept = kept_text(models, &skim.skipped_spans(0, models));
         assert!(kept.contains("type Scanned struct {}") && !kept.contains("fill"), "{kept}");
         assert!(kept.contains("Body string"), "{kept}");
         // A `Named*` call outside a function the skim understands binds anything.
@@ -969,18 +914,6 @@ mod tests {
             let src = format!("package p\n\nfunc f() {{\n\t{body}\n}}\n");
             assert_eq!(kept(&src, &[]), "package p\n\n\n", "{body}");
         }
-    }
-
-    #[test]
-    fn few_ranges_are_parsed_however_many_comments() {
-        let mut src = String::from("package p\n\nfunc f(db DB) {\n");
-        for i in 0..500 {
-            src.push_str(&format!("\t// step {i}\n\tdb.Exec(q{i})\n"));
-        }
-        src.push_str("}\n");
-        let skim = Skim { files: vec![skim_file(&src).skim], relevant: IdSet::default() };
-        let ranges = skim.included_ranges(0, &src).unwrap();
-        assert!(ranges.len() <= MAX_SKIPPED + 1, "{}", ranges.len());
     }
 
     #[test]

@@ -7,7 +7,7 @@
 use std::collections::{HashMap, HashSet};
 
 use dbveto_source::{Location, SourceFile};
-use tree_sitter::{Node, Tree};
+use crate::cst::{Node, Tree};
 
 use super::value::{self, ConstExpr};
 use crate::{strings, text};

@@ -96,13 +96,13 @@ pub fn program(files: &[SourceFile], go_mods: &[SourceFile], writes: &[Location]
     let facts: Vec<Option<collect::FileFacts>> = files
         .par_iter()
         .zip(plans)
-        .map_init(crate::new_parser, |parser, (file, plan)| {
-            let ranges = match plan {
+        .map(|(file, plan)| {
+            let skipped = match plan {
                 select::Plan::Skip => return None,
-                select::Plan::Whole => None,
-                select::Plan::Without(spans) => select::ranges(&file.text, &spans),
+                select::Plan::Whole => Vec::new(),
+                select::Plan::Without(spans) => spans,
             };
-            let tree = crate::parse(parser.as_mut()?, &file.text, ranges)?;
+            let tree = crate::parse(&file.text, &skipped);
             Some(collect::collect(file, &tree))
         })
         .collect();

@@ -20,7 +20,6 @@ use std::collections::{HashMap, HashSet};
 
 use dbveto_source::SourceFile;
 use rayon::prelude::*;
-use tree_sitter::Range;
 
 use crate::skim::{self, Tokens, K};
 
@@ -32,9 +31,6 @@ pub(super) enum Plan {
     /// Leave out these byte spans (function bodies, inside their braces).
     Without(Vec<(usize, usize)>),
 }
-
-/// At most this many spans of a file are left out (see the skim).
-const MAX_SKIPPED: usize = 48;
 
 /// The frameworks a file imports, as far as registering entry points goes.
 #[derive(Debug, Default, Clone, Copy)]
@@ -276,24 +272,11 @@ pub(super) fn plan(files: &[SourceFile], writes: &HashMap<&str, Vec<u32>>) -> Ve
                     .filter(|(i, l)| !kept.contains(&(f, *i)) && l.inner.1 > l.inner.0)
                     .map(|(_, l)| l.inner)
                     .collect();
-                if spans.len() > MAX_SKIPPED {
-                    spans.sort_by_key(|(s, e)| std::cmp::Reverse(e - s));
-                    spans.truncate(MAX_SKIPPED);
-                }
                 spans.sort_unstable();
                 Plan::Without(spans)
             }
         })
         .collect()
-}
-
-/// The ranges to parse: all of `text` but `spans` (sorted, disjoint);
-/// `None` for the whole text.
-pub(super) fn ranges(text: &str, spans: &[(usize, usize)]) -> Option<Vec<Range>> {
-    if spans.is_empty() {
-        return None;
-    }
-    Some(skim::complement(text, spans))
 }
 
 fn lex_file(file: &SourceFile) -> Lexed {
