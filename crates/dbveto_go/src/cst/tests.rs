@@ -144,7 +144,9 @@ fn fixtures_parse_as_tree_sitter_parses_them() {
     check_files(&files);
 }
 
+/// `DBVETO_GO_CORPUS=dir cargo test -p dbveto_go -- --ignored corpus`
 #[test]
+#[ignore]
 fn corpus_parses_as_tree_sitter_parses_it() {
     let Some(dir) = std::env::var_os("DBVETO_GO_CORPUS") else { return };
     let mut files = Vec::new();
