@@ -77,7 +77,7 @@ pub fn discover(root: &Path) -> Discovery {
 pub fn discover_with(root: &Path, options: &Options) -> Discovery {
     let filter = &options.filter;
     let (walk_filter, walk_root) = (filter.clone(), root.to_path_buf());
-    let mut found: Vec<(PathBuf, Kind)> = Vec::new();
+    let mut found: Vec<(PathBuf, Kind, String)> = Vec::new();
     let mut diagnostics = Vec::new();
     let walker = ignore::WalkBuilder::new(root)
         .follow_links(true)
@@ -92,9 +92,10 @@ pub fn discover_with(root: &Path, options: &Options) -> Discovery {
     for entry in walker {
         match entry {
             Ok(e) => {
-                if e.file_type().is_some_and(|t| t.is_file()) {
-                    if let Some(kind) = kind_of(e.path()).filter(|_| filter.accepts_file(&relative_path(root, e.path()))) {
-                        found.push((e.into_path(), kind));
+                if let Some(kind) = kind_of(e.path()).filter(|_| e.file_type().is_some_and(|t| t.is_file())) {
+                    let rel = relative_path(root, e.path());
+                    if filter.accepts_file(&rel) {
+                        found.push((e.into_path(), kind, rel));
                     }
                 }
             }
@@ -104,9 +105,8 @@ pub fn discover_with(root: &Path, options: &Options) -> Discovery {
     found.sort();
     let read: Vec<(Kind, Result<SourceFile, Diagnostic>, u64)> = found
         .par_iter()
-        .map(|(path, kind)| {
-            let rel = relative_path(root, path);
-            let (file, bytes) = read_source(path, &rel);
+        .map(|(path, kind, rel)| {
+            let (file, bytes) = read_source(path, rel);
             (*kind, file, bytes)
         })
         .collect();
@@ -159,17 +159,23 @@ fn error_path(err: &ignore::Error) -> Option<&Path> {
 /// Reads one file, refusing binary, non-UTF-8 and oversized content with a
 /// diagnostic that says where and why.
 pub fn read_source(path: &Path, rel: &str) -> (Result<SourceFile, Diagnostic>, u64) {
-    let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    let could_not_read = |e: std::io::Error| (Err(Diagnostic::file(rel, Severity::Warning, format!("could not read: {e}"))), 0);
+    // One open, and the size from the open file: no second lookup of the path.
+    let mut file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) => return could_not_read(e),
+    };
+    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
     if size > MAX_FILE_BYTES {
         let message = format!("file of {} MB is larger than the {} MB dbveto reads; skipped", size / (1024 * 1024), MAX_FILE_BYTES / (1024 * 1024));
         return (Err(Diagnostic::file(rel, Severity::Warning, message)), 0);
     }
-    let bytes = match std::fs::read(path) {
-        Ok(b) => b,
-        Err(e) => return (Err(Diagnostic::file(rel, Severity::Warning, format!("could not read: {e}"))), 0),
-    };
+    let mut bytes = Vec::with_capacity(size as usize);
+    if let Err(e) = std::io::Read::read_to_end(&mut file, &mut bytes) {
+        return could_not_read(e);
+    }
     let n = bytes.len() as u64;
-    if bytes.iter().take(8192).any(|b| *b == 0) {
+    if bytes[..bytes.len().min(8192)].contains(&0) {
         return (Err(Diagnostic::file(rel, Severity::Warning, "binary file (contains NUL bytes); skipped")), n);
     }
     match String::from_utf8(bytes) {
@@ -184,5 +190,47 @@ pub fn read_source(path: &Path, rel: &str) -> (Result<SourceFile, Diagnostic>, u
             d.location.column = column;
             (Err(d), n)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Writes `bytes` to a file of its own and reads it back as dbveto does.
+    fn read(name: &str, bytes: &[u8]) -> (Result<SourceFile, Diagnostic>, u64) {
+        let dir = std::env::temp_dir().join(format!("dbveto-discover-{}-{name}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(name);
+        std::fs::write(&path, bytes).unwrap();
+        let read = read_source(&path, name);
+        std::fs::remove_dir_all(&dir).unwrap();
+        read
+    }
+
+    #[test]
+    fn text_is_read_whole_and_indexed() {
+        let (file, n) = read("a.sql", b"SELECT 1;\nSELECT 2;\n");
+        let file = file.unwrap();
+        assert_eq!((n, &*file.text, file.line_count()), (20, "SELECT 1;\nSELECT 2;\n", 3));
+        assert_eq!(file.line_text(2), Some("SELECT 2;"));
+    }
+
+    #[test]
+    fn binary_and_non_utf8_files_are_refused_with_where_and_why() {
+        let (binary, n) = read("b.py", b"x = 1\n\0\0");
+        let d = binary.unwrap_err();
+        assert_eq!((n, d.message.as_str()), (8, "binary file (contains NUL bytes); skipped"));
+        let (latin1, _) = read("c.py", b"a = 1\nb = '\xe9'\n");
+        let d = latin1.unwrap_err();
+        assert_eq!((d.location.line, d.location.column), (2, 6));
+        assert_eq!(d.message, "not valid UTF-8 (invalid byte 0xe9); file skipped");
+    }
+
+    #[test]
+    fn a_missing_file_is_a_diagnostic() {
+        let (missing, n) = read_source(&std::env::temp_dir().join("dbveto-discover-missing").join("x.sql"), "x.sql");
+        assert_eq!(n, 0);
+        assert!(missing.unwrap_err().message.starts_with("could not read: "));
     }
 }

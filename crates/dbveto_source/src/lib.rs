@@ -54,7 +54,8 @@ pub struct LineIndex {
 impl LineIndex {
     pub fn new(text: &str) -> Self {
         let mut starts = vec![0];
-        starts.extend(memchr_newlines(text.as_bytes()).map(|i| i + 1));
+        // memchr scans a word (or a SIMD vector) at a time: every file read is indexed.
+        starts.extend(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1));
         LineIndex { starts }
     }
 
@@ -77,10 +78,6 @@ impl LineIndex {
         let end = self.starts.get(i + 1).copied().unwrap_or(text.len());
         Some(text[start..end].trim_end_matches(['\n', '\r']))
     }
-}
-
-fn memchr_newlines(bytes: &[u8]) -> impl Iterator<Item = usize> + '_ {
-    bytes.iter().enumerate().filter(|(_, b)| **b == b'\n').map(|(i, _)| i)
 }
 
 pub fn floor_char_boundary(text: &str, mut offset: usize) -> usize {

@@ -1,6 +1,8 @@
 //! Replaying DDL into a `Schema`: each statement changes the catalog the
 //! way PostgreSQL would, and records where it did so.
 
+use std::cell::OnceCell;
+
 use dbveto_schema::{
     choose_name, truncate_identifier, Column, Constraint, ConstraintKind, Domain, EnumType, History, Identity,
     Index, Provenance, QualifiedName, Schema, Table,
@@ -19,7 +21,7 @@ use crate::types::{data_type, Serial};
 /// Applies the SQL in `file.text[range]` to `schema`.
 pub fn replay(schema: &mut Schema, file: &SourceFile, range: std::ops::Range<usize>, diagnostics: &mut Vec<Diagnostic>) {
     for stmt in statements::parse(file, range, diagnostics) {
-        let mut r = Replayer { schema, file, stmt: &stmt, diagnostics, origin: None };
+        let mut r = Replayer { schema, file, stmt: &stmt, diagnostics, origin: None, action: OnceCell::new() };
         r.statement();
     }
 }
@@ -34,7 +36,8 @@ pub fn replay_generated(schema: &mut Schema, sql: &str, origin: &Location, actio
     let statements = statements::parse(&file, 0..sql.len(), &mut parse_diagnostics);
     let mut replay_diagnostics = Vec::new();
     for stmt in statements {
-        let mut r = Replayer { schema, file: &file, stmt: &stmt, diagnostics: &mut replay_diagnostics, origin: Some(&origin) };
+        let mut r =
+            Replayer { schema, file: &file, stmt: &stmt, diagnostics: &mut replay_diagnostics, origin: Some(&origin), action: OnceCell::new() };
         r.statement();
     }
     for d in parse_diagnostics.into_iter().chain(replay_diagnostics) {
@@ -49,6 +52,8 @@ struct Replayer<'a> {
     diagnostics: &'a mut Vec<Diagnostic>,
     /// Set when the SQL was generated for code elsewhere.
     origin: Option<&'a Provenance>,
+    /// The statement's summary, made once: every column of a CREATE TABLE records it.
+    action: OnceCell<String>,
 }
 
 /// The table a statement names, in `public` unless it says otherwise.
@@ -75,7 +80,7 @@ impl Replayer<'_> {
         if let Some(origin) = self.origin {
             return origin.clone();
         }
-        Provenance { location: self.file.location(self.file_offset(location)), action: statements::summary(self.text()) }
+        Provenance { location: self.file.location(self.file_offset(location)), action: self.action() }
     }
 
     /// The file offset of a parser location (relative to the text the
@@ -91,7 +96,11 @@ impl Replayer<'_> {
         if let Some(origin) = self.origin {
             return origin.clone();
         }
-        Provenance { location: self.file.location(self.stmt.start), action: statements::summary(self.text()) }
+        Provenance { location: self.file.location(self.stmt.start), action: self.action() }
+    }
+
+    fn action(&self) -> String {
+        self.action.get_or_init(|| statements::summary(self.text())).clone()
     }
 
     fn warn(&mut self, message: String) {
@@ -99,9 +108,11 @@ impl Replayer<'_> {
     }
 
     fn statement(&mut self) {
-        let Some(node) = self.stmt.node.node.clone() else { return };
+        // The statement outlives this replayer's borrows: no copy of its tree is needed.
+        let stmt = self.stmt;
+        let Some(node) = stmt.node.node.as_ref() else { return };
         match node {
-            N::CreateStmt(c) => self.create_table(&c),
+            N::CreateStmt(c) => self.create_table(c),
             N::AlterTableStmt(a) => {
                 if a.objtype != ObjectType::ObjectTable as i32 && a.objtype != ObjectType::ObjectForeignTable as i32 {
                     return;
@@ -120,8 +131,8 @@ impl Replayer<'_> {
                     }
                 }
             }
-            N::RenameStmt(r) => self.rename(&r),
-            N::DropStmt(d) => self.drop(&d),
+            N::RenameStmt(r) => self.rename(r),
+            N::DropStmt(d) => self.drop(d),
             N::CreateEnumStmt(e) => {
                 let Some(name) = qualified_list(&strings(&e.type_name)) else { return };
                 let labels = strings(&e.vals);
@@ -149,8 +160,8 @@ impl Replayer<'_> {
                 }
                 en.provenance.record(here);
             }
-            N::CreateDomainStmt(d) => self.create_domain(&d),
-            N::IndexStmt(i) => self.create_index(&i),
+            N::CreateDomainStmt(d) => self.create_domain(d),
+            N::IndexStmt(i) => self.create_index(i),
             N::CreateSeqStmt(s) => {
                 if let Some(rv) = s.sequence.as_ref() {
                     let loc = self.here().location;
