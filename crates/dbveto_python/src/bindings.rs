@@ -4,6 +4,7 @@
 //! that is not followed (loop target, unpacking, parameter, `del`, walrus)
 //! is opaque: its value is unknown.
 
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 
 use ruff_python_ast::visitor::{self, Visitor};
@@ -160,7 +161,8 @@ const MUTATORS: &[&str] =
 
 struct Collector<'a, 'i> {
     importer: Option<&'i ModuleName>,
-    counts: HashMap<&'a str, (u32, Binding<'a>)>,
+    /// What each name is bound to so far: opaque once it is bound twice.
+    names: HashMap<&'a str, Binding<'a>>,
     globals: HashSet<&'a str>,
     star_imports: Vec<ModulePath>,
     assigned_attributes: HashSet<(&'a str, &'a str)>,
@@ -175,7 +177,7 @@ impl<'a, 'i> Collector<'a, 'i> {
     fn new(importer: Option<&'i ModuleName>) -> Self {
         Collector {
             importer,
-            counts: HashMap::new(),
+            names: HashMap::new(),
             globals: HashSet::new(),
             star_imports: Vec::new(),
             assigned_attributes: HashSet::new(),
@@ -187,21 +189,18 @@ impl<'a, 'i> Collector<'a, 'i> {
     }
 
     fn bind(&mut self, name: &'a str, binding: Binding<'a>) {
-        let entry = self.counts.entry(name).or_insert((0, Binding::Opaque));
-        // `import a.b` then `import a.c` bind `a` to the same package twice.
-        if entry.0 > 0 && entry.1 == binding && matches!(binding, Binding::Import(Import::Module(_))) {
-            return;
+        match self.names.entry(name) {
+            Entry::Vacant(entry) => {
+                entry.insert(binding);
+            }
+            // `import a.b` then `import a.c` bind `a` to the same package twice.
+            Entry::Occupied(entry) if *entry.get() == binding && matches!(binding, Binding::Import(Import::Module(_))) => {}
+            Entry::Occupied(mut entry) => *entry.get_mut() = Binding::Opaque,
         }
-        entry.0 += 1;
-        entry.1 = binding;
     }
 
     fn finish(self) -> Bindings<'a> {
-        let mut names: HashMap<&'a str, Binding<'a>> = self
-            .counts
-            .into_iter()
-            .map(|(name, (count, binding))| (name, if count == 1 { binding } else { Binding::Opaque }))
-            .collect();
+        let mut names = self.names;
         for name in self.globals {
             names.insert(name, Binding::Global);
         }
