@@ -1,13 +1,12 @@
 //! Every function and method of the repository, with its qualified name
 //! and its lines, so that calls, decorators and writes can be tied to it.
 
-use std::collections::HashMap;
-
 use dbveto_python::{ModuleId, ProjectIndex};
 use dbveto_source::Location;
 use ruff_python_ast::visitor::{self, Visitor};
 use ruff_python_ast::{self as ast, Stmt};
 use ruff_text_size::Ranged;
+use rustc_hash::FxHashMap;
 
 /// Index of a function in [`Defs::functions`].
 pub type FnId = usize;
@@ -28,11 +27,11 @@ pub struct Function<'a> {
 #[derive(Default)]
 pub struct Defs<'a> {
     pub functions: Vec<Function<'a>>,
-    by_def: HashMap<(ModuleId, u32), FnId>,
+    by_def: FxHashMap<(ModuleId, u32), FnId>,
     /// Functions defined at module level, by name: the last one wins, as in Python.
-    module_functions: HashMap<(ModuleId, &'a str), FnId>,
+    module_functions: FxHashMap<(ModuleId, &'a str), FnId>,
     /// Methods by (module, class offset) and name.
-    methods: HashMap<(ModuleId, u32), HashMap<&'a str, FnId>>,
+    methods: FxHashMap<(ModuleId, u32), FxHashMap<&'a str, FnId>>,
 }
 
 impl<'a> Defs<'a> {

@@ -2,11 +2,12 @@
 //! that start them: a write in a helper runs under every entry point
 //! from which a chain of calls reaches the helper.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 use dbveto_rules::{EntryKind, EntryPoint, Framework, JobFunction, JobUse, Related};
 use dbveto_source::Location;
+use rustc_hash::FxHashMap;
 
 use crate::defs::Defs;
 
@@ -16,7 +17,7 @@ pub struct Graph {
     names: Vec<String>,
     locations: Vec<Location>,
     last_lines: Vec<u32>,
-    by_path: HashMap<Arc<str>, Vec<usize>>,
+    by_path: FxHashMap<Arc<str>, Vec<usize>>,
     callees: Vec<Vec<usize>>,
     callers: Vec<Vec<usize>>,
     entries: Vec<Vec<(EntryKind, Option<String>)>>,
@@ -33,7 +34,7 @@ impl Graph {
             names: defs.functions.iter().map(|f| f.qualname.clone()).collect(),
             locations: defs.functions.iter().map(|f| f.location.clone()).collect(),
             last_lines: defs.functions.iter().map(|f| f.last_line).collect(),
-            by_path: HashMap::new(),
+            by_path: FxHashMap::default(),
             callees: vec![Vec::new(); n],
             callers: vec![Vec::new(); n],
             entries: vec![Vec::new(); n],
@@ -198,12 +199,12 @@ fn walk<'g>(start: usize, len: usize, next: impl Fn(usize) -> &'g Vec<usize>) ->
 /// Entry points per function, computed once each.
 pub struct Reach<'g> {
     graph: &'g Graph,
-    memo: HashMap<usize, Vec<EntryPoint>>,
+    memo: FxHashMap<usize, Vec<EntryPoint>>,
 }
 
 impl<'g> Reach<'g> {
     pub fn new(graph: &'g Graph) -> Self {
-        Reach { graph, memo: HashMap::new() }
+        Reach { graph, memo: FxHashMap::default() }
     }
 
     /// The entry points from which a chain of calls reaches `f`.

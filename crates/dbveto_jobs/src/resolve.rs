@@ -4,11 +4,10 @@
 //! repository, named by its dotted path (`celery.Celery().task`; `()`
 //! marks a call). Anything else is unknown.
 
-use std::collections::HashMap;
-
 use dbveto_django::Models;
 use dbveto_python::{Binding, Import, ModuleId, ProjectIndex, Scope, ScopeKind};
 use ruff_python_ast::{self as ast, Expr, Stmt};
+use rustc_hash::FxHashMap;
 
 use crate::defs::{Defs, FnId};
 
@@ -61,7 +60,7 @@ impl<'a> Target<'a> {
 pub struct Context<'c, 'a> {
     pub module: ModuleId,
     pub scopes: &'c [&'c Scope<'a>],
-    pub locals: &'c HashMap<&'a str, Target<'a>>,
+    pub locals: &'c FxHashMap<&'a str, Target<'a>>,
 }
 
 pub struct Resolver<'p, 'a> {
@@ -198,8 +197,8 @@ impl<'p, 'a> Resolver<'p, 'a> {
             let is_self = matches!(target.value.as_ref(), Expr::Name(n) if n.id.as_str() == this);
             (is_self && target.attr.as_str() == name).then_some(assign.value.as_ref())
         })?;
-        let empty = HashMap::new();
-        let mut locals = HashMap::new();
+        let empty = FxHashMap::default();
+        let mut locals = FxHashMap::default();
         let positional = def.parameters.posonlyargs.len() + def.parameters.args.len();
         let keyword_only = def.parameters.kwonlyargs.iter().map(|p| &p.parameter).enumerate().map(|(i, p)| (positional + i, p));
         for (position, param) in params.chain(keyword_only) {
@@ -222,7 +221,7 @@ impl<'p, 'a> Resolver<'p, 'a> {
             return Some(id);
         }
         class.bases().iter().find_map(|base| {
-            let empty = HashMap::new();
+            let empty = FxHashMap::default();
             let cx = Context { module, scopes: &[], locals: &empty };
             match self.expr_at(&cx, base, depth + 1)? {
                 Target::Class(m, c) => self.method(m, c, name, depth + 1),
@@ -236,7 +235,7 @@ impl<'p, 'a> Resolver<'p, 'a> {
         if depth > MAX_DEPTH {
             return;
         }
-        let empty = HashMap::new();
+        let empty = FxHashMap::default();
         let cx = Context { module, scopes: &[], locals: &empty };
         for base in class.bases() {
             match self.expr_at(&cx, base, depth + 1) {
@@ -264,7 +263,7 @@ impl<'p, 'a> Resolver<'p, 'a> {
                 None => {}
                 Some(Binding::Global) => break,
                 Some(Binding::Value(value)) => {
-                    let empty = HashMap::new();
+                    let empty = FxHashMap::default();
                     let outer = Context { module: cx.module, scopes: &cx.scopes[..=k], locals: if k + 1 == cx.scopes.len() { cx.locals } else { &empty } };
                     return self.expr_at(&outer, value, depth + 1);
                 }
@@ -284,7 +283,7 @@ impl<'p, 'a> Resolver<'p, 'a> {
         let index = self.index.module(module)?;
         match index.bindings.get(name) {
             Some(Binding::Value(value)) => {
-                let empty = HashMap::new();
+                let empty = FxHashMap::default();
                 self.expr_at(&Context { module, scopes: &[], locals: &empty }, value, depth + 1)
             }
             Some(Binding::Class(class)) => Some(Target::Class(module, class)),

@@ -3,8 +3,6 @@
 //! where job frameworks are configured, and the objects loaded, changed
 //! and saved in Python.
 
-use std::collections::HashMap;
-
 use dbveto_python::{ConstValue, Evaluator, ModuleIndex, Scope, Value};
 use dbveto_rules::{EntryKind, Framework, Related};
 use dbveto_source::Location;
@@ -12,6 +10,7 @@ use dbveto_writes::Literal;
 use ruff_python_ast::visitor::{self, Visitor};
 use ruff_python_ast::{self as ast, Expr, Stmt};
 use ruff_text_size::Ranged;
+use rustc_hash::FxHashMap;
 
 use crate::defs::FnId;
 use crate::resolve::{Context, Origin, Resolver, Target};
@@ -98,7 +97,7 @@ pub struct Walker<'r, 'p, 'a> {
 
 struct Frame<'a> {
     function: Option<FnId>,
-    locals: HashMap<&'a str, Target<'a>>,
+    locals: FxHashMap<&'a str, Target<'a>>,
     pending: Pending,
     /// Inside this many `transaction.atomic()`s (the decorator counts).
     atomic: u32,
@@ -115,7 +114,7 @@ enum ClassKind {
 
 impl<'r, 'p, 'a> Walker<'r, 'p, 'a> {
     pub fn new(resolver: &'r Resolver<'p, 'a>, module: &'p ModuleIndex<'a>) -> Self {
-        let frame = Frame { function: None, locals: HashMap::new(), pending: Pending::default(), atomic: 0 };
+        let frame = Frame { function: None, locals: FxHashMap::default(), pending: Pending::default(), atomic: 0 };
         Walker {
             resolver,
             ev: Evaluator::new(resolver.index),
@@ -150,7 +149,7 @@ impl<'r, 'p, 'a> Walker<'r, 'p, 'a> {
     /// Resolves `expr` where it is written.
     pub fn resolve(&self, expr: &'a Expr) -> Option<Target<'a>> {
         let chain: Vec<&Scope<'a>> = self.scopes.iter().collect();
-        let empty = HashMap::new();
+        let empty = FxHashMap::default();
         let locals = self.frames.last().map_or(&empty, |f| &f.locals);
         self.resolver.expr(&Context { module: self.module.id, scopes: &chain, locals }, expr)
     }
@@ -299,7 +298,7 @@ impl<'r, 'p, 'a> Walker<'r, 'p, 'a> {
             // A nested function runs when its parent calls or hands it on.
             self.edge_to(id);
         }
-        let mut locals = HashMap::new();
+        let mut locals = FxHashMap::default();
         let class = self.resolver.defs.functions.get(id.unwrap_or(usize::MAX)).and_then(|f| f.class);
         let is_static = def.decorator_list.iter().any(|d| matches!(&d.expression, Expr::Name(n) if n.id.as_str() == "staticmethod"));
         let is_classmethod = def.decorator_list.iter().any(|d| matches!(&d.expression, Expr::Name(n) if n.id.as_str() == "classmethod"));

@@ -5,7 +5,8 @@
 //! is opaque: its value is unknown.
 
 use std::collections::hash_map::Entry;
-use std::collections::{HashMap, HashSet};
+
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use ruff_python_ast::visitor::{self, Visitor};
 use ruff_python_ast::{self as ast, Expr, ExprContext, Stmt};
@@ -77,15 +78,15 @@ impl ModulePath {
 
 #[derive(Debug, Default)]
 pub struct Bindings<'a> {
-    names: HashMap<&'a str, Binding<'a>>,
+    names: FxHashMap<&'a str, Binding<'a>>,
     /// `from module import *`, in order.
     pub star_imports: Vec<ModulePath>,
     /// `X.attr = ...` in this scope: `X.attr` is not what the class says.
-    pub assigned_attributes: HashSet<(&'a str, &'a str)>,
+    pub assigned_attributes: FxHashSet<(&'a str, &'a str)>,
     /// Names whose value is changed in place (`params["id"] = 1`,
     /// `params.update(...)`): the value they were bound to is not what
     /// they hold later.
-    pub mutated: HashSet<&'a str>,
+    pub mutated: FxHashSet<&'a str>,
     /// Too deeply nested to be read entirely: no name can be trusted.
     pub incomplete: bool,
 }
@@ -162,11 +163,11 @@ const MUTATORS: &[&str] =
 struct Collector<'a, 'i> {
     importer: Option<&'i ModuleName>,
     /// What each name is bound to so far: opaque once it is bound twice.
-    names: HashMap<&'a str, Binding<'a>>,
-    globals: HashSet<&'a str>,
+    names: FxHashMap<&'a str, Binding<'a>>,
+    globals: FxHashSet<&'a str>,
     star_imports: Vec<ModulePath>,
-    assigned_attributes: HashSet<(&'a str, &'a str)>,
-    mutated: HashSet<&'a str>,
+    assigned_attributes: FxHashSet<(&'a str, &'a str)>,
+    mutated: FxHashSet<&'a str>,
     incomplete: bool,
     depth: u32,
     /// Inside a comprehension, only walrus targets bind in this scope.
@@ -177,11 +178,11 @@ impl<'a, 'i> Collector<'a, 'i> {
     fn new(importer: Option<&'i ModuleName>) -> Self {
         Collector {
             importer,
-            names: HashMap::new(),
-            globals: HashSet::new(),
+            names: FxHashMap::default(),
+            globals: FxHashSet::default(),
             star_imports: Vec::new(),
-            assigned_attributes: HashSet::new(),
-            mutated: HashSet::new(),
+            assigned_attributes: FxHashSet::default(),
+            mutated: FxHashSet::default(),
             incomplete: false,
             depth: 0,
             in_comprehension: 0,

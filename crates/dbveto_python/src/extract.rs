@@ -1,12 +1,11 @@
 //! The walk over one module: execute calls and their statements, SQLAlchemy
 //! text clauses, and every other string literal that looks like a write.
 
-use std::collections::HashSet;
-
 use dbveto_writes::{looks_like_write, EmbeddedQuery, Params};
 use ruff_python_ast::visitor::{self, Visitor};
 use ruff_python_ast::{self as ast, Expr, Stmt};
 use ruff_text_size::Ranged;
+use rustc_hash::FxHashSet;
 
 use crate::bindings::{binary_operands, target_names, Scope, MAX_DEPTH};
 use crate::eval::{Binds, Const, ConstValue, Evaluator, Value};
@@ -39,7 +38,7 @@ pub(crate) fn extract_module<'a>(project: &ProjectIndex<'a>, module: &ModuleInde
         scopes: Vec::new(),
         depth: 0,
         out: ModuleOutput::default(),
-        taken: HashSet::new(),
+        taken: FxHashSet::default(),
     };
     walker.body(module.body);
     walker.out
@@ -53,7 +52,7 @@ struct Walker<'p, 'a> {
     depth: u32,
     out: ModuleOutput,
     /// Literals already emitted or consumed in this module.
-    taken: HashSet<LiteralKey>,
+    taken: FxHashSet<LiteralKey>,
 }
 
 impl<'a> Walker<'_, 'a> {

@@ -2,12 +2,13 @@
 //! module-level names and its classes' attributes are bound to. Frontends
 //! resolve constants through it with an [`crate::eval::Evaluator`].
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use dbveto_source::SourceFile;
 use rayon::prelude::*;
 use ruff_python_ast::{Stmt, StmtClassDef, StmtFunctionDef};
 use ruff_text_size::Ranged;
+use rustc_hash::FxHashMap;
 
 use crate::bindings::{Binding, Bindings, Scope, ScopeKind};
 pub use crate::modules::ModuleId;
@@ -51,7 +52,7 @@ pub struct ModuleIndex<'a> {
     pub changed_from_functions: &'a HashSet<String>,
     /// The scope of each class bound once at module level, by the offset of
     /// its `class` statement.
-    classes: HashMap<u32, Scope<'a>>,
+    classes: FxHashMap<u32, Scope<'a>>,
 }
 
 impl<'a> ModuleIndex<'a> {

@@ -19,11 +19,10 @@ mod params;
 mod parse;
 mod text;
 
-use std::collections::HashSet;
-
 use dbveto_source::{Diagnostic, SourceFile};
 use dbveto_writes::EmbeddedQuery;
 use rayon::prelude::*;
+use rustc_hash::FxHashSet;
 
 pub use bindings::{target_names, Binding, Bindings, Import, ModulePath, Scope, ScopeKind};
 pub use eval::{Binds, Const, ConstValue, Evaluator, ModuleRef, TextClause, Value};
@@ -64,7 +63,7 @@ pub fn extract_indexed(index: &ProjectIndex<'_>) -> PythonExtraction {
         index.modules.par_iter().map(|module| extract::extract_module(index, module)).collect();
     // A literal run by an execute call, maybe from another module, is not
     // also a statement on its own.
-    let consumed: HashSet<LiteralKey> = outputs.iter().flat_map(|o| o.consumed.iter().copied()).collect();
+    let consumed: FxHashSet<LiteralKey> = outputs.iter().flat_map(|o| o.consumed.iter().copied()).collect();
     let mut queries = Vec::new();
     for output in outputs {
         let mut found = output.queries;
