@@ -18,7 +18,8 @@ use crate::statements::{leading_trivia, summary};
 pub fn extract_writes(query: &EmbeddedQuery) -> (Vec<Write>, Vec<Diagnostic>) {
     let normalized = normalize(&query.sql.text);
     let parsed = pg_query::parse(&normalized.text, 0);
-    writes_of(query, &normalized, &parsed)
+    let statements = statements_of(&query.sql.text, &normalized, &parsed);
+    writes_of(query, &normalized, &parsed, &statements)
 }
 
 /// [`extract_writes`] of every query, in order, in parallel. Code often
@@ -36,7 +37,8 @@ pub fn extract_writes_all(queries: &[EmbeddedQuery]) -> Vec<(Vec<Write>, Vec<Dia
         .flat_map_iter(|(text, indices)| {
             let normalized = normalize(text);
             let parsed = pg_query::parse(&normalized.text, 0);
-            indices.iter().map(move |&i| (i, writes_of(&queries[i], &normalized, &parsed))).collect::<Vec<_>>()
+            let statements = statements_of(text, &normalized, &parsed);
+            indices.iter().map(|&i| (i, writes_of(&queries[i], &normalized, &parsed, &statements))).collect::<Vec<_>>()
         })
         .collect();
     let mut out: Vec<Extracted> = Vec::new();
@@ -49,10 +51,31 @@ pub fn extract_writes_all(queries: &[EmbeddedQuery]) -> Vec<(Vec<Write>, Vec<Dia
     out
 }
 
+/// Where each parsed statement of `text` starts (in the normalized text)
+/// and how messages quote it: the same for every query that runs `text`.
+fn statements_of(text: &str, normalized: &Normalized, parsed: &Result<pg_query::ParseResult, pg_query::Error>) -> Vec<(usize, String)> {
+    let Ok(parsed) = parsed else { return Vec::new() };
+    parsed
+        .protobuf
+        .stmts
+        .iter()
+        .map(|raw| {
+            let start = raw.stmt_location.max(0) as usize;
+            let end = if raw.stmt_len == 0 { normalized.text.len() } else { (start + raw.stmt_len as usize).min(normalized.text.len()) };
+            let stmt = normalized.text.get(start..end).unwrap_or("");
+            let start = start + leading_trivia(stmt);
+            // Messages quote the statement as the code spells it, placeholders and all.
+            let original = text.get(normalized.original(start)..normalized.original(end)).unwrap_or(stmt);
+            (start, summary(original))
+        })
+        .collect()
+}
+
 fn writes_of(
     query: &EmbeddedQuery,
     normalized: &Normalized,
     parsed: &Result<pg_query::ParseResult, pg_query::Error>,
+    statements: &[(usize, String)],
 ) -> (Vec<Write>, Vec<Diagnostic>) {
     let parsed = match parsed {
         Ok(p) => p,
@@ -75,15 +98,9 @@ fn writes_of(
     };
     let ctx = Context { query, normalized };
     let mut writes = Vec::new();
-    for raw in &parsed.protobuf.stmts {
+    for (raw, (start, summary)) in parsed.protobuf.stmts.iter().zip(statements) {
         let Some(stmt) = raw.stmt.as_deref() else { continue };
-        let start = raw.stmt_location.max(0) as usize;
-        let end = if raw.stmt_len == 0 { normalized.text.len() } else { (start + raw.stmt_len as usize).min(normalized.text.len()) };
-        let text = normalized.text.get(start..end).unwrap_or("");
-        let start = start + leading_trivia(text);
-        // Messages quote the statement as the code spells it, placeholders and all.
-        let original = query.sql.text.get(normalized.original(start)..normalized.original(end)).unwrap_or(text);
-        let stmt_ctx = StatementContext { ctx: &ctx, start, summary: summary(original) };
+        let stmt_ctx = StatementContext { ctx: &ctx, start: *start, summary };
         stmt_ctx.statement(stmt, &mut writes);
     }
     (writes, Vec::new())
@@ -97,7 +114,7 @@ struct Context<'a> {
 struct StatementContext<'a> {
     ctx: &'a Context<'a>,
     start: usize,
-    summary: String,
+    summary: &'a str,
 }
 
 fn table_ref(rv: &RangeVar) -> TableRef {
@@ -151,7 +168,7 @@ impl StatementContext<'_> {
             call: self.ctx.query.call.clone(),
             model: None,
             partial: false,
-            statement: self.summary.clone(),
+            statement: self.summary.to_string(),
         }
     }
 
