@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use dbveto_rules::{EntryKind, EntryPoint, Framework, JobFunction, JobUse, Related};
 use dbveto_source::Location;
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::defs::Defs;
 
@@ -180,15 +180,15 @@ fn walk<'g>(start: usize, len: usize, next: impl Fn(usize) -> &'g Vec<usize>) ->
     if start >= len {
         return Vec::new();
     }
-    let mut seen = vec![false; len];
+    // A set, not a flag per function: most walks reach a few functions of
+    // a large graph, and clearing a flag for each costs more than the walk.
+    let mut seen = FxHashSet::from_iter([start]);
     let mut order = Vec::new();
     let mut queue = VecDeque::from([start]);
-    seen[start] = true;
     while let Some(f) = queue.pop_front() {
         order.push(f);
         for &g in next(f) {
-            if !seen[g] {
-                seen[g] = true;
+            if seen.insert(g) {
                 queue.push_back(g);
             }
         }

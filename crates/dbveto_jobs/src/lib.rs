@@ -17,7 +17,7 @@ mod saves;
 mod scan;
 mod transactions;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use dbveto_django::Models;
 use dbveto_python::ProjectIndex;
@@ -27,6 +27,7 @@ use dbveto_rules::{
 use dbveto_source::Location;
 use dbveto_writes::{Arg, Write, WriteKind};
 use rayon::prelude::*;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 pub use graph::Graph;
 pub use saves::SaveSite;
@@ -205,25 +206,54 @@ fn is_migration(path: &str) -> bool {
     path.rsplit_once('/').is_some_and(|(dir, _)| dir == "migrations" || dir.ends_with("/migrations"))
 }
 
-/// One write of one column, before its entry points are known.
-struct Site {
-    table: String,
-    column: String,
-    model: Option<String>,
-    site: WriterSite,
-    function: Option<usize>,
+/// The writers of each column, filled in the order writes are found.
+#[derive(Default)]
+struct ColumnTable<'w> {
+    columns: Vec<ColumnWriters>,
+    /// Table → column → index in `columns`.
+    slots: FxHashMap<String, FxHashMap<&'w str, usize>>,
+}
+
+impl<'w> ColumnTable<'w> {
+    /// Adds a site; the column's model is the first one given.
+    fn push(&mut self, table: &str, column: &'w str, model: Option<&String>, site: WriterSite) {
+        let by_column = match self.slots.get_mut(table) {
+            Some(by_column) => by_column,
+            None => self.slots.entry(table.to_string()).or_default(),
+        };
+        let slot = *by_column.entry(column).or_insert_with(|| {
+            self.columns.push(ColumnWriters { table: table.to_string(), column: column.to_string(), model: None, sites: Vec::new() });
+            self.columns.len() - 1
+        });
+        let writers = &mut self.columns[slot];
+        if writers.model.is_none() {
+            writers.model = model.cloned();
+        }
+        writers.sites.push(site);
+    }
+
+    /// By table and column, each column's sites by location.
+    fn into_sorted(mut self) -> Vec<ColumnWriters> {
+        self.columns.sort_unstable_by(|a, b| (&a.table, &a.column).cmp(&(&b.table, &b.column)));
+        for c in &mut self.columns {
+            c.sites.sort_by(|a, b| a.location.cmp(&b.location));
+            c.sites.dedup_by(|a, b| a.location == b.location && a.statement == b.statement);
+        }
+        self.columns
+    }
 }
 
 /// The facts the job rules read: `writes` are every write of the
 /// repository (ORM and SQL, Python and Go).
 pub fn facts(jobs: &Jobs, writes: &[Write]) -> JobFacts {
     let graph = &jobs.graph;
-    let mut sites: Vec<Site> = Vec::new();
+    let mut reach = graph::Reach::new(graph);
+    let mut columns = ColumnTable::default();
     // An object's `save()` is one of `saves` too, which know whether it is
     // a read-modify-write: the ORM frontend's UPDATE of it does not.
-    let saved_at: std::collections::HashSet<&dbveto_source::Location> = jobs.saves.iter().map(|s| &s.save).collect();
+    let saved_at: FxHashSet<&dbveto_source::Location> = jobs.saves.iter().map(|s| &s.save).collect();
     for write in writes {
-        let Some(columns) = &write.columns else { continue };
+        let Some(write_columns) = &write.columns else { continue };
         if write.kind == WriteKind::Update && saved_at.contains(&write.location) {
             continue;
         }
@@ -233,69 +263,38 @@ pub fn facts(jobs: &Jobs, writes: &[Write]) -> JobFacts {
             WriteKind::Insert => Atomicity::Insert,
             WriteKind::Update => Atomicity::SingleUpdate,
         };
-        for (column, value) in columns.iter().zip(&write.values) {
-            sites.push(Site {
-                table: write.table.to_string(),
-                column: column.clone(),
-                model: write.model.clone(),
-                function,
-                site: WriterSite {
-                    location: write.location.clone(),
-                    statement: write.statement.clone(),
-                    statement_location: write.call.clone().filter(|c| *c != write.location),
-                    value: shown(value),
-                    atomicity,
-                    function: function.map(|f| graph.name(f).to_string()),
-                    entry_points: Vec::new(),
-                },
-            });
+        let table = write.table.to_string();
+        for (column, value) in write_columns.iter().zip(&write.values) {
+            let site = WriterSite {
+                location: write.location.clone(),
+                statement: write.statement.clone(),
+                statement_location: write.call.clone().filter(|c| *c != write.location),
+                value: shown(value),
+                atomicity,
+                function: function.map(|f| graph.name(f).to_string()),
+                entry_points: function.map(|f| reach.entry_points(f)).unwrap_or_default(),
+            };
+            columns.push(&table, column, write.model.as_ref(), site);
         }
     }
     for save in &jobs.saves {
-        sites.push(Site {
-            table: save.table.clone(),
-            column: save.column.clone(),
-            model: Some(save.model.clone()),
-            function: save.function,
-            site: WriterSite {
-                location: save.location.clone(),
-                statement: save.statement.clone(),
-                statement_location: Some(save.save.clone()),
-                value: save.value.clone(),
-                atomicity: save.atomicity,
-                function: save.function.map(|f| graph.name(f).to_string()),
-                entry_points: Vec::new(),
-            },
-        });
-    }
-    let mut reach = graph::Reach::new(graph);
-    let mut columns: BTreeMap<(String, String), ColumnWriters> = BTreeMap::new();
-    for Site { table, column, model, mut site, function } in sites {
-        if let Some(f) = function {
-            site.entry_points = reach.entry_points(f);
-        }
-        let writers = columns.entry((table.clone(), column.clone())).or_insert_with(|| ColumnWriters {
-            table,
-            column,
-            model: None,
-            sites: Vec::new(),
-        });
-        if writers.model.is_none() {
-            writers.model = model;
-        }
-        writers.sites.push(site);
-    }
-    let mut columns: Vec<ColumnWriters> = columns.into_values().collect();
-    for c in &mut columns {
-        c.sites.sort_by(|a, b| a.location.cmp(&b.location));
-        c.sites.dedup_by(|a, b| a.location == b.location && a.statement == b.statement);
+        let site = WriterSite {
+            location: save.location.clone(),
+            statement: save.statement.clone(),
+            statement_location: Some(save.save.clone()),
+            value: save.value.clone(),
+            atomicity: save.atomicity,
+            function: save.function.map(|f| graph.name(f).to_string()),
+            entry_points: save.function.map(|f| reach.entry_points(f)).unwrap_or_default(),
+        };
+        columns.push(&save.table, &save.column, Some(&save.model), site);
     }
     let written = written_by_function(writes, jobs);
     JobFacts {
         systems: systems(jobs, &written),
         schedules: schedules(jobs, &written),
         functions: graph.job_functions(),
-        columns,
+        columns: columns.into_sorted(),
     }
 }
 
