@@ -3,8 +3,8 @@
 //!
 //! A quick lexical look at every file (`skim`) finds what cannot matter:
 //! function declarations with nothing the analysis uses, the fields of
-//! types sqlx cannot bind, comments. Every file is then parsed once with
-//! tree-sitter-go, without those parts. Pass 1 (`index`, then `lower`)
+//! types sqlx cannot bind, comments. Every file is then parsed once by
+//! `cst` (whose tree is tree-sitter-go's), without those parts. Pass 1 (`index`, then `lower`)
 //! turns each file's tree into owned facts (`facts`) and drops the tree, so
 //! files are parsed and indexed in parallel and no syntax tree outlives its
 //! file. The facts are merged into packages (`resolve`) so that pass 2

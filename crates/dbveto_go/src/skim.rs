@@ -1,7 +1,7 @@
 //! A quick look at the Go files before they are parsed: which parts can
-//! matter to the analysis at all. Parsing is most of the Go frontend's
-//! time, and most of a repository's Go holds nothing it uses; those parts
-//! are left out of the parse (tree-sitter's included ranges).
+//! matter to the analysis at all. Most of a repository's Go holds nothing
+//! it uses; those parts are left out of the parse and the index (skipped
+//! spans, see `cst::parse`).
 //!
 //! Left out of each file:
 //! - function declarations that mention none of: an exec-like call whose

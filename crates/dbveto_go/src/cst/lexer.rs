@@ -332,18 +332,9 @@ pub(super) fn lex(src: &str, skipped: &[(usize, usize)]) -> Vec<Token> {
         } else {
             match c {
                 b'"' => {
-                    i += 1;
-                    loop {
-                        match b.get(i) {
-                            None | Some(b'\n') => break T::Illegal,
-                            Some(b'"') => {
-                                i += 1;
-                                break T::Str;
-                            }
-                            Some(b'\\') => i += 2,
-                            Some(_) => i += 1,
-                        }
-                    }
+                    let (end, kind) = quoted(b, i, b'"', T::Str);
+                    i = end;
+                    kind
                 }
                 b'`' => match b[i + 1..].iter().position(|&x| x == b'`') {
                     Some(p) => {
@@ -356,18 +347,9 @@ pub(super) fn lex(src: &str, skipped: &[(usize, usize)]) -> Vec<Token> {
                     }
                 },
                 b'\'' => {
-                    i += 1;
-                    loop {
-                        match b.get(i) {
-                            None | Some(b'\n') => break T::Illegal,
-                            Some(b'\'') => {
-                                i += 1;
-                                break T::Rune;
-                            }
-                            Some(b'\\') => i += 2,
-                            Some(_) => i += 1,
-                        }
-                    }
+                    let (end, kind) = quoted(b, i, b'\'', T::Rune);
+                    i = end;
+                    kind
                 }
                 _ => {
                     let (len, kind) = operator(&b[i..]);
@@ -388,6 +370,21 @@ pub(super) fn lex(src: &str, skipped: &[(usize, usize)]) -> Vec<Token> {
     }
     toks.push(Token { kind: T::Eof, start: b.len() as u32, end: b.len() as u32 });
     toks
+}
+
+/// A string or rune literal from its opening `quote` at `i`, with
+/// backslash escapes: its end and kind (`Illegal` if a line break or the
+/// end of the text comes first).
+fn quoted(b: &[u8], mut i: usize, quote: u8, kind: T) -> (usize, T) {
+    i += 1;
+    loop {
+        match b.get(i) {
+            None | Some(b'\n') => return (i, T::Illegal),
+            Some(&c) if c == quote => return (i + 1, kind),
+            Some(b'\\') => i += 2,
+            Some(_) => i += 1,
+        }
+    }
 }
 
 fn memchr_newline(b: &[u8], from: usize) -> Option<usize> {

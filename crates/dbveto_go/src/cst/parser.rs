@@ -1206,74 +1206,72 @@ impl<'s> Parser<'s> {
             let value = self.expression_of(tag);
             self.push(value, Some(F::Value));
         }
-        self.expect(T::LBrace);
-        while !matches!(self.peek(), T::RBrace | T::Eof) {
-            let cstart = self.start();
-            let cm = self.mark();
-            let kind = match self.bump().kind {
-                T::Case if type_switch => {
-                    loop {
-                        let ty = self.type_();
-                        self.push(ty, Some(F::Type));
-                        if !self.eat(T::Comma) {
-                            break;
-                        }
-                    }
-                    "type_case"
-                }
-                T::Case => {
-                    let values = self.expression_list();
-                    self.push(values, Some(F::Value));
-                    "expression_case"
-                }
-                T::Default => "default_case",
-                _ => {
-                    self.fail();
-                    self.sync();
-                    self.scratch.truncate(cm);
-                    continue;
-                }
-            };
-            self.expect(T::Colon);
-            let body = self.statement_list();
-            self.push_opt(body, None);
-            let case = self.finish(kind, cstart, cm);
-            self.push(case, None);
+        if type_switch {
+            self.case_clauses(Self::type_case);
+        } else {
+            self.case_clauses(Self::expression_case);
         }
-        self.expect(T::RBrace);
         self.finish(if type_switch { "type_switch_statement" } else { "expression_switch_statement" }, start, m)
+    }
+
+    /// `case T1, T2:` of a type switch, after `case`.
+    fn type_case(&mut self) -> &'static str {
+        loop {
+            let ty = self.type_();
+            self.push(ty, Some(F::Type));
+            if !self.eat(T::Comma) {
+                break;
+            }
+        }
+        "type_case"
+    }
+
+    /// `case v1, v2:` of an expression switch, after `case`.
+    fn expression_case(&mut self) -> &'static str {
+        let values = self.expression_list();
+        self.push(values, Some(F::Value));
+        "expression_case"
     }
 
     fn select_statement(&mut self) -> u32 {
         let start = self.bump().start;
         let m = self.mark();
+        self.case_clauses(Self::communication_case);
+        self.finish("select_statement", start, m)
+    }
+
+    /// `case <-ch:` or `case ch <- v:` of a select, after `case`.
+    fn communication_case(&mut self) -> &'static str {
+        let s = self.simple_statement(false);
+        let comm = self.communication(s);
+        self.push(comm, Some(F::Communication));
+        "communication_case"
+    }
+
+    /// `{ case ...: statements  default: statements }` of a switch or
+    /// select: `case_head` reads what follows `case` and names the clause.
+    fn case_clauses(&mut self, case_head: fn(&mut Self) -> &'static str) {
         self.expect(T::LBrace);
         while !matches!(self.peek(), T::RBrace | T::Eof) {
-            let cstart = self.start();
-            let cm = self.mark();
+            let start = self.start();
+            let m = self.mark();
             let kind = match self.bump().kind {
-                T::Case => {
-                    let s = self.simple_statement(false);
-                    let comm = self.communication(s);
-                    self.push(comm, Some(F::Communication));
-                    "communication_case"
-                }
+                T::Case => case_head(self),
                 T::Default => "default_case",
                 _ => {
                     self.fail();
                     self.sync();
-                    self.scratch.truncate(cm);
+                    self.scratch.truncate(m);
                     continue;
                 }
             };
             self.expect(T::Colon);
             let body = self.statement_list();
             self.push_opt(body, None);
-            let case = self.finish(kind, cstart, cm);
-            self.push(case, None);
+            let clause = self.finish(kind, start, m);
+            self.push(clause, None);
         }
         self.expect(T::RBrace);
-        self.finish("select_statement", start, m)
     }
 
     /// A select case's statement: a send as it is, anything else as a receive.
