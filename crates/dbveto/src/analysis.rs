@@ -211,12 +211,12 @@ impl Analysis {
     /// Among the databases whose schema `has` what is looked for, the one
     /// whose folder shares most of `path`: its index.
     pub fn closest_database(&self, path: &str, has: impl Fn(&Schema) -> bool) -> Option<usize> {
-        self.databases
-            .iter()
-            .enumerate()
-            .filter(|(_, db)| has(&db.schema))
-            .max_by_key(|(_, db)| (common_prefix(&db.set.dir, path), std::cmp::Reverse(db.set.dir.clone())))
-            .map(|(i, _)| i)
+        // Nearest folder first, then the first by name, then the last declared: `has` (a
+        // schema lookup, run for every write) stops at the first database that passes.
+        let mut order: Vec<(usize, usize)> = self.databases.iter().enumerate().map(|(i, db)| (common_prefix(&db.set.dir, path), i)).collect();
+        let dir = |i: usize| &self.databases[i].set.dir;
+        order.sort_by(|&(pa, ia), &(pb, ib)| pb.cmp(&pa).then_with(|| dir(ia).cmp(dir(ib))).then(ib.cmp(&ia)));
+        order.into_iter().map(|(_, i)| i).find(|&i| has(&self.databases[i].schema))
     }
 
     pub fn check(&self, rules: &[&Rule]) -> Vec<Finding> {
@@ -240,3 +240,47 @@ fn common_prefix(a: &str, b: &str) -> usize {
     a.split('/').zip(b.split('/')).take_while(|(x, y)| x == y).count()
 }
 
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dbveto_discover::MigrationTool;
+    use dbveto_schema::{QualifiedName, Table};
+
+    fn database(dir: &str, tables: &[&str]) -> Database {
+        let mut schema = Schema::default();
+        for t in tables {
+            let name = QualifiedName::public(t.to_string());
+            let provenance = dbveto_schema::History::new(dbveto_schema::Provenance {
+                location: dbveto_source::Location { path: "m.sql".into(), line: 1, column: 1 },
+                action: String::new(),
+            });
+            let table = Table { name: name.clone(), columns: Vec::new(), constraints: Vec::new(), partition_of: None, like: Vec::new(), provenance };
+            schema.tables.insert(name, table);
+        }
+        let set = MigrationSet { dir: dir.to_string(), tool: MigrationTool::GolangMigrate, migrations: Vec::new() };
+        Database { set, schema, framework: Framework::None }
+    }
+
+    fn analysis(databases: Vec<Database>) -> Analysis {
+        let (facts, sources) = (Default::default(), Default::default());
+        Analysis { databases, facts, writes: Vec::new(), diagnostics: Vec::new(), sources, files: 0, django_apps: Vec::new() }
+    }
+
+    #[test]
+    fn the_closest_database_with_the_table_is_the_nearest_folder_then_the_first_by_name_then_the_last() {
+        let a = analysis(vec![
+            database("svc/b/db", &["orders"]),
+            database("svc/a/db", &["orders", "users"]),
+            database("svc/a/db", &["orders"]),
+            database("other/db", &["users", "audit"]),
+        ]);
+        let has = |t: &'static str| move |s: &Schema| s.table(None, t).is_some();
+        assert_eq!(a.closest_database("svc/b/main.go", has("orders")), Some(0));
+        // Equally near: the first folder by name, and of one folder the last declared.
+        assert_eq!(a.closest_database("main.go", has("orders")), Some(2));
+        assert_eq!(a.closest_database("svc/b/main.go", has("users")), Some(1));
+        assert_eq!(a.closest_database("svc/b/main.go", has("audit")), Some(3));
+        assert_eq!(a.closest_database("svc/b/main.go", has("nowhere")), None);
+    }
+}
