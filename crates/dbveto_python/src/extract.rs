@@ -130,10 +130,11 @@ impl<'a> Walker<'_, 'a> {
         if self.taken.contains(&LiteralKey { module: self.module.id, offset: Self::offset(expr) }) {
             return;
         }
-        if let Expr::StringLiteral(s) = expr {
-            if !looks_like_write(s.value.to_str()) {
-                return;
-            }
+        match expr {
+            Expr::StringLiteral(s) if !looks_like_write(s.value.to_str()) => return,
+            // An interpolation makes it no constant: `string_expr_text` gives `None`.
+            Expr::FString(f) if f.value.elements().any(|e| e.as_interpolation().is_some()) => return,
+            _ => {}
         }
         let text = match expr {
             Expr::BinOp(_) => match self.ev.eval(self.module.id, &[], expr) {

@@ -247,9 +247,14 @@ fn push_decoded(
     raw: bool,
     fstring: bool,
 ) -> Option<()> {
-    let segments = file
-        .text
-        .get(start..end)
+    let source = file.text.get(start..end);
+    // Without escapes or f-string braces the source decodes to one segment
+    // spelled at `start`: the value itself, as the fallback below pushes it.
+    let plain = |source: &str| (raw || !source.contains('\\')) && !(fstring && source.contains(['{', '}']));
+    if source.is_none_or(plain) {
+        return text.push(value.to_string(), file.location(start));
+    }
+    let segments = source
         .and_then(|source| decode_segments(source, raw, fstring))
         .filter(|segments| concatenation_equals(segments, value));
     match segments {
