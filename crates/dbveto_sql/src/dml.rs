@@ -5,19 +5,19 @@ use std::collections::HashMap;
 
 use dbveto_source::{Diagnostic, Location, Severity};
 use dbveto_writes::{Arg, EmbeddedQuery, Params, TableRef, Write, WriteKind};
-use pg_query::protobuf::node::Node as N;
-use pg_query::protobuf::{InsertStmt, Node, OnConflictAction, RangeVar, UpdateStmt};
+use pg_raw_parse::nodes::{InsertStmt, OnConflictAction, RangeVar, ResTarget, UpdateStmt, WithClause};
+use pg_raw_parse::{Node, ParseResult};
 
 use crate::expr;
 use crate::placeholders::{normalize, Normalized, Slot};
-use crate::statements::{leading_trivia, summary};
+use crate::statements::{leading_trivia, parse_sql, statement_range, summary};
 
 /// The writes a query performs. A query that is run by a call and does
 /// not parse gives a diagnostic; SQL-looking text that is not run by a
 /// known call is dropped quietly when it does not parse (it may be prose).
 pub fn extract_writes(query: &EmbeddedQuery) -> (Vec<Write>, Vec<Diagnostic>) {
     let normalized = normalize(&query.sql.text);
-    let parsed = pg_query::parse(&normalized.text, 0);
+    let parsed = parse_sql(&normalized.text);
     let statements = statements_of(&query.sql.text, &normalized, &parsed);
     writes_of(query, &normalized, &parsed, &statements)
 }
@@ -36,7 +36,7 @@ pub fn extract_writes_all(queries: &[EmbeddedQuery]) -> Vec<(Vec<Write>, Vec<Dia
         .par_iter()
         .flat_map_iter(|(text, indices)| {
             let normalized = normalize(text);
-            let parsed = pg_query::parse(&normalized.text, 0);
+            let parsed = parse_sql(&normalized.text);
             let statements = statements_of(text, &normalized, &parsed);
             indices.iter().map(|&i| (i, writes_of(&queries[i], &normalized, &parsed, &statements))).collect::<Vec<_>>()
         })
@@ -53,15 +53,12 @@ pub fn extract_writes_all(queries: &[EmbeddedQuery]) -> Vec<(Vec<Write>, Vec<Dia
 
 /// Where each parsed statement of `text` starts (in the normalized text)
 /// and how messages quote it: the same for every query that runs `text`.
-fn statements_of(text: &str, normalized: &Normalized, parsed: &Result<pg_query::ParseResult, pg_query::Error>) -> Vec<(usize, String)> {
+fn statements_of(text: &str, normalized: &Normalized, parsed: &Result<ParseResult, String>) -> Vec<(usize, String)> {
     let Ok(parsed) = parsed else { return Vec::new() };
     parsed
-        .protobuf
-        .stmts
         .iter()
         .map(|raw| {
-            let start = raw.stmt_location.max(0) as usize;
-            let end = if raw.stmt_len == 0 { normalized.text.len() } else { (start + raw.stmt_len as usize).min(normalized.text.len()) };
+            let (start, end) = statement_range(&normalized.text, raw);
             let stmt = normalized.text.get(start..end).unwrap_or("");
             let start = start + leading_trivia(stmt);
             // Messages quote the statement as the code spells it, placeholders and all.
@@ -74,19 +71,15 @@ fn statements_of(text: &str, normalized: &Normalized, parsed: &Result<pg_query::
 fn writes_of(
     query: &EmbeddedQuery,
     normalized: &Normalized,
-    parsed: &Result<pg_query::ParseResult, pg_query::Error>,
+    parsed: &Result<ParseResult, String>,
     statements: &[(usize, String)],
 ) -> (Vec<Write>, Vec<Diagnostic>) {
     let parsed = match parsed {
         Ok(p) => p,
-        Err(e) => {
+        Err(message) => {
             let mut diagnostics = Vec::new();
             if let Some(call) = &query.call {
                 let at = query.sql.location(leading_trivia(&query.sql.text)).unwrap_or_else(|| call.clone());
-                let message = match e {
-                    pg_query::Error::Parse(m) => m.clone(),
-                    other => other.to_string(),
-                };
                 diagnostics.push(Diagnostic {
                     location: at,
                     severity: Severity::Warning,
@@ -98,10 +91,9 @@ fn writes_of(
     };
     let ctx = Context { query, normalized };
     let mut writes = Vec::new();
-    for (raw, (start, summary)) in parsed.protobuf.stmts.iter().zip(statements) {
-        let Some(stmt) = raw.stmt.as_deref() else { continue };
+    for (raw, (start, summary)) in parsed.iter().zip(statements) {
         let stmt_ctx = StatementContext { ctx: &ctx, start: *start, summary };
-        stmt_ctx.statement(stmt, &mut writes);
+        stmt_ctx.statement(raw.stmt(), &mut writes);
     }
     (writes, Vec::new())
 }
@@ -118,7 +110,7 @@ struct StatementContext<'a> {
 }
 
 fn table_ref(rv: &RangeVar) -> TableRef {
-    TableRef { schema: (!rv.schemaname.is_empty()).then(|| rv.schemaname.clone()), name: rv.relname.clone() }
+    TableRef { schema: rv.schemaname().filter(|s| !s.is_empty()).map(str::to_string), name: rv.relname().unwrap_or("").to_string() }
 }
 
 impl StatementContext<'_> {
@@ -132,29 +124,25 @@ impl StatementContext<'_> {
             .unwrap_or_else(|| Location { path: "".into(), line: 1, column: 1 })
     }
 
-    fn statement(&self, stmt: &Node, writes: &mut Vec<Write>) {
-        match stmt.node.as_ref() {
-            Some(N::InsertStmt(i)) => {
-                self.ctes(i.with_clause.as_ref().map(|w| &w.ctes[..]), writes);
+    fn statement(&self, stmt: Node<'_>, writes: &mut Vec<Write>) {
+        match stmt {
+            Node::InsertStmt(i) => {
+                self.ctes(i.with_clause(), writes);
                 self.insert(i, writes);
             }
-            Some(N::UpdateStmt(u)) => {
-                self.ctes(u.with_clause.as_ref().map(|w| &w.ctes[..]), writes);
+            Node::UpdateStmt(u) => {
+                self.ctes(u.with_clause(), writes);
                 self.update(u, writes);
             }
-            Some(N::SelectStmt(s)) => self.ctes(s.with_clause.as_ref().map(|w| &w.ctes[..]), writes),
+            Node::SelectStmt(s) => self.ctes(s.with_clause(), writes),
             _ => {}
         }
     }
 
     /// Data-modifying CTEs: `WITH x AS (INSERT ... RETURNING ...)`.
-    fn ctes(&self, ctes: Option<&[Node]>, writes: &mut Vec<Write>) {
-        for cte in ctes.unwrap_or_default() {
-            if let Some(N::CommonTableExpr(c)) = cte.node.as_ref() {
-                if let Some(q) = c.ctequery.as_deref() {
-                    self.statement(q, writes);
-                }
-            }
+    fn ctes(&self, with: Option<&WithClause>, writes: &mut Vec<Write>) {
+        for cte in with.into_iter().flat_map(|w| w.ctes()) {
+            self.statement(cte.ctequery(), writes);
         }
     }
 
@@ -173,25 +161,25 @@ impl StatementContext<'_> {
     }
 
     fn insert(&self, i: &InsertStmt, writes: &mut Vec<Write>) {
-        let Some(rv) = i.relation.as_ref() else { return };
+        let Some(rv) = i.relation() else { return };
         let table = table_ref(rv);
         let names: Vec<String> = i
-            .cols
+            .cols()
             .iter()
-            .filter_map(|c| match c.node.as_ref() {
-                Some(N::ResTarget(t)) => Some(t.name.clone()),
+            .filter_map(|c| match c {
+                Node::ResTarget(t) => Some(t.name().unwrap_or("").to_string()),
                 _ => None,
             })
             .collect();
-        let columns = (!i.cols.is_empty()).then_some(names);
-        let values = match i.select_stmt.as_deref().and_then(|s| s.node.as_ref()) {
+        let columns = (!i.cols().is_empty()).then_some(names);
+        let values = match i.select_stmt() {
             // DEFAULT VALUES
-            None => Some(Vec::new()),
-            Some(N::SelectStmt(s)) if !s.values_lists.is_empty() => {
+            Node::None => Some(Vec::new()),
+            Node::SelectStmt(s) if !s.values_lists().is_empty() => {
                 let mut merged: Vec<Arg> = Vec::new();
-                for row in &s.values_lists {
-                    let Some(N::List(l)) = row.node.as_ref() else { continue };
-                    for (k, v) in l.items.iter().enumerate() {
+                for row in s.values_lists() {
+                    let Node::NodeList(l) = row else { continue };
+                    for (k, v) in l.iter().enumerate() {
                         let arg = self.value(v);
                         match merged.get_mut(k) {
                             Some(m) => m.merge(arg),
@@ -202,50 +190,49 @@ impl StatementContext<'_> {
                 Some(merged)
             }
             // INSERT ... SELECT: the columns are known, the values are not.
-            Some(_) => columns.as_ref().map(|c| vec![Arg::unknown(); c.len()]),
+            _ => columns.as_ref().map(|c| vec![Arg::unknown(); c.len()]),
         };
         if let Some(values) = values {
             writes.push(self.write(WriteKind::Insert, table.clone(), columns, values));
         }
-        if let Some(oc) = i.on_conflict_clause.as_deref() {
-            if oc.action == OnConflictAction::OnconflictUpdate as i32 {
-                let (cols, vals) = self.assignments(&oc.target_list);
+        if let Some(oc) = i.on_conflict_clause() {
+            if oc.action == OnConflictAction::ONCONFLICT_UPDATE {
+                let (cols, vals) = self.assignments(oc.target_list());
                 writes.push(self.write(WriteKind::Update, table, Some(cols), vals));
             }
         }
     }
 
     fn update(&self, u: &UpdateStmt, writes: &mut Vec<Write>) {
-        let Some(rv) = u.relation.as_ref() else { return };
-        let (cols, vals) = self.assignments(&u.target_list);
+        let Some(rv) = u.relation() else { return };
+        let (cols, vals) = self.assignments(u.target_list());
         writes.push(self.write(WriteKind::Update, table_ref(rv), Some(cols), vals));
     }
 
-    fn assignments(&self, targets: &[Node]) -> (Vec<String>, Vec<Arg>) {
+    fn assignments<'t>(&self, targets: impl IntoIterator<Item = &'t ResTarget>) -> (Vec<String>, Vec<Arg>) {
         let mut cols = Vec::new();
         let mut vals = Vec::new();
         for t in targets {
-            let Some(N::ResTarget(t)) = t.node.as_ref() else { continue };
             // `SET a.b = ...` writes into a composite or array element.
-            if !t.indirection.is_empty() {
+            if !t.indirection().is_empty() {
                 continue;
             }
-            cols.push(t.name.clone());
-            vals.push(match t.val.as_deref() {
-                Some(v) if !matches!(v.node, Some(N::MultiAssignRef(_))) => self.value(v),
-                _ => Arg::unknown(),
+            cols.push(t.name().unwrap_or("").to_string());
+            vals.push(match t.val() {
+                Node::None | Node::MultiAssignRef(_) => Arg::unknown(),
+                v => self.value(v),
             });
         }
         (cols, vals)
     }
 
     /// What one value expression sends.
-    fn value(&self, v: &Node) -> Arg {
-        match v.node.as_ref() {
-            Some(N::SetToDefault(_)) => return Arg::default_keyword(),
-            Some(N::ParamRef(p)) => return self.param(p.number),
-            Some(N::TypeCast(c)) => {
-                if let Some(N::ParamRef(p)) = c.arg.as_deref().and_then(|a| a.node.as_ref()) {
+    fn value(&self, v: Node<'_>) -> Arg {
+        match v {
+            Node::SetToDefault(_) => return Arg::default_keyword(),
+            Node::ParamRef(p) => return self.param(p.number),
+            Node::TypeCast(c) => {
+                if let Node::ParamRef(p) = c.arg() {
                     return self.param(p.number);
                 }
             }

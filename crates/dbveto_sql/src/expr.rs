@@ -3,44 +3,49 @@
 
 use dbveto_schema::{Comparison, Predicate};
 use dbveto_writes::Literal;
-use pg_query::protobuf::{a_const, AExprKind, BoolExprType, NullTestType};
-use pg_query::protobuf::{node::Node as N, Node};
+use pg_raw_parse::nodes::{self, A_Expr_Kind, BoolExprType, MinMaxOp, NullTestType};
+use pg_raw_parse::{ConstValue, Node};
 
 /// The string of a `String` node (identifiers in name lists).
-pub fn string(node: &Node) -> Option<&str> {
-    match node.node.as_ref()? {
-        N::String(s) => Some(&s.sval),
-        _ => None,
-    }
+pub fn string(node: Node<'_>) -> Option<&str> {
+    node.as_str()
 }
 
 /// The strings of a name list (`schema.name`, column lists).
-pub fn strings(nodes: &[Node]) -> Vec<String> {
-    nodes.iter().filter_map(string).map(str::to_string).collect()
+pub fn strings<'a>(nodes: impl IntoIterator<Item = Node<'a>>) -> Vec<String> {
+    nodes.into_iter().filter_map(string).map(str::to_string).collect()
+}
+
+/// The strings of a list of `String` nodes.
+pub fn names<'a>(nodes: impl IntoIterator<Item = &'a nodes::String>) -> Vec<String> {
+    nodes.into_iter().filter_map(|s| s.sval()).map(str::to_string).collect()
+}
+
+/// The last string of a name list (a column of `t.c`, a type of `pg_catalog.int4`).
+pub fn last_name<'a>(nodes: impl DoubleEndedIterator<Item = Node<'a>>) -> Option<String> {
+    nodes.last().and_then(string).map(str::to_string)
 }
 
 /// A constant, looking through casts (`'a'::text`).
-pub fn literal(node: &Node) -> Option<Literal> {
-    match node.node.as_ref()? {
-        N::AConst(c) => {
-            if c.isnull {
-                return Some(Literal::Null);
-            }
-            Some(match c.val.as_ref()? {
-                a_const::Val::Ival(i) => Literal::Int(i.ival as i64),
-                a_const::Val::Fval(f) => match f.fval.parse::<i64>() {
+pub fn literal(node: Node<'_>) -> Option<Literal> {
+    match node {
+        Node::A_Const(c) => {
+            let Some(val) = c.val() else { return Some(Literal::Null) };
+            Some(match val {
+                ConstValue::Integer(i) => Literal::Int(i64::from(i)),
+                ConstValue::Float(f) => match f.parse::<i64>() {
                     Ok(i) => Literal::Int(i),
-                    Err(_) => Literal::Num(f.fval.clone()),
+                    Err(_) => Literal::Num(f.to_string()),
                 },
-                a_const::Val::Boolval(b) => Literal::Bool(b.boolval),
-                a_const::Val::Sval(s) => Literal::Str(s.sval.clone()),
-                a_const::Val::Bsval(_) => return None,
+                ConstValue::Boolean(b) => Literal::Bool(b),
+                ConstValue::String(s) => Literal::Str(s.to_string()),
+                _ => return None,
             })
         }
-        N::TypeCast(c) => {
-            let inner = literal(c.arg.as_deref()?)?;
+        Node::TypeCast(c) => {
+            let inner = literal(c.arg())?;
             // `'t'::boolean` and friends: only casts that keep the value's meaning.
-            let ty = c.type_name.as_ref().map(|t| strings(&t.names)).unwrap_or_default();
+            let ty = c.type_name().map(|t| names(t.names())).unwrap_or_default();
             match (ty.last().map(String::as_str), &inner) {
                 (Some("bool"), Literal::Str(s)) => match s.to_ascii_lowercase().as_str() {
                     "t" | "true" | "yes" | "on" | "1" => Some(Literal::Bool(true)),
@@ -55,25 +60,25 @@ pub fn literal(node: &Node) -> Option<Literal> {
 }
 
 /// The location of a node that has one, for mapping values back to lines.
-pub fn location(node: &Node) -> Option<usize> {
-    let loc = match node.node.as_ref()? {
-        N::AConst(c) => c.location,
-        N::TypeCast(c) => return c.arg.as_deref().and_then(location).or(Some(c.location as usize)),
-        N::ParamRef(p) => p.location,
-        N::ColumnRef(c) => c.location,
-        N::FuncCall(f) => f.location,
-        N::SetToDefault(d) => d.location,
-        N::AExpr(e) => e.location,
+pub fn location(node: Node<'_>) -> Option<usize> {
+    let loc = match node {
+        Node::A_Const(c) => c.location,
+        Node::TypeCast(c) => return location(c.arg()).or(usize::try_from(c.location).ok()),
+        Node::ParamRef(p) => p.location,
+        Node::ColumnRef(c) => c.location,
+        Node::FuncCall(f) => f.location,
+        Node::SetToDefault(d) => d.location,
+        Node::A_Expr(e) => e.location,
         _ => return None,
     };
     usize::try_from(loc).ok()
 }
 
 /// The column a node names, looking through casts (`(s)::text`).
-pub fn column_name(node: &Node) -> Option<String> {
-    match node.node.as_ref()? {
-        N::ColumnRef(c) => c.fields.last().and_then(string).map(str::to_string),
-        N::TypeCast(c) => column_name(c.arg.as_deref()?),
+pub fn column_name(node: Node<'_>) -> Option<String> {
+    match node {
+        Node::ColumnRef(c) => last_name(c.fields().iter()),
+        Node::TypeCast(c) => column_name(c.arg()),
         _ => None,
     }
 }
@@ -81,69 +86,67 @@ pub fn column_name(node: &Node) -> Option<String> {
 /// The name PostgreSQL's `FigureColname` gives an expression (used for
 /// index names: `lower(email)` gives `lower`, `a::text` gives `a`), or
 /// `None` where it gives none (then an index says `expr`).
-pub fn figure_colname(node: &Node) -> Option<String> {
+pub fn figure_colname(node: Node<'_>) -> Option<String> {
     figure(node).map(|(name, _)| name)
 }
 
 /// `FigureColnameInternal`: a name and its strength (2 for a column or
 /// function name, 1 for a type name, which a CASE's `case` outranks).
-fn figure(node: &Node) -> Option<(String, u8)> {
-    let last = |names: &[Node]| names.last().and_then(string).map(str::to_string);
+fn figure(node: Node<'_>) -> Option<(String, u8)> {
     let strong = |name: &str| Some((name.to_string(), 2));
-    match node.node.as_ref()? {
-        N::ColumnRef(c) => last(&c.fields).map(|n| (n, 2)),
-        N::AIndirection(a) => match a.indirection.iter().rev().find_map(string) {
+    match node {
+        Node::ColumnRef(c) => last_name(c.fields().iter()).map(|n| (n, 2)),
+        Node::A_Indirection(a) => match a.indirection().iter().rev().find_map(string) {
             Some(field) => strong(field),
-            None => figure(a.arg.as_deref()?),
+            None => figure(a.arg()),
         },
-        N::FuncCall(f) => last(&f.funcname).map(|n| (n, 2)),
-        N::TypeCast(c) => match c.arg.as_deref().and_then(figure) {
+        Node::FuncCall(f) => last_name(f.funcname().iter()).map(|n| (n, 2)),
+        Node::A_Expr(e) if e.kind == A_Expr_Kind::AEXPR_NULLIF => strong("nullif"),
+        Node::TypeCast(c) => match figure(c.arg()) {
             Some(named) if named.1 > 1 => Some(named),
-            _ => last(&c.type_name.as_ref()?.names).map(|n| (n, 1)),
+            _ => names(c.type_name()?.names()).pop().map(|n| (n, 1)),
         },
-        N::CollateClause(c) => figure(c.arg.as_deref()?),
-        N::CaseExpr(c) => match c.defresult.as_deref().and_then(figure) {
+        Node::CollateClause(c) => figure(c.arg()),
+        Node::CaseExpr(c) => match figure(c.defresult()) {
             Some(named) if named.1 > 1 => Some(named),
             _ => Some(("case".into(), 1)),
         },
-        N::AArrayExpr(_) => strong("array"),
-        N::RowExpr(_) => strong("row"),
-        N::CoalesceExpr(_) => strong("coalesce"),
-        N::MinMaxExpr(m) => strong(if m.op == pg_query::protobuf::MinMaxOp::IsGreatest as i32 { "greatest" } else { "least" }),
-        N::NullIfExpr(_) => strong("nullif"),
-        N::GroupingFunc(_) => strong("grouping"),
+        Node::A_ArrayExpr(_) => strong("array"),
+        Node::RowExpr(_) => strong("row"),
+        Node::CoalesceExpr(_) => strong("coalesce"),
+        Node::MinMaxExpr(m) => strong(if m.op == MinMaxOp::IS_GREATEST { "greatest" } else { "least" }),
+        Node::GroupingFunc(_) => strong("grouping"),
         _ => None,
     }
 }
 
 /// Every column an expression reads, in order of appearance, once each.
-pub fn columns_read(node: &Node, out: &mut Vec<String>) {
+pub fn columns_read(node: Node<'_>, out: &mut Vec<String>) {
     let mut stack = vec![node];
     while let Some(node) = stack.pop() {
-        let Some(n) = node.node.as_ref() else { continue };
-        match n {
-            N::ColumnRef(_) => {
+        match node {
+            Node::ColumnRef(_) => {
                 if let Some(c) = column_name(node) {
                     if !out.contains(&c) {
                         out.push(c);
                     }
                 }
             }
-            N::AExpr(e) => stack.extend(e.rexpr.as_deref().into_iter().chain(e.lexpr.as_deref()).rev()),
-            N::BoolExpr(b) => stack.extend(b.args.iter().rev()),
-            N::NullTest(t) => stack.extend(t.arg.as_deref()),
-            N::BooleanTest(t) => stack.extend(t.arg.as_deref()),
-            N::TypeCast(c) => stack.extend(c.arg.as_deref()),
-            N::FuncCall(f) => stack.extend(f.args.iter().rev()),
-            N::List(l) => stack.extend(l.items.iter().rev()),
-            N::AArrayExpr(a) => stack.extend(a.elements.iter().rev()),
-            N::CoalesceExpr(c) => stack.extend(c.args.iter().rev()),
-            N::CaseExpr(c) => {
-                stack.extend(c.defresult.as_deref());
-                stack.extend(c.args.iter().rev());
-                stack.extend(c.arg.as_deref());
+            Node::A_Expr(e) => stack.extend([e.lexpr(), e.rexpr()]),
+            Node::BoolExpr(b) => stack.extend(b.args().iter().rev()),
+            Node::NullTest(t) => stack.push(t.arg()),
+            Node::BooleanTest(t) => stack.push(t.arg()),
+            Node::TypeCast(c) => stack.push(c.arg()),
+            Node::FuncCall(f) => stack.extend(f.args().iter().rev()),
+            Node::NodeList(l) => stack.extend(l.iter().rev()),
+            Node::A_ArrayExpr(a) => stack.extend(a.elements().iter().rev()),
+            Node::CoalesceExpr(c) => stack.extend(c.args().iter().rev()),
+            Node::CaseExpr(c) => {
+                stack.push(c.defresult());
+                stack.extend(c.args().iter().rev());
+                stack.push(c.arg());
             }
-            N::CaseWhen(w) => stack.extend(w.result.as_deref().into_iter().chain(w.expr.as_deref()).rev()),
+            Node::CaseWhen(w) => stack.extend([w.expr(), w.result()]),
             _ => {}
         }
     }
@@ -151,8 +154,8 @@ pub fn columns_read(node: &Node, out: &mut Vec<String>) {
     // appearance matters only for naming, where one column is the case.
 }
 
-fn operator(names: &[Node]) -> Option<String> {
-    names.last().and_then(string).map(str::to_string)
+fn operator(names: &pg_raw_parse::list::NodeList) -> Option<String> {
+    last_name(names.iter())
 }
 
 fn comparison(op: &str) -> Option<Comparison> {
@@ -178,12 +181,15 @@ fn flipped(op: Comparison) -> Comparison {
 }
 
 /// The constants of an `IN` list, an `ARRAY[...]`, or `'{a,b}'::text[]`.
-fn value_list(node: &Node) -> Option<Vec<Literal>> {
-    match node.node.as_ref()? {
-        N::List(l) => l.items.iter().map(literal).collect(),
-        N::AArrayExpr(a) => a.elements.iter().map(literal).collect(),
-        N::TypeCast(c) => {
-            let arg = c.arg.as_deref()?;
+fn value_list(node: Node<'_>) -> Option<Vec<Literal>> {
+    match node {
+        Node::NodeList(l) => l.iter().map(literal).collect(),
+        Node::A_ArrayExpr(a) => a.elements().iter().map(literal).collect(),
+        Node::TypeCast(c) => {
+            let arg = c.arg();
+            if matches!(arg, Node::None) {
+                return None;
+            }
             if let Some(Literal::Str(s)) = literal(arg) {
                 return array_literal(&s);
             }
@@ -218,76 +224,66 @@ fn array_literal(s: &str) -> Option<Vec<Literal>> {
 }
 
 /// A CHECK expression reduced to a `Predicate`. `depth` bounds recursion.
-pub fn predicate(node: &Node) -> Predicate {
+pub fn predicate(node: Node<'_>) -> Predicate {
     predicate_at(node, 0)
 }
 
-fn predicate_at(node: &Node, depth: usize) -> Predicate {
+fn predicate_at(node: Node<'_>, depth: usize) -> Predicate {
     if depth > 64 {
         return Predicate::Opaque;
     }
-    let Some(n) = node.node.as_ref() else { return Predicate::Opaque };
-    match n {
-        N::BoolExpr(b) => {
-            let operands: Vec<Predicate> = b.args.iter().map(|a| predicate_at(a, depth + 1)).collect();
-            match BoolExprType::try_from(b.boolop) {
-                Ok(BoolExprType::AndExpr) => Predicate::And { operands },
-                Ok(BoolExprType::OrExpr) => Predicate::Or { operands },
-                Ok(BoolExprType::NotExpr) => match operands.into_iter().next() {
+    match node {
+        Node::BoolExpr(b) => {
+            let operands: Vec<Predicate> = b.args().iter().map(|a| predicate_at(a, depth + 1)).collect();
+            match b.boolop {
+                BoolExprType::AND_EXPR => Predicate::And { operands },
+                BoolExprType::OR_EXPR => Predicate::Or { operands },
+                BoolExprType::NOT_EXPR => match operands.into_iter().next() {
                     Some(p) => Predicate::Not { operand: Box::new(p) },
                     None => Predicate::Opaque,
                 },
                 _ => Predicate::Opaque,
             }
         }
-        N::NullTest(t) => match t.arg.as_deref().and_then(column_name) {
-            Some(column) => Predicate::IsNull {
-                column,
-                negated: t.nulltesttype == NullTestType::IsNotNull as i32,
-            },
+        Node::NullTest(t) => match column_name(t.arg()) {
+            Some(column) => Predicate::IsNull { column, negated: t.nulltesttype == NullTestType::IS_NOT_NULL },
             None => Predicate::Opaque,
         },
-        N::AExpr(e) => a_expr(e, depth).unwrap_or(Predicate::Opaque),
+        Node::A_Expr(e) => a_expr(e).unwrap_or(Predicate::Opaque),
         _ => Predicate::Opaque,
     }
 }
 
-fn a_expr(e: &pg_query::protobuf::AExpr, depth: usize) -> Option<Predicate> {
-    let op = operator(&e.name)?;
-    let kind = AExprKind::try_from(e.kind).ok()?;
-    let (l, r) = (e.lexpr.as_deref(), e.rexpr.as_deref());
+fn a_expr(e: &nodes::A_Expr) -> Option<Predicate> {
+    let op = operator(e.name())?;
+    let kind = e.kind;
+    let (l, r) = (e.lexpr(), e.rexpr());
     match kind {
-        AExprKind::AexprIn => Some(Predicate::InSet {
-            column: column_name(l?)?,
-            values: value_list(r?)?,
-            negated: op == "<>",
-        }),
-        AExprKind::AexprOpAny | AExprKind::AexprOpAll => {
-            let any = kind == AExprKind::AexprOpAny;
+        A_Expr_Kind::AEXPR_IN => Some(Predicate::InSet { column: column_name(l)?, values: value_list(r)?, negated: op == "<>" }),
+        A_Expr_Kind::AEXPR_OP_ANY | A_Expr_Kind::AEXPR_OP_ALL => {
+            let any = kind == A_Expr_Kind::AEXPR_OP_ANY;
             let negated = match (op.as_str(), any) {
                 ("=", true) => false,
                 ("<>" | "!=", false) => true,
                 _ => return None,
             };
-            Some(Predicate::InSet { column: column_name(l?)?, values: value_list(r?)?, negated })
+            Some(Predicate::InSet { column: column_name(l)?, values: value_list(r)?, negated })
         }
-        AExprKind::AexprOp => {
+        A_Expr_Kind::AEXPR_OP => {
             let op = comparison(&op)?;
-            let (l, r) = (l?, r?);
             if let (Some(column), Some(value)) = (column_name(l), literal(r)) {
                 return Some(Predicate::Compare { column, op, value });
             }
             if let (Some(value), Some(column)) = (literal(l), column_name(r)) {
                 return Some(Predicate::Compare { column, op: flipped(op), value });
             }
-            let _ = depth;
             None
         }
-        AExprKind::AexprBetween | AExprKind::AexprNotBetween => {
-            let column = column_name(l?)?;
-            let bounds = value_list(r?)?;
+        A_Expr_Kind::AEXPR_BETWEEN | A_Expr_Kind::AEXPR_NOT_BETWEEN => {
+            let column = column_name(l)?;
+            let bounds = value_list(r)?;
             let [lo, hi] = <[Literal; 2]>::try_from(bounds).ok()?;
-            let between = kind == AExprKind::AexprBetween;
+            let between = kind == A_Expr_Kind::AEXPR_BETWEEN;
             let (a, b) = if between { (Comparison::Ge, Comparison::Le) } else { (Comparison::Lt, Comparison::Gt) };
             let operands = vec![
                 Predicate::Compare { column: column.clone(), op: a, value: lo },
@@ -329,41 +325,46 @@ pub fn parenthesised(text: &str, from: usize) -> Option<&str> {
 }
 
 /// A short rendering of an expression for defaults and messages.
-pub fn render(node: &Node) -> String {
+pub fn render(node: Node<'_>) -> String {
     render_at(node, 0)
 }
 
-fn render_at(node: &Node, depth: usize) -> String {
+fn render_at(node: Node<'_>, depth: usize) -> String {
     if depth > 32 {
         return "…".into();
     }
     if let Some(l) = literal(node) {
-        if let (Some(N::TypeCast(c)), false) = (node.node.as_ref(), matches!(l, Literal::Null)) {
-            let ty = c.type_name.as_ref().map(|t| strings(&t.names)).unwrap_or_default();
+        if let (Node::TypeCast(c), false) = (node, matches!(l, Literal::Null)) {
+            let ty = c.type_name().map(|t| names(t.names())).unwrap_or_default();
             if let Some(t) = ty.last() {
                 return format!("{}::{t}", l.to_sql());
             }
         }
         return l.to_sql();
     }
-    match node.node.as_ref() {
-        Some(N::FuncCall(f)) => {
-            let name = strings(&f.funcname).join(".");
-            let args: Vec<String> = f.args.iter().map(|a| render_at(a, depth + 1)).collect();
+    let operand = |n: Node<'_>| if matches!(n, Node::None) { String::new() } else { render_at(n, depth + 1) };
+    match node {
+        Node::FuncCall(f) => {
+            let name = strings(f.funcname().iter()).join(".");
+            let args: Vec<String> = f.args().iter().map(|a| render_at(a, depth + 1)).collect();
             format!("{name}({})", args.join(", "))
         }
-        Some(N::SqlvalueFunction(_)) => "CURRENT_TIMESTAMP".into(),
-        Some(N::ColumnRef(_)) => column_name(node).unwrap_or_default(),
-        Some(N::TypeCast(c)) => {
-            let inner = c.arg.as_deref().map(|a| render_at(a, depth + 1)).unwrap_or_default();
-            let ty = c.type_name.as_ref().map(|t| strings(&t.names)).unwrap_or_default();
+        Node::SQLValueFunction(_) => "CURRENT_TIMESTAMP".into(),
+        Node::ColumnRef(_) => column_name(node).unwrap_or_default(),
+        Node::TypeCast(c) => {
+            let inner = operand(c.arg());
+            let ty = c.type_name().map(|t| names(t.names())).unwrap_or_default();
             format!("{inner}::{}", ty.last().cloned().unwrap_or_default())
         }
-        Some(N::AExpr(e)) => {
-            let l = e.lexpr.as_deref().map(|a| render_at(a, depth + 1)).unwrap_or_default();
-            let r = e.rexpr.as_deref().map(|a| render_at(a, depth + 1)).unwrap_or_default();
-            format!("{l} {} {r}", operator(&e.name).unwrap_or_default()).trim().to_string()
+        Node::A_Expr(e) => {
+            let (l, r) = (operand(e.lexpr()), operand(e.rexpr()));
+            format!("{l} {} {r}", operator(e.name()).unwrap_or_default()).trim().to_string()
         }
         _ => "(expression)".into(),
     }
+}
+
+/// The node, unless it is a null pointer (an absent optional field).
+pub fn present(node: Node<'_>) -> Option<Node<'_>> {
+    (!matches!(node, Node::None)).then_some(node)
 }

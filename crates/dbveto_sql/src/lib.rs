@@ -1,4 +1,5 @@
-//! PostgreSQL SQL through the real PostgreSQL parser (`pg_query`).
+//! PostgreSQL SQL through the real PostgreSQL parser (libpg_query, read
+//! in place through `pg_raw_parse`).
 //!
 //! Two directions: `replay` turns migrations into a `Schema`; `dml` turns
 //! SQL found in code into `Write`s. Invariant: parsing never aborts a file;
@@ -11,6 +12,7 @@ mod definitions;
 mod expr;
 mod psql;
 mod replay;
+mod scanner;
 mod statements;
 mod types;
 
@@ -26,8 +28,9 @@ pub use row_changes::{row_changes, RowChange};
 /// (`CHECK ((state = ANY (ARRAY['a'::text])))`), for catalogs read from a
 /// live database.
 pub fn check_definition(definition: &str) -> Option<dbveto_schema::Predicate> {
-    let k = definitions::parse_constraint(definition)?;
-    Some(expr::predicate(k.raw_expr.as_deref()?))
+    let parsed = definitions::parse_constraint(definition)?;
+    let k = definitions::constraint_of(&parsed)?;
+    Some(expr::predicate(expr::present(k.raw_expr())?))
 }
 
 /// The byte ranges of the statements in `text`, split by PostgreSQL's own
@@ -37,13 +40,13 @@ pub fn check_definition(definition: &str) -> Option<dbveto_schema::Predicate> {
 pub fn split_statements(text: &str) -> Vec<std::ops::Range<usize>> {
     let (text, _) = psql::blank_meta_commands(text);
     let text: &str = &text;
-    let Ok(pieces) = pg_query::split_with_scanner(text) else { return std::iter::once(0..text.len()).collect() };
+    let Ok(pieces) = scanner::split(text) else { return std::iter::once(0..text.len()).collect() };
     pieces
         .into_iter()
-        .filter_map(|piece| {
-            let start = piece.as_ptr() as usize - text.as_ptr() as usize;
+        .filter_map(|range| {
+            let piece = text.get(range.clone())?;
             let lead = statements::leading_trivia(piece);
-            (lead < piece.trim_end().len()).then(|| start + lead..start + piece.len())
+            (lead < piece.trim_end().len()).then(|| range.start + lead..range.end)
         })
         .collect()
 }

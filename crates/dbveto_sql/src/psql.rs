@@ -50,7 +50,7 @@ pub fn blank_meta_commands(text: &str) -> (Cow<'_, str>, Vec<MetaCommand>) {
 /// inside an unterminated string, quoted identifier, comment or
 /// dollar-quoted body (those are scan errors).
 fn ends_outside_literals(text: &str) -> bool {
-    pg_query::scan(text).is_ok()
+    crate::scanner::split(text).is_ok()
 }
 
 /// Meta-commands that read another file, which dbveto does not follow.

@@ -8,21 +8,21 @@ use dbveto_schema::{
     Index, Provenance, QualifiedName, Schema, Table,
 };
 use dbveto_source::{Diagnostic, Location, Severity, SourceFile};
-use pg_query::protobuf::node::Node as N;
-use pg_query::protobuf::{
-    AlterTableCmd, AlterTableType, ColumnDef, ConstrType, Node, ObjectType, RangeVar,
-};
+use pg_raw_parse::nodes::{self, AlterTableCmd, AlterTableType, ColumnDef, ConstrType, ObjectType, RangeVar};
+use pg_raw_parse::Node;
 
 use crate::definitions::{check_renaming_column, constraint_renaming_column, index_columns, index_renamed, index_renaming_column};
-use crate::expr::{self, string, strings};
+use crate::expr::{self, names, present, strings};
 use crate::statements::{self, Statement};
 use crate::types::{data_type, Serial};
 
 /// Applies the SQL in `file.text[range]` to `schema`.
 pub fn replay(schema: &mut Schema, file: &SourceFile, range: std::ops::Range<usize>, diagnostics: &mut Vec<Diagnostic>) {
-    for stmt in statements::parse(file, range, diagnostics) {
-        let mut r = Replayer { schema, file, stmt: &stmt, diagnostics, origin: None, action: OnceCell::new() };
-        r.statement();
+    for parsed in statements::parse(file, range, diagnostics) {
+        for stmt in parsed.statements() {
+            let mut r = Replayer { schema, file, stmt: &stmt, diagnostics, origin: None, action: OnceCell::new() };
+            r.statement();
+        }
     }
 }
 
@@ -35,10 +35,12 @@ pub fn replay_generated(schema: &mut Schema, sql: &str, origin: &Location, actio
     let mut parse_diagnostics = Vec::new();
     let statements = statements::parse(&file, 0..sql.len(), &mut parse_diagnostics);
     let mut replay_diagnostics = Vec::new();
-    for stmt in statements {
-        let mut r =
-            Replayer { schema, file: &file, stmt: &stmt, diagnostics: &mut replay_diagnostics, origin: Some(&origin), action: OnceCell::new() };
-        r.statement();
+    for parsed in &statements {
+        for stmt in parsed.statements() {
+            let mut r =
+                Replayer { schema, file: &file, stmt: &stmt, diagnostics: &mut replay_diagnostics, origin: Some(&origin), action: OnceCell::new() };
+            r.statement();
+        }
     }
     for d in parse_diagnostics.into_iter().chain(replay_diagnostics) {
         diagnostics.push(Diagnostic { location: origin.location.clone(), severity: d.severity, message: format!("{action}: {}", d.message) });
@@ -48,7 +50,7 @@ pub fn replay_generated(schema: &mut Schema, sql: &str, origin: &Location, actio
 struct Replayer<'a> {
     schema: &'a mut Schema,
     file: &'a SourceFile,
-    stmt: &'a Statement,
+    stmt: &'a Statement<'a>,
     diagnostics: &'a mut Vec<Diagnostic>,
     /// Set when the SQL was generated for code elsewhere.
     origin: Option<&'a Provenance>,
@@ -58,8 +60,32 @@ struct Replayer<'a> {
 
 /// The table a statement names, in `public` unless it says otherwise.
 pub(crate) fn qualified(rv: &RangeVar) -> QualifiedName {
-    let schema = if rv.schemaname.is_empty() { "public".to_string() } else { truncate_identifier(&rv.schemaname) };
-    QualifiedName::new(schema, truncate_identifier(&rv.relname))
+    let schema = match rv.schemaname() {
+        Some(s) if !s.is_empty() => truncate_identifier(s),
+        _ => "public".to_string(),
+    };
+    QualifiedName::new(schema, truncate_identifier(rv.relname().unwrap_or("")))
+}
+
+/// A constraint of a CREATE TABLE or ADD COLUMN, waiting for its turn
+/// (PostgreSQL names CHECKs first, then keys, then foreign keys), with the
+/// column it is written on and the attributes that follow it.
+struct Pending<'p> {
+    constraint: &'p nodes::Constraint,
+    column: Option<String>,
+    deferrable: bool,
+    initdeferred: bool,
+}
+
+impl<'p> Pending<'p> {
+    fn new(constraint: &'p nodes::Constraint, column: Option<String>) -> Self {
+        Pending { constraint, column, deferrable: constraint.deferrable, initdeferred: constraint.initdeferred }
+    }
+}
+
+/// A `char` field of a parse node (`generated_when`, `fk_del_action`).
+fn char_is(c: std::ffi::c_char, expected: u8) -> bool {
+    c as u8 == expected
 }
 
 fn qualified_list(names: &[String]) -> Option<QualifiedName> {
@@ -70,7 +96,7 @@ fn qualified_list(names: &[String]) -> Option<QualifiedName> {
     }
 }
 
-impl Replayer<'_> {
+impl<'a> Replayer<'a> {
     fn text(&self) -> &str {
         self.file.text.get(self.stmt.start..self.stmt.end).unwrap_or("")
     }
@@ -110,14 +136,13 @@ impl Replayer<'_> {
     fn statement(&mut self) {
         // The statement outlives this replayer's borrows: no copy of its tree is needed.
         let stmt = self.stmt;
-        let Some(node) = stmt.node.node.as_ref() else { return };
-        match node {
-            N::CreateStmt(c) => self.create_table(c),
-            N::AlterTableStmt(a) => {
-                if a.objtype != ObjectType::ObjectTable as i32 && a.objtype != ObjectType::ObjectForeignTable as i32 {
+        match stmt.node {
+            Node::CreateStmt(c) => self.create_table(c),
+            Node::AlterTableStmt(a) => {
+                if a.objtype != ObjectType::OBJECT_TABLE && a.objtype != ObjectType::OBJECT_FOREIGN_TABLE {
                     return;
                 }
-                let Some(rv) = a.relation.as_ref() else { return };
+                let Some(rv) = a.relation() else { return };
                 let name = qualified(rv);
                 if !self.schema.tables.contains_key(&name) {
                     if !a.missing_ok {
@@ -125,45 +150,50 @@ impl Replayer<'_> {
                     }
                     return;
                 }
-                for cmd in &a.cmds {
-                    if let Some(N::AlterTableCmd(cmd)) = cmd.node.as_ref() {
+                for cmd in a.cmds() {
+                    if let Node::AlterTableCmd(cmd) = cmd {
                         self.alter_table(&name, cmd);
                     }
                 }
             }
-            N::RenameStmt(r) => self.rename(r),
-            N::DropStmt(d) => self.drop(d),
-            N::CreateEnumStmt(e) => {
-                let Some(name) = qualified_list(&strings(&e.type_name)) else { return };
-                let labels = strings(&e.vals);
+            Node::RenameStmt(r) => self.rename(r),
+            Node::DropStmt(d) => self.drop(d),
+            Node::CreateEnumStmt(e) => {
+                let Some(name) = qualified_list(&names(e.type_name())) else { return };
+                let labels = names(e.vals());
                 let history = History::new(self.here());
                 self.schema.enums.insert(name.clone(), EnumType { name, labels, provenance: history });
             }
-            N::AlterEnumStmt(e) => {
-                let Some(name) = qualified_list(&strings(&e.type_name)) else { return };
+            Node::AlterEnumStmt(e) => {
+                let Some(name) = qualified_list(&names(e.type_name())) else { return };
                 let here = self.here();
                 let Some(en) = self.schema.enums.get_mut(&name) else {
                     self.warn(format!("ALTER TYPE of `{name}`, which no earlier migration creates; statement skipped"));
                     return;
                 };
-                if !e.old_val.is_empty() {
-                    if let Some(l) = en.labels.iter_mut().find(|l| **l == e.old_val) {
-                        *l = e.new_val.clone();
+                let new_val = e.new_val().unwrap_or("");
+                match e.old_val().filter(|v| !v.is_empty()) {
+                    Some(old_val) => {
+                        if let Some(l) = en.labels.iter_mut().find(|l| *l == old_val) {
+                            *l = new_val.to_string();
+                        }
                     }
-                } else if !en.labels.contains(&e.new_val) {
-                    let at = en.labels.iter().position(|l| *l == e.new_val_neighbor);
-                    match at {
-                        Some(i) if e.new_val_is_after => en.labels.insert(i + 1, e.new_val.clone()),
-                        Some(i) => en.labels.insert(i, e.new_val.clone()),
-                        None => en.labels.push(e.new_val.clone()),
+                    None if !en.labels.iter().any(|l| l == new_val) => {
+                        let neighbor = e.new_val_neighbor().unwrap_or("");
+                        match en.labels.iter().position(|l| l == neighbor) {
+                            Some(i) if e.new_val_is_after => en.labels.insert(i + 1, new_val.to_string()),
+                            Some(i) => en.labels.insert(i, new_val.to_string()),
+                            None => en.labels.push(new_val.to_string()),
+                        }
                     }
+                    None => {}
                 }
                 en.provenance.record(here);
             }
-            N::CreateDomainStmt(d) => self.create_domain(d),
-            N::IndexStmt(i) => self.create_index(i),
-            N::CreateSeqStmt(s) => {
-                if let Some(rv) = s.sequence.as_ref() {
+            Node::CreateDomainStmt(d) => self.create_domain(d),
+            Node::IndexStmt(i) => self.create_index(i),
+            Node::CreateSeqStmt(s) => {
+                if let Some(rv) = s.sequence() {
                     let loc = self.here().location;
                     self.schema.sequences.insert(qualified(rv), loc);
                 }
@@ -172,8 +202,8 @@ impl Replayer<'_> {
         }
     }
 
-    fn create_table(&mut self, c: &pg_query::protobuf::CreateStmt) {
-        let Some(rv) = c.relation.as_ref() else { return };
+    fn create_table(&mut self, c: &'a nodes::CreateStmt) {
+        let Some(rv) = c.relation() else { return };
         let name = qualified(rv);
         if self.schema.tables.contains_key(&name) {
             if !c.if_not_exists {
@@ -191,10 +221,10 @@ impl Replayer<'_> {
         };
         // Inherited columns (PARTITION OF, INHERITS) come first, with their
         // NOT NULL and CHECK constraints.
-        for parent in &c.inh_relations {
-            let Some(N::RangeVar(prv)) = parent.node.as_ref() else { continue };
+        for parent in c.inh_relations() {
+            let Node::RangeVar(prv) = parent else { continue };
             let pname = qualified(prv);
-            if c.partbound.is_some() {
+            if c.partbound().is_some() {
                 table.partition_of = Some(pname.clone());
             }
             if let Some(p) = self.schema.tables.get(&pname) {
@@ -210,36 +240,34 @@ impl Replayer<'_> {
         }
         self.schema.tables.insert(name.clone(), table);
         let mut pending = Vec::new();
-        for elt in &c.table_elts {
-            match elt.node.as_ref() {
-                Some(N::ColumnDef(col)) => {
-                    if let Some(existing) = self.table(&name).and_then(|t| t.column(&truncate_identifier(&col.colname))) {
+        for elt in c.table_elts() {
+            match elt {
+                Node::ColumnDef(col) => {
+                    let colname = truncate_identifier(col.colname().unwrap_or(""));
+                    if self.table(&name).and_then(|t| t.column(&colname)).is_some() {
                         // A partition may restate an inherited column to add constraints.
-                        let _ = existing;
-                        self.column_constraints(&name, &truncate_identifier(&col.colname), col, &mut pending);
+                        self.column_constraints(&name, &colname, col, &mut pending);
                     } else {
                         self.add_column(&name, col, &mut pending);
                     }
                 }
-                Some(N::Constraint(k)) => pending.push(((**k).clone(), None)),
-                Some(N::TableLikeClause(like)) => self.like(&name, like),
+                Node::Constraint(k) => pending.push(Pending::new(k, None)),
+                Node::TableLikeClause(like) => self.like(&name, like),
                 _ => {}
             }
         }
-        for k in &c.constraints {
-            if let Some(N::Constraint(k)) = k.node.as_ref() {
-                pending.push(((**k).clone(), None));
-            }
+        for k in c.constraints() {
+            pending.push(Pending::new(k, None));
         }
         self.add_constraints(&name, pending, true);
     }
 
-    fn like(&mut self, name: &QualifiedName, like: &pg_query::protobuf::TableLikeClause) {
+    fn like(&mut self, name: &QualifiedName, like: &nodes::TableLikeClause) {
         const CONSTRAINTS: u32 = 1 << 2;
         const DEFAULTS: u32 = 1 << 3;
         const GENERATED: u32 = 1 << 4;
         const IDENTITY: u32 = 1 << 5;
-        let Some(rv) = like.relation.as_ref() else { return };
+        let Some(rv) = like.relation() else { return };
         let source = qualified(rv);
         let here = self.here();
         let Some(src) = self.schema.tables.get(&source).cloned() else {
@@ -275,9 +303,9 @@ impl Replayer<'_> {
         self.schema.tables.get(name)
     }
 
-    fn add_column(&mut self, table: &QualifiedName, col: &ColumnDef, pending: &mut Vec<(pg_query::protobuf::Constraint, Option<String>)>) {
-        let name = truncate_identifier(&col.colname);
-        let Some(tn) = col.type_name.as_ref() else { return };
+    fn add_column(&mut self, table: &QualifiedName, col: &'a ColumnDef, pending: &mut Vec<Pending<'a>>) {
+        let name = truncate_identifier(col.colname().unwrap_or(""));
+        let Some(tn) = col.type_name() else { return };
         let (data_type, serial) = data_type(tn, self.schema);
         let here = self.at(col.location);
         let mut column = Column {
@@ -325,48 +353,51 @@ impl Replayer<'_> {
         &mut self,
         table: &QualifiedName,
         column: &str,
-        col: &ColumnDef,
-        pending: &mut Vec<(pg_query::protobuf::Constraint, Option<String>)>,
+        col: &'a ColumnDef,
+        pending: &mut Vec<Pending<'a>>,
     ) {
-        for k in &col.constraints {
-            let Some(N::Constraint(k)) = k.node.as_ref() else { continue };
+        for k in col.constraints() {
+            let Node::Constraint(k) = k else { continue };
             let here = self.at(k.location);
-            let kind = ConstrType::try_from(k.contype).unwrap_or(ConstrType::Undefined);
+            let kind = k.contype;
             let Some(c) = self.schema.tables.get_mut(table).and_then(|t| t.column_mut(column)) else { return };
             match kind {
-                ConstrType::ConstrNotnull => {
+                ConstrType::CONSTR_NOTNULL => {
                     c.not_null = true;
                     c.provenance.record(here);
                 }
-                ConstrType::ConstrNull => c.not_null = false,
-                ConstrType::ConstrDefault => {
-                    c.default = k.raw_expr.as_deref().map(expr::render);
+                ConstrType::CONSTR_NULL => c.not_null = false,
+                ConstrType::CONSTR_DEFAULT => {
+                    c.default = present(k.raw_expr()).map(expr::render);
                     c.provenance.record(here);
                 }
-                ConstrType::ConstrIdentity => {
-                    c.identity = Some(if k.generated_when == "a" { Identity::Always } else { Identity::ByDefault });
+                ConstrType::CONSTR_IDENTITY => {
+                    c.identity = Some(if char_is(k.generated_when, b'a') { Identity::Always } else { Identity::ByDefault });
                     c.not_null = true;
                 }
-                ConstrType::ConstrGenerated => {
-                    c.generated = Some(k.raw_expr.as_deref().map(expr::render).unwrap_or_default());
+                ConstrType::CONSTR_GENERATED => {
+                    c.generated = Some(present(k.raw_expr()).map(expr::render).unwrap_or_default());
                 }
-                ConstrType::ConstrPrimary => {
+                ConstrType::CONSTR_PRIMARY => {
                     c.not_null = true;
-                    pending.push(((**k).clone(), Some(column.to_string())));
+                    pending.push(Pending::new(k, Some(column.to_string())));
                 }
-                ConstrType::ConstrCheck | ConstrType::ConstrUnique | ConstrType::ConstrForeign | ConstrType::ConstrExclusion => {
-                    pending.push(((**k).clone(), Some(column.to_string())))
+                ConstrType::CONSTR_CHECK | ConstrType::CONSTR_UNIQUE | ConstrType::CONSTR_FOREIGN | ConstrType::CONSTR_EXCLUSION => {
+                    pending.push(Pending::new(k, Some(column.to_string())))
                 }
-                ConstrType::ConstrAttrDeferrable | ConstrType::ConstrAttrDeferred | ConstrType::ConstrAttrNotDeferrable | ConstrType::ConstrAttrImmediate => {
+                ConstrType::CONSTR_ATTR_DEFERRABLE
+                | ConstrType::CONSTR_ATTR_DEFERRED
+                | ConstrType::CONSTR_ATTR_NOT_DEFERRABLE
+                | ConstrType::CONSTR_ATTR_IMMEDIATE => {
                     // Attributes follow the constraint they qualify.
-                    if let Some((last, _)) = pending.last_mut() {
+                    if let Some(last) = pending.last_mut() {
                         match kind {
-                            ConstrType::ConstrAttrDeferrable => last.deferrable = true,
-                            ConstrType::ConstrAttrDeferred => {
+                            ConstrType::CONSTR_ATTR_DEFERRABLE => last.deferrable = true,
+                            ConstrType::CONSTR_ATTR_DEFERRED => {
                                 last.deferrable = true;
                                 last.initdeferred = true
                             }
-                            ConstrType::ConstrAttrNotDeferrable => last.deferrable = false,
+                            ConstrType::CONSTR_ATTR_NOT_DEFERRABLE => last.deferrable = false,
                             _ => last.initdeferred = false,
                         }
                     }
@@ -378,31 +409,32 @@ impl Replayer<'_> {
 
     /// Adds constraints in PostgreSQL's order: CHECKs get names as they
     /// come, then keys (which create indexes), then foreign keys.
-    fn add_constraints(&mut self, table: &QualifiedName, pending: Vec<(pg_query::protobuf::Constraint, Option<String>)>, creating: bool) {
-        let order = |k: &pg_query::protobuf::Constraint| match ConstrType::try_from(k.contype) {
-            Ok(ConstrType::ConstrCheck) => 0,
-            Ok(ConstrType::ConstrPrimary) => 1,
-            Ok(ConstrType::ConstrUnique) | Ok(ConstrType::ConstrExclusion) => 2,
-            Ok(ConstrType::ConstrForeign) => 3,
+    fn add_constraints(&mut self, table: &QualifiedName, pending: Vec<Pending<'a>>, creating: bool) {
+        let order = |p: &Pending<'_>| match p.constraint.contype {
+            ConstrType::CONSTR_CHECK => 0,
+            ConstrType::CONSTR_PRIMARY => 1,
+            ConstrType::CONSTR_UNIQUE | ConstrType::CONSTR_EXCLUSION => 2,
+            ConstrType::CONSTR_FOREIGN => 3,
             _ => 4,
         };
         let mut pending = pending;
         if creating {
-            pending.sort_by_key(|(k, _)| order(k));
+            pending.sort_by_key(order);
         }
-        for (k, column) in pending {
-            self.add_constraint(table, &k, column.as_deref());
+        for p in pending {
+            self.add_constraint(table, &p);
         }
     }
 
-    fn add_constraint(&mut self, table: &QualifiedName, k: &pg_query::protobuf::Constraint, column: Option<&str>) {
+    fn add_constraint(&mut self, table: &QualifiedName, pending: &Pending<'_>) {
+        let (k, column) = (pending.constraint, pending.column.as_deref());
         let here = self.at(k.location);
-        let kind = ConstrType::try_from(k.contype).unwrap_or(ConstrType::Undefined);
-        let given = (!k.conname.is_empty()).then(|| truncate_identifier(&k.conname));
+        let kind = k.contype;
+        let given = k.conname().filter(|n| !n.is_empty()).map(truncate_identifier);
         let schema_name = table.schema.clone();
         let (ckind, columns, label, name2): (ConstraintKind, Vec<String>, &str, Option<String>) = match kind {
-            ConstrType::ConstrCheck => {
-                let Some(e) = k.raw_expr.as_deref() else { return };
+            ConstrType::CONSTR_CHECK => {
+                let Some(e) = present(k.raw_expr()) else { return };
                 let mut read = Vec::new();
                 expr::columns_read(e, &mut read);
                 let expression = expr::parenthesised(self.text(), self.offset_in_stmt(k.location))
@@ -411,16 +443,16 @@ impl Replayer<'_> {
                 let name2 = if read.len() == 1 { Some(read[0].clone()) } else { None };
                 (ConstraintKind::Check { expression, predicate: expr::predicate(e) }, read, "check", name2)
             }
-            ConstrType::ConstrPrimary | ConstrType::ConstrUnique | ConstrType::ConstrExclusion => {
-                let mut cols = if !k.exclusions.is_empty() {
+            ConstrType::CONSTR_PRIMARY | ConstrType::CONSTR_UNIQUE | ConstrType::CONSTR_EXCLUSION => {
+                let mut cols = if !k.exclusions().is_empty() {
                     exclusion_columns(k)
-                } else if k.keys.is_empty() {
+                } else if k.keys().is_empty() {
                     column.map(|c| vec![c.to_string()]).unwrap_or_default()
                 } else {
-                    strings(&k.keys)
+                    strings(k.keys())
                 };
                 cols.iter_mut().for_each(|c| *c = truncate_identifier(c));
-                if kind == ConstrType::ConstrPrimary {
+                if kind == ConstrType::CONSTR_PRIMARY {
                     if let Some(t) = self.schema.tables.get_mut(table) {
                         for c in &cols {
                             if let Some(col) = t.column_mut(c) {
@@ -430,22 +462,22 @@ impl Replayer<'_> {
                     }
                 }
                 let (ck, label) = match kind {
-                    ConstrType::ConstrPrimary => (ConstraintKind::PrimaryKey, "pkey"),
-                    ConstrType::ConstrUnique => (ConstraintKind::Unique, "key"),
+                    ConstrType::CONSTR_PRIMARY => (ConstraintKind::PrimaryKey, "pkey"),
+                    ConstrType::CONSTR_UNIQUE => (ConstraintKind::Unique, "key"),
                     _ => {
                         let definition = crate::definitions::constraint_definition(k).unwrap_or_else(|| "EXCLUDE (...)".into());
                         (ConstraintKind::Exclusion { definition }, "excl")
                     }
                 };
-                let name2 = if kind == ConstrType::ConstrPrimary { None } else { Some(cols.join("_")) };
+                let name2 = if kind == ConstrType::CONSTR_PRIMARY { None } else { Some(cols.join("_")) };
                 (ck, cols, label, name2)
             }
-            ConstrType::ConstrForeign => {
-                let mut cols = if k.fk_attrs.is_empty() { column.map(|c| vec![c.to_string()]).unwrap_or_default() } else { strings(&k.fk_attrs) };
+            ConstrType::CONSTR_FOREIGN => {
+                let mut cols = if k.fk_attrs().is_empty() { column.map(|c| vec![c.to_string()]).unwrap_or_default() } else { strings(k.fk_attrs()) };
                 cols.iter_mut().for_each(|c| *c = truncate_identifier(c));
-                let Some(pk) = k.pktable.as_ref() else { return };
+                let Some(pk) = k.pktable() else { return };
                 let references = qualified(pk);
-                let mut referenced = strings(&k.pk_attrs);
+                let mut referenced = strings(k.pk_attrs());
                 if referenced.is_empty() {
                     referenced = self
                         .schema
@@ -455,11 +487,11 @@ impl Replayer<'_> {
                         .map(|c| c.columns.clone())
                         .unwrap_or_default();
                 }
-                let on_delete = match k.fk_del_action.as_str() {
-                    "c" => Some("CASCADE"),
-                    "n" => Some("SET NULL"),
-                    "d" => Some("SET DEFAULT"),
-                    "r" => Some("RESTRICT"),
+                let on_delete = match k.fk_del_action as u8 {
+                    b'c' => Some("CASCADE"),
+                    b'n' => Some("SET NULL"),
+                    b'd' => Some("SET DEFAULT"),
+                    b'r' => Some("RESTRICT"),
                     _ => None,
                 }
                 .map(str::to_string);
@@ -468,8 +500,8 @@ impl Replayer<'_> {
                     ConstraintKind::ForeignKey {
                         references,
                         referenced_columns: referenced,
-                        deferrable: k.deferrable,
-                        initially_deferred: k.initdeferred,
+                        deferrable: pending.deferrable,
+                        initially_deferred: pending.initdeferred,
                         on_delete,
                     },
                     cols,
@@ -523,14 +555,13 @@ impl Replayer<'_> {
         self.file_offset(location) - self.stmt.start
     }
 
-    fn alter_table(&mut self, table: &QualifiedName, cmd: &AlterTableCmd) {
-        let subtype = AlterTableType::try_from(cmd.subtype).unwrap_or(AlterTableType::Undefined);
-        let colname = truncate_identifier(&cmd.name);
+    fn alter_table(&mut self, table: &QualifiedName, cmd: &'a AlterTableCmd) {
+        let colname = truncate_identifier(cmd.name().unwrap_or(""));
         let here = self.here();
-        match subtype {
-            AlterTableType::AtAddColumn => {
-                let Some(N::ColumnDef(col)) = cmd.def.as_deref().and_then(|d| d.node.as_ref()) else { return };
-                let name = truncate_identifier(&col.colname);
+        match cmd.subtype {
+            AlterTableType::AT_AddColumn => {
+                let Node::ColumnDef(col) = cmd.def() else { return };
+                let name = truncate_identifier(col.colname().unwrap_or(""));
                 if self.table(table).is_some_and(|t| t.column(&name).is_some()) {
                     if !cmd.missing_ok {
                         self.warn(format!("column `{name}` of relation `{table}` already exists; statement skipped"));
@@ -541,7 +572,7 @@ impl Replayer<'_> {
                 self.add_column(table, col, &mut pending);
                 self.add_constraints(table, pending, true);
             }
-            AlterTableType::AtDropColumn => {
+            AlterTableType::AT_DropColumn => {
                 let Some(t) = self.schema.tables.get_mut(table) else { return };
                 if t.column(&colname).is_none() {
                     if !cmd.missing_ok {
@@ -556,30 +587,30 @@ impl Replayer<'_> {
                 let reads = |i: &Index| i.columns.contains(&colname) || i.definition.as_deref().is_some_and(|d| index_columns(d).contains(&colname));
                 self.schema.indexes.retain(|n, i| !(n.schema == schema && i.table == *table && reads(i)));
             }
-            AlterTableType::AtColumnDefault => self.with_column(table, &colname, |c| {
-                c.default = cmd.def.as_deref().map(expr::render);
+            AlterTableType::AT_ColumnDefault => self.with_column(table, &colname, |c| {
+                c.default = present(cmd.def()).map(expr::render);
                 c.provenance.record(here);
             }),
-            AlterTableType::AtSetNotNull => self.with_column(table, &colname, |c| {
+            AlterTableType::AT_SetNotNull => self.with_column(table, &colname, |c| {
                 c.not_null = true;
                 c.provenance.record(here);
             }),
-            AlterTableType::AtDropNotNull => self.with_column(table, &colname, |c| {
+            AlterTableType::AT_DropNotNull => self.with_column(table, &colname, |c| {
                 c.not_null = false;
                 c.provenance.record(here);
             }),
-            AlterTableType::AtAlterColumnType => {
-                let Some(N::ColumnDef(col)) = cmd.def.as_deref().and_then(|d| d.node.as_ref()) else { return };
-                let Some(tn) = col.type_name.as_ref() else { return };
+            AlterTableType::AT_AlterColumnType => {
+                let Node::ColumnDef(col) = cmd.def() else { return };
+                let Some(tn) = col.type_name() else { return };
                 let (dt, _) = data_type(tn, self.schema);
                 self.with_column(table, &colname, |c| {
                     c.data_type = dt;
                     c.provenance.record(here);
                 });
             }
-            AlterTableType::AtAddIdentity => {
-                let identity = match cmd.def.as_deref().and_then(|d| d.node.as_ref()) {
-                    Some(N::Constraint(k)) if k.generated_when == "a" => Identity::Always,
+            AlterTableType::AT_AddIdentity => {
+                let identity = match cmd.def() {
+                    Node::Constraint(k) if char_is(k.generated_when, b'a') => Identity::Always,
                     _ => Identity::ByDefault,
                 };
                 self.with_column(table, &colname, |c| {
@@ -587,25 +618,25 @@ impl Replayer<'_> {
                     c.provenance.record(here);
                 });
             }
-            AlterTableType::AtDropIdentity => self.with_column(table, &colname, |c| {
+            AlterTableType::AT_DropIdentity => self.with_column(table, &colname, |c| {
                 c.identity = None;
                 c.provenance.record(here);
             }),
-            AlterTableType::AtDropExpression => self.with_column(table, &colname, |c| {
+            AlterTableType::AT_DropExpression => self.with_column(table, &colname, |c| {
                 c.generated = None;
                 c.provenance.record(here);
             }),
-            AlterTableType::AtAddConstraint => {
-                let Some(N::Constraint(k)) = cmd.def.as_deref().and_then(|d| d.node.as_ref()) else { return };
-                self.add_constraint(table, k, None);
+            AlterTableType::AT_AddConstraint => {
+                let Node::Constraint(k) = cmd.def() else { return };
+                self.add_constraint(table, &Pending::new(k, None));
             }
-            AlterTableType::AtValidateConstraint => {
+            AlterTableType::AT_ValidateConstraint => {
                 if let Some(k) = self.schema.tables.get_mut(table).and_then(|t| t.constraints.iter_mut().find(|k| k.name == colname)) {
                     k.validated = true;
                     k.provenance.record(here);
                 }
             }
-            AlterTableType::AtDropConstraint => {
+            AlterTableType::AT_DropConstraint => {
                 let Some(t) = self.schema.tables.get_mut(table) else { return };
                 let before = t.constraints.len();
                 t.constraints.retain(|k| k.name != colname);
@@ -625,13 +656,12 @@ impl Replayer<'_> {
         }
     }
 
-    fn rename(&mut self, r: &pg_query::protobuf::RenameStmt) {
-        let kind = ObjectType::try_from(r.rename_type).unwrap_or(ObjectType::Undefined);
-        let new = truncate_identifier(&r.newname);
+    fn rename(&mut self, r: &nodes::RenameStmt) {
+        let new = truncate_identifier(r.newname().unwrap_or(""));
         let here = self.here();
-        match kind {
-            ObjectType::ObjectTable => {
-                let Some(old) = r.relation.as_ref().map(qualified) else { return };
+        match r.rename_type {
+            ObjectType::OBJECT_TABLE => {
+                let Some(old) = r.relation().map(qualified) else { return };
                 let Some(mut t) = self.schema.tables.remove(&old) else {
                     if !r.missing_ok {
                         self.warn(format!("ALTER TABLE RENAME of `{old}`, which does not exist; statement skipped"));
@@ -658,9 +688,9 @@ impl Replayer<'_> {
                     }
                 }
             }
-            ObjectType::ObjectColumn => {
-                let Some(table) = r.relation.as_ref().map(qualified) else { return };
-                let old = truncate_identifier(&r.subname);
+            ObjectType::OBJECT_COLUMN => {
+                let Some(table) = r.relation().map(qualified) else { return };
+                let old = truncate_identifier(r.subname().unwrap_or(""));
                 let Some(t) = self.schema.tables.get_mut(&table) else { return };
                 let Some(c) = t.column_mut(&old) else {
                     self.warn(format!("column `{old}` of relation `{table}` does not exist; statement skipped"));
@@ -701,9 +731,9 @@ impl Replayer<'_> {
                     }
                 }
             }
-            ObjectType::ObjectTabconstraint => {
-                let Some(table) = r.relation.as_ref().map(qualified) else { return };
-                let old = truncate_identifier(&r.subname);
+            ObjectType::OBJECT_TABCONSTRAINT => {
+                let Some(table) = r.relation().map(qualified) else { return };
+                let old = truncate_identifier(r.subname().unwrap_or(""));
                 let k = self.schema.tables.get_mut(&table).and_then(|t| t.constraints.iter_mut().find(|k| k.name == old));
                 match k {
                     Some(k) => {
@@ -717,8 +747,8 @@ impl Replayer<'_> {
                     None => self.warn(format!("constraint `{old}` of relation `{table}` does not exist; statement skipped")),
                 }
             }
-            ObjectType::ObjectIndex => {
-                let Some(old) = r.relation.as_ref().map(qualified) else { return };
+            ObjectType::OBJECT_INDEX => {
+                let Some(old) = r.relation().map(qualified) else { return };
                 if let Some(mut i) = self.schema.indexes.remove(&old) {
                     i.name.name = new.clone();
                     i.definition = i.definition.as_deref().and_then(|d| index_renamed(d, &new, &i.table));
@@ -732,8 +762,8 @@ impl Replayer<'_> {
                     self.schema.indexes.insert(i.name.clone(), i);
                 }
             }
-            ObjectType::ObjectType | ObjectType::ObjectDomain => {
-                let Some(old) = r.object.as_deref().and_then(type_object_name) else { return };
+            ObjectType::OBJECT_TYPE | ObjectType::OBJECT_DOMAIN => {
+                let Some(old) = type_object_name(r.object()) else { return };
                 let renamed = QualifiedName::new(old.schema.clone(), new);
                 if let Some(mut e) = self.schema.enums.remove(&old) {
                     e.name = renamed.clone();
@@ -758,13 +788,12 @@ impl Replayer<'_> {
         }
     }
 
-    fn drop(&mut self, d: &pg_query::protobuf::DropStmt) {
-        let kind = ObjectType::try_from(d.remove_type).unwrap_or(ObjectType::Undefined);
-        for object in &d.objects {
-            match kind {
-                ObjectType::ObjectTable => {
-                    let Some(N::List(l)) = object.node.as_ref() else { continue };
-                    let Some(name) = qualified_list(&strings(&l.items)) else { continue };
+    fn drop(&mut self, d: &nodes::DropStmt) {
+        for object in d.objects() {
+            match d.remove_type {
+                ObjectType::OBJECT_TABLE => {
+                    let Node::NodeList(l) = object else { continue };
+                    let Some(name) = qualified_list(&strings(l)) else { continue };
                     if self.schema.tables.remove(&name).is_none() {
                         if !d.missing_ok {
                             self.warn(format!("DROP TABLE `{name}`, which does not exist; statement skipped"));
@@ -777,21 +806,21 @@ impl Replayer<'_> {
                         t.constraints.retain(|k| !matches!(&k.kind, ConstraintKind::ForeignKey { references, .. } if *references == name));
                     }
                 }
-                ObjectType::ObjectIndex => {
-                    let Some(N::List(l)) = object.node.as_ref() else { continue };
-                    if let Some(name) = qualified_list(&strings(&l.items)) {
+                ObjectType::OBJECT_INDEX => {
+                    let Node::NodeList(l) = object else { continue };
+                    if let Some(name) = qualified_list(&strings(l)) {
                         self.schema.indexes.remove(&name);
                     }
                 }
-                ObjectType::ObjectType | ObjectType::ObjectDomain => {
+                ObjectType::OBJECT_TYPE | ObjectType::OBJECT_DOMAIN => {
                     if let Some(name) = type_object_name(object) {
                         self.schema.enums.remove(&name);
                         self.schema.domains.remove(&name);
                     }
                 }
-                ObjectType::ObjectSequence => {
-                    let Some(N::List(l)) = object.node.as_ref() else { continue };
-                    if let Some(name) = qualified_list(&strings(&l.items)) {
+                ObjectType::OBJECT_SEQUENCE => {
+                    let Node::NodeList(l) = object else { continue };
+                    if let Some(name) = qualified_list(&strings(l)) {
                         self.schema.sequences.remove(&name);
                     }
                 }
@@ -800,24 +829,24 @@ impl Replayer<'_> {
         }
     }
 
-    fn create_domain(&mut self, d: &pg_query::protobuf::CreateDomainStmt) {
-        let Some(name) = qualified_list(&strings(&d.domainname)) else { return };
-        let Some(tn) = d.type_name.as_ref() else { return };
+    fn create_domain(&mut self, d: &nodes::CreateDomainStmt) {
+        let Some(name) = qualified_list(&names(d.domainname())) else { return };
+        let Some(tn) = d.type_name() else { return };
         let (base, _) = data_type(tn, self.schema);
         let here = self.here();
         let mut domain = Domain { name: name.clone(), base, not_null: false, default: None, checks: Vec::new(), provenance: History::new(here) };
-        for k in &d.constraints {
-            let Some(N::Constraint(k)) = k.node.as_ref() else { continue };
-            match ConstrType::try_from(k.contype) {
-                Ok(ConstrType::ConstrNotnull) => domain.not_null = true,
-                Ok(ConstrType::ConstrDefault) => domain.default = k.raw_expr.as_deref().map(expr::render),
-                Ok(ConstrType::ConstrCheck) => {
-                    let Some(e) = k.raw_expr.as_deref() else { continue };
-                    let cname = if k.conname.is_empty() {
+        for k in d.constraints() {
+            match k.contype {
+                ConstrType::CONSTR_NOTNULL => domain.not_null = true,
+                ConstrType::CONSTR_DEFAULT => domain.default = present(k.raw_expr()).map(expr::render),
+                ConstrType::CONSTR_CHECK => {
+                    let Some(e) = present(k.raw_expr()) else { continue };
+                    let given = k.conname().filter(|n| !n.is_empty());
+                    let cname = if let Some(given) = given {
+                        truncate_identifier(given)
+                    } else {
                         let taken: Vec<String> = domain.checks.iter().map(|c| c.name.clone()).collect();
                         choose_name(&name.name, None, "check", |n| taken.iter().any(|t| t == n) || self.schema.constraint_exists(&name.schema, n))
-                    } else {
-                        truncate_identifier(&k.conname)
                     };
                     let expression = expr::parenthesised(self.text(), self.offset_in_stmt(k.location)).map(str::to_string).unwrap_or_else(|| expr::render(e));
                     domain.checks.push(Constraint {
@@ -834,8 +863,8 @@ impl Replayer<'_> {
         self.schema.domains.insert(name, domain);
     }
 
-    fn create_index(&mut self, i: &pg_query::protobuf::IndexStmt) {
-        let Some(rv) = i.relation.as_ref() else { return };
+    fn create_index(&mut self, i: &nodes::IndexStmt) {
+        let Some(rv) = i.relation() else { return };
         let table = qualified(rv);
         if !self.schema.tables.contains_key(&table) {
             self.warn(format!("CREATE INDEX on `{table}`, which no earlier migration creates; statement skipped"));
@@ -843,25 +872,25 @@ impl Replayer<'_> {
         }
         let mut columns = Vec::new();
         let mut names_for_label = Vec::new();
-        for p in &i.index_params {
-            if let Some(N::IndexElem(e)) = p.node.as_ref() {
-                if let Some(expression) = e.expr.as_deref().filter(|_| e.name.is_empty()) {
-                    names_for_label.push(expr::figure_colname(expression).map_or_else(|| "expr".to_string(), |n| truncate_identifier(&n)));
-                } else {
-                    columns.push(truncate_identifier(&e.name));
-                    names_for_label.push(truncate_identifier(&e.name));
-                }
+        for e in i.index_params() {
+            let elem_name = e.name().unwrap_or("");
+            if let Some(expression) = present(e.expr()).filter(|_| elem_name.is_empty()) {
+                names_for_label.push(expr::figure_colname(expression).map_or_else(|| "expr".to_string(), |n| truncate_identifier(&n)));
+            } else {
+                columns.push(truncate_identifier(elem_name));
+                names_for_label.push(truncate_identifier(elem_name));
             }
         }
         // A unique index is a constraint only when a constraint made it.
         let label = if i.primary { "pkey" } else if i.isconstraint { "key" } else { "idx" };
-        let name = if i.idxname.is_empty() {
-            let name2 = names_for_label.join("_");
-            choose_name(&table.name, Some(&truncate_identifier(&name2)), label, |n| {
-                self.schema.relation_exists(&QualifiedName::new(table.schema.clone(), n))
-            })
-        } else {
-            truncate_identifier(&i.idxname)
+        let name = match i.idxname().filter(|n| !n.is_empty()) {
+            Some(given) => truncate_identifier(given),
+            None => {
+                let name2 = names_for_label.join("_");
+                choose_name(&table.name, Some(&truncate_identifier(&name2)), label, |n| {
+                    self.schema.relation_exists(&QualifiedName::new(table.schema.clone(), n))
+                })
+            }
         };
         let qname = QualifiedName::new(table.schema.clone(), name);
         if self.schema.relation_exists(&qname) {
@@ -881,13 +910,15 @@ impl Replayer<'_> {
 
 /// The columns of an exclusion constraint's elements, as PostgreSQL names
 /// them for the constraint's name: an expression is `expr`.
-fn exclusion_columns(k: &pg_query::protobuf::Constraint) -> Vec<String> {
-    k.exclusions
+fn exclusion_columns(k: &nodes::Constraint) -> Vec<String> {
+    k.exclusions()
         .iter()
-        .filter_map(|pair| match pair.node.as_ref()? {
-            N::List(l) => match l.items.first()?.node.as_ref()? {
-                N::IndexElem(e) if !e.name.is_empty() => Some(e.name.clone()),
-                N::IndexElem(_) => Some("expr".to_string()),
+        .filter_map(|pair| match pair {
+            Node::NodeList(l) => match l.first()? {
+                Node::IndexElem(e) => match e.name() {
+                    Some(name) if !name.is_empty() => Some(name.to_string()),
+                    _ => Some("expr".to_string()),
+                },
                 _ => None,
             },
             _ => None,
@@ -897,11 +928,11 @@ fn exclusion_columns(k: &pg_query::protobuf::Constraint) -> Vec<String> {
 
 /// The name of a type in `DROP TYPE` / `ALTER TYPE ... RENAME`: a TypeName
 /// node or a list of strings.
-fn type_object_name(node: &Node) -> Option<QualifiedName> {
-    match node.node.as_ref()? {
-        N::TypeName(t) => qualified_list(&strings(&t.names)),
-        N::List(l) => qualified_list(&strings(&l.items)),
-        N::String(_) => qualified_list(&[string(node)?.to_string()]),
+fn type_object_name(node: Node<'_>) -> Option<QualifiedName> {
+    match node {
+        Node::TypeName(t) => qualified_list(&names(t.names())),
+        Node::NodeList(l) => qualified_list(&strings(l)),
+        Node::String(s) => qualified_list(&[s.sval()?.to_string()]),
         _ => None,
     }
 }

@@ -7,8 +7,9 @@
 use dbveto_schema::QualifiedName;
 
 use crate::replay::qualified;
-use pg_query::protobuf::node::Node as N;
-use pg_query::protobuf::{AlterTableType, Node, NullTestType, RangeVar, UpdateStmt, WithClause};
+use crate::statements::parse_sql;
+use pg_raw_parse::nodes::{AlterTableType, NullTestType, RangeVar, UpdateStmt, WithClause};
+use pg_raw_parse::Node;
 
 /// One change to existing rows.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,12 +32,10 @@ pub enum RowChange {
 /// makes. DDL changes none; a `SELECT` is taken to change none either,
 /// unless a data-modifying `WITH` is part of it.
 pub fn row_changes(sql: &str) -> Vec<RowChange> {
-    let Ok(parsed) = pg_query::parse(sql, 0) else { return vec![RowChange::Unknown] };
+    let Ok(parsed) = parse_sql(sql) else { return vec![RowChange::Unknown] };
     let mut out = Vec::new();
-    for raw in &parsed.protobuf.stmts {
-        if let Some(stmt) = raw.stmt.as_deref() {
-            statement(stmt, &mut out);
-        }
+    for raw in parsed.iter() {
+        statement(raw.stmt(), &mut out);
     }
     out
 }
@@ -49,65 +48,55 @@ fn whole(rv: Option<&RangeVar>, out: &mut Vec<RowChange>) {
 }
 
 fn with(clause: Option<&WithClause>, out: &mut Vec<RowChange>) {
-    for cte in clause.map(|w| w.ctes.as_slice()).unwrap_or_default() {
-        if let Some(N::CommonTableExpr(c)) = &cte.node {
-            if let Some(query) = c.ctequery.as_deref() {
-                statement(query, out);
-            }
-        }
+    for cte in clause.into_iter().flat_map(|w| w.ctes()) {
+        statement(cte.ctequery(), out);
     }
 }
 
 /// The column an `UPDATE` fills where it is NULL, with a value that is not.
 fn fills_nulls(s: &UpdateStmt) -> Option<String> {
-    let [target] = s.target_list.as_slice() else { return None };
-    let Some(N::ResTarget(target)) = &target.node else { return None };
-    if !s.from_clause.is_empty() || !target.indirection.is_empty() || !not_null_value(target.val.as_deref()?) {
+    let mut targets = s.target_list().iter();
+    let (Some(target), None) = (targets.next(), targets.next()) else { return None };
+    if !s.from_clause().is_empty() || !target.indirection().is_empty() || !not_null_value(target.val()) {
         return None;
     }
-    let Some(N::NullTest(test)) = s.where_clause.as_deref()?.node.as_ref() else { return None };
-    let Some(N::ColumnRef(column)) = test.arg.as_deref()?.node.as_ref() else { return None };
-    let is_null = test.nulltesttype() == NullTestType::IsNull;
-    let [field] = column.fields.as_slice() else { return None };
-    let Some(N::String(field)) = &field.node else { return None };
-    (is_null && field.sval == target.name).then(|| target.name.clone())
+    let Node::NullTest(test) = s.where_clause() else { return None };
+    let Node::ColumnRef(column) = test.arg() else { return None };
+    let is_null = test.nulltesttype == NullTestType::IS_NULL;
+    let mut fields = column.fields().iter();
+    let (Some(field), None) = (fields.next(), fields.next()) else { return None };
+    let name = target.name()?;
+    (is_null && field.as_str() == Some(name)).then(|| name.to_string())
 }
 
 /// A constant other than NULL, or a function's result (a default's).
-fn not_null_value(node: &Node) -> bool {
-    match &node.node {
-        Some(N::AConst(c)) => !c.isnull,
-        Some(N::TypeCast(c)) => c.arg.as_deref().is_some_and(not_null_value),
-        Some(N::FuncCall(_)) | Some(N::SqlvalueFunction(_)) => true,
+fn not_null_value(node: Node<'_>) -> bool {
+    match node {
+        Node::A_Const(c) => !c.isnull,
+        Node::TypeCast(c) => not_null_value(c.arg()),
+        Node::FuncCall(_) | Node::SQLValueFunction(_) => true,
         _ => false,
     }
 }
 
-fn statement(node: &Node, out: &mut Vec<RowChange>) {
-    match &node.node {
-        Some(N::InsertStmt(s)) => {
-            with(s.with_clause.as_ref(), out);
-            whole(s.relation.as_ref(), out);
+fn statement(node: Node<'_>, out: &mut Vec<RowChange>) {
+    match node {
+        Node::InsertStmt(s) => {
+            with(s.with_clause(), out);
+            whole(s.relation(), out);
         }
-        Some(N::DeleteStmt(s)) => {
-            with(s.with_clause.as_ref(), out);
-            whole(s.relation.as_ref(), out);
+        Node::DeleteStmt(s) => {
+            with(s.with_clause(), out);
+            whole(s.relation(), out);
         }
-        Some(N::MergeStmt(s)) => {
-            with(s.with_clause.as_ref(), out);
-            whole(s.relation.as_ref(), out);
+        Node::MergeStmt(s) => {
+            with(s.with_clause(), out);
+            whole(s.relation(), out);
         }
-        Some(N::UpdateStmt(s)) => {
-            with(s.with_clause.as_ref(), out);
-            let columns: Vec<String> = s
-                .target_list
-                .iter()
-                .filter_map(|t| match &t.node {
-                    Some(N::ResTarget(r)) => Some(r.name.clone()),
-                    _ => None,
-                })
-                .collect();
-            match &s.relation {
+        Node::UpdateStmt(s) => {
+            with(s.with_clause(), out);
+            let columns: Vec<String> = s.target_list().iter().map(|r| r.name().unwrap_or("").to_string()).collect();
+            match s.relation() {
                 Some(rv) => match fills_nulls(s) {
                     Some(column) => out.push(RowChange::FillsNulls { table: qualified(rv), column }),
                     None => out.push(RowChange::Table { table: qualified(rv), columns: Some(columns) }),
@@ -115,34 +104,30 @@ fn statement(node: &Node, out: &mut Vec<RowChange>) {
                 None => out.push(RowChange::Unknown),
             }
         }
-        Some(N::SelectStmt(s)) => with(s.with_clause.as_ref(), out),
-        Some(N::TruncateStmt(s)) => {
-            for r in &s.relations {
-                if let Some(N::RangeVar(rv)) = &r.node {
+        Node::SelectStmt(s) => with(s.with_clause(), out),
+        Node::TruncateStmt(s) => {
+            for r in s.relations() {
+                if let Node::RangeVar(rv) = r {
                     whole(Some(rv), out);
                 }
             }
         }
-        Some(N::CopyStmt(s)) if s.is_from => whole(s.relation.as_ref(), out),
-        Some(N::AlterTableStmt(s)) => {
+        Node::CopyStmt(s) if s.is_from => whole(s.relation(), out),
+        Node::AlterTableStmt(s) => {
             let columns: Vec<String> = s
-                .cmds
+                .cmds()
                 .iter()
-                .filter_map(|c| match &c.node {
-                    Some(N::AlterTableCmd(cmd)) if cmd.subtype() == AlterTableType::AtAlterColumnType => Some(cmd.name.clone()),
+                .filter_map(|c| match c {
+                    Node::AlterTableCmd(cmd) if cmd.subtype == AlterTableType::AT_AlterColumnType => Some(cmd.name().unwrap_or("").to_string()),
                     _ => None,
                 })
                 .collect();
-            if let (false, Some(rv)) = (columns.is_empty(), &s.relation) {
+            if let (false, Some(rv)) = (columns.is_empty(), s.relation()) {
                 out.push(RowChange::Table { table: qualified(rv), columns: Some(columns) });
             }
         }
-        Some(N::DoStmt(_)) | Some(N::CallStmt(_)) => out.push(RowChange::Unknown),
-        Some(N::ExplainStmt(s)) => {
-            if let Some(query) = s.query.as_deref() {
-                statement(query, out);
-            }
-        }
+        Node::DoStmt(_) | Node::CallStmt(_) => out.push(RowChange::Unknown),
+        Node::ExplainStmt(s) => statement(s.query(), out),
         _ => {}
     }
 }

@@ -2,20 +2,38 @@
 //! file: parse all at once, and when that fails, statement by statement.
 
 use dbveto_source::{Diagnostic, Severity, SourceFile};
-use pg_query::protobuf::Node;
+use pg_raw_parse::{Node, ParseResult};
+
+/// The parse of one piece of a file: a whole range, or, when that does
+/// not parse, one statement of it. Its statements borrow from it.
+pub struct Parsed {
+    result: ParseResult,
+    /// Each statement's file range, from its first token.
+    ranges: Vec<(usize, usize)>,
+    /// The file offset the parser's locations are relative to.
+    base: usize,
+}
 
 /// A parsed statement and the byte range of its text in the source file.
-pub struct Statement {
-    pub node: Node,
+pub struct Statement<'p> {
+    pub node: Node<'p>,
     pub start: usize,
     pub end: usize,
     /// The file offset that the parser's locations are relative to.
     pub base: usize,
 }
 
+impl Parsed {
+    /// The statements, in order.
+    pub fn statements(&self) -> impl Iterator<Item = Statement<'_>> + '_ {
+        self.result.iter().zip(&self.ranges).map(|(raw, &(start, end))| Statement { node: raw.stmt(), start, end, base: self.base })
+    }
+}
+
 /// Parses `file.text[range]`. Statements that fail to parse become
-/// diagnostics at their first line; the others are returned in order.
-pub fn parse(file: &SourceFile, range: std::ops::Range<usize>, diagnostics: &mut Vec<Diagnostic>) -> Vec<Statement> {
+/// diagnostics at their first line; the others are returned in order,
+/// each starting at its first token.
+pub fn parse(file: &SourceFile, range: std::ops::Range<usize>, diagnostics: &mut Vec<Diagnostic>) -> Vec<Parsed> {
     let Some(text) = file.text.get(range.clone()) else { return Vec::new() };
     let (text, meta_commands) = crate::psql::blank_meta_commands(text);
     for m in meta_commands.iter().filter(|m| crate::psql::is_include(&m.name)) {
@@ -23,10 +41,10 @@ pub fn parse(file: &SourceFile, range: std::ops::Range<usize>, diagnostics: &mut
         diagnostics.push(file.diagnostic(range.start + m.offset, Severity::Warning, message));
     }
     let text: &str = &text;
-    match parse_all(text, range.start) {
-        Ok(stmts) => stmts,
+    match parse_text(text, range.start) {
+        Ok(parsed) => vec![parsed],
         Err(_) => {
-            let pieces = match pg_query::split_with_scanner(text) {
+            let pieces = match crate::scanner::split(text) {
                 Ok(pieces) => pieces,
                 Err(e) => {
                     diagnostics.push(file.diagnostic(range.start, Severity::Error, format!("could not split SQL into statements: {e}")));
@@ -35,9 +53,10 @@ pub fn parse(file: &SourceFile, range: std::ops::Range<usize>, diagnostics: &mut
             };
             let mut out = Vec::new();
             for piece in pieces {
-                let offset = range.start + (piece.as_ptr() as usize - text.as_ptr() as usize);
-                match parse_all(piece, offset) {
-                    Ok(stmts) => out.extend(stmts),
+                let offset = range.start + piece.start;
+                let piece = text.get(piece).unwrap_or("");
+                match parse_text(piece, offset) {
+                    Ok(parsed) => out.push(parsed),
                     Err(message) => {
                         let lead = piece.len() - piece.trim_start().len();
                         diagnostics.push(file.diagnostic(
@@ -53,24 +72,39 @@ pub fn parse(file: &SourceFile, range: std::ops::Range<usize>, diagnostics: &mut
     }
 }
 
-fn parse_all(text: &str, base: usize) -> Result<Vec<Statement>, String> {
-    let parsed = pg_query::parse(text, 0).map_err(|e| match e {
-        pg_query::Error::Parse(m) => m,
-        other => other.to_string(),
-    })?;
-    Ok(parsed
-        .protobuf
-        .stmts
-        .into_iter()
-        .filter_map(|raw| {
-            let node = *raw.stmt?;
-            let mut start = raw.stmt_location.max(0) as usize;
-            let end = if raw.stmt_len == 0 { text.len() } else { (start + raw.stmt_len as usize).min(text.len()) };
+/// Parses `text`, whose first byte is at file offset `base`; the error is
+/// the parser's message.
+fn parse_text(text: &str, base: usize) -> Result<Parsed, String> {
+    let result = parse_sql(text)?;
+    let ranges = result
+        .iter()
+        .map(|raw| {
+            let (start, end) = statement_range(text, raw);
             // Locations include leading whitespace and comments: point at the keyword.
-            start += leading_trivia(text.get(start..end).unwrap_or(""));
-            Some(Statement { node, start: base + start, end: base + end, base })
+            let start = start + leading_trivia(text.get(start..end).unwrap_or(""));
+            (base + start, base + end)
         })
-        .collect())
+        .collect();
+    Ok(Parsed { result, ranges, base })
+}
+
+/// The byte range of a parsed statement in the text it was parsed from
+/// (a length of 0 means: to the end).
+pub fn statement_range(text: &str, raw: &pg_raw_parse::nodes::RawStmt) -> (usize, usize) {
+    let start = usize::try_from(raw.stmt_location).unwrap_or(0).min(text.len());
+    let end = match usize::try_from(raw.stmt_len) {
+        Ok(0) | Err(_) => text.len(),
+        Ok(len) => (start + len).min(text.len()),
+    };
+    (start, end)
+}
+
+/// PostgreSQL's raw parse of `text`, or its error message.
+pub fn parse_sql(text: &str) -> Result<ParseResult, String> {
+    pg_raw_parse::parse(text).map_err(|e| match e {
+        pg_raw_parse::Error::Parse(m) => m.to_string(),
+        other => other.to_string(),
+    })
 }
 
 /// Bytes of whitespace and comments before the first token.

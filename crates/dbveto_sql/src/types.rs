@@ -3,9 +3,9 @@
 //! `character varying(20)`).
 
 use dbveto_schema::{DataType, Schema};
-use pg_query::protobuf::TypeName;
+use pg_raw_parse::nodes::TypeName;
 
-use crate::expr::{literal, strings};
+use crate::expr::{literal, names};
 use dbveto_writes::Literal;
 
 /// What `serial`-like type names expand to.
@@ -15,16 +15,16 @@ pub enum Serial {
 }
 
 pub fn data_type(type_name: &TypeName, schema: &Schema) -> (DataType, Serial) {
-    let names = strings(&type_name.names);
+    let names = names(type_name.names());
     let mods: Vec<i64> = type_name
-        .typmods
+        .typmods()
         .iter()
         .filter_map(|m| match literal(m) {
             Some(Literal::Int(i)) => Some(i),
             _ => None,
         })
         .collect();
-    let array_dims = type_name.array_bounds.len() as u32;
+    let array_dims = type_name.array_bounds().len() as u32;
     let (qualifier, base) = match names.as_slice() {
         [.., q, b] => (Some(q.as_str()), b.as_str()),
         [b] => (None, b.as_str()),
