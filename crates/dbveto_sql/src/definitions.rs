@@ -1,5 +1,5 @@
 //! Objects written back as SQL by PostgreSQL's own deparser (through
-//! pg_query), for the DDL dbveto derives from a schema: what an exclusion
+//! libpg_query), for the DDL dbveto derives from a schema: what an exclusion
 //! constraint or an expression or partial index is cannot be said with a
 //! list of column names.
 
