@@ -137,8 +137,12 @@ fn constraint_sql(k: &Constraint) -> String {
         ConstraintKind::PrimaryKey => format!("PRIMARY KEY ({cols})"),
         ConstraintKind::Unique => format!("UNIQUE ({cols})"),
         ConstraintKind::Exclusion { definition } => definition.clone(),
-        ConstraintKind::ForeignKey { references, referenced_columns, deferrable, initially_deferred, .. } => {
+        ConstraintKind::ForeignKey { references, referenced_columns, deferrable, initially_deferred, on_delete } => {
             let mut s = format!("FOREIGN KEY ({cols}) REFERENCES {references} ({})", referenced_columns.join(", "));
+            // In `pg_get_constraintdef`'s order: the action, then deferral.
+            if let Some(action) = on_delete {
+                let _ = write!(s, " ON DELETE {action}");
+            }
             if *deferrable {
                 s.push_str(" DEFERRABLE");
             }
