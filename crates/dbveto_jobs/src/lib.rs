@@ -22,7 +22,7 @@ use std::collections::HashMap;
 use dbveto_django::Models;
 use dbveto_python::ProjectIndex;
 use dbveto_rules::{
-    Atomicity, ColumnWriters, EntryKind, Framework, JobFacts, JobSystem, JobUse, Related, ScheduledJob, WriterSite,
+    Atomicity, ColumnWriters, EntryKind, EntryPoint, Framework, JobFacts, JobSystem, JobUse, Related, ScheduledJob, WriterSite,
 };
 use dbveto_source::Location;
 use dbveto_writes::{Arg, Write, WriteKind};
@@ -247,46 +247,68 @@ impl<'w> ColumnTable<'w> {
 /// repository (ORM and SQL, Python and Go).
 pub fn facts(jobs: &Jobs, writes: &[Write]) -> JobFacts {
     let graph = &jobs.graph;
-    let mut reach = graph::Reach::new(graph);
-    let mut columns = ColumnTable::default();
     // An object's `save()` is one of `saves` too, which know whether it is
     // a read-modify-write: the ORM frontend's UPDATE of it does not.
     let saved_at: FxHashSet<&dbveto_source::Location> = jobs.saves.iter().map(|s| &s.save).collect();
-    for write in writes {
-        let Some(write_columns) = &write.columns else { continue };
-        if write.kind == WriteKind::Update && saved_at.contains(&write.location) {
-            continue;
-        }
-        let at = write.call.as_ref().unwrap_or(&write.location);
-        let function = graph.enclosing(&at.path, at.line);
-        let atomicity = match write.kind {
-            WriteKind::Insert => Atomicity::Insert,
-            WriteKind::Update => Atomicity::SingleUpdate,
-        };
-        let table = write.table.to_string();
-        for (column, value) in write_columns.iter().zip(&write.values) {
-            let site = WriterSite {
-                location: write.location.clone(),
-                statement: write.statement.clone(),
-                statement_location: write.call.clone().filter(|c| *c != write.location),
-                value: shown(value),
-                atomicity,
-                function: function.map(|f| graph.name(f).to_string()),
-                entry_points: function.map(|f| reach.entry_points(f)).unwrap_or_default(),
+    let counted: Vec<(&Write, Option<usize>)> = writes
+        .par_iter()
+        .filter(|w| w.columns.is_some() && !(w.kind == WriteKind::Update && saved_at.contains(&w.location)))
+        .map(|w| {
+            let at = w.call.as_ref().unwrap_or(&w.location);
+            (w, graph.enclosing(&at.path, at.line))
+        })
+        .collect();
+    let mut functions: Vec<usize> =
+        counted.iter().filter_map(|(_, f)| *f).chain(jobs.saves.iter().filter_map(|s| s.function)).collect();
+    functions.par_sort_unstable();
+    functions.dedup();
+    let reach: FxHashMap<usize, Vec<EntryPoint>> = functions.into_par_iter().map(|f| (f, graph.entry_points(f))).collect();
+    let entry_points = |f: Option<usize>| f.and_then(|f| reach.get(&f)).cloned().unwrap_or_default();
+    // The sites are built in parallel, then filed in the order of the writes.
+    let write_sites: Vec<(String, &Write, Vec<WriterSite>)> = counted
+        .par_iter()
+        .map(|&(write, function)| {
+            let atomicity = match write.kind {
+                WriteKind::Insert => Atomicity::Insert,
+                WriteKind::Update => Atomicity::SingleUpdate,
             };
-            columns.push(&table, column, write.model.as_ref(), site);
-        }
-    }
-    for save in &jobs.saves {
-        let site = WriterSite {
+            let sites = write
+                .values
+                .iter()
+                .take(write.columns.as_ref().map_or(0, Vec::len))
+                .map(|value| WriterSite {
+                    location: write.location.clone(),
+                    statement: write.statement.clone(),
+                    statement_location: write.call.clone().filter(|c| *c != write.location),
+                    value: shown(value),
+                    atomicity,
+                    function: function.map(|f| graph.name(f).to_string()),
+                    entry_points: entry_points(function),
+                })
+                .collect();
+            (write.table.to_string(), write, sites)
+        })
+        .collect();
+    let save_sites: Vec<WriterSite> = jobs
+        .saves
+        .par_iter()
+        .map(|save| WriterSite {
             location: save.location.clone(),
             statement: save.statement.clone(),
             statement_location: Some(save.save.clone()),
             value: save.value.clone(),
             atomicity: save.atomicity,
             function: save.function.map(|f| graph.name(f).to_string()),
-            entry_points: save.function.map(|f| reach.entry_points(f)).unwrap_or_default(),
-        };
+            entry_points: entry_points(save.function),
+        })
+        .collect();
+    let mut columns = ColumnTable::default();
+    for (table, write, sites) in write_sites {
+        for (column, site) in write.columns.iter().flatten().zip(sites) {
+            columns.push(&table, column, write.model.as_ref(), site);
+        }
+    }
+    for (save, site) in jobs.saves.iter().zip(save_sites) {
         columns.push(&save.table, &save.column, Some(&save.model), site);
     }
     let written = written_by_function(writes, jobs);
