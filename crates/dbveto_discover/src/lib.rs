@@ -12,6 +12,7 @@ mod filter;
 mod migrations;
 
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
 
 use dbveto_source::{relative_path, Diagnostic, Severity, SourceFile};
 use rayon::prelude::*;
@@ -77,9 +78,11 @@ pub fn discover(root: &Path) -> Discovery {
 pub fn discover_with(root: &Path, options: &Options) -> Discovery {
     let filter = &options.filter;
     let (walk_filter, walk_root) = (filter.clone(), root.to_path_buf());
-    let mut found: Vec<(PathBuf, Kind, String)> = Vec::new();
-    let mut diagnostics = Vec::new();
-    let walker = ignore::WalkBuilder::new(root)
+    // Walked on several threads, each file read by the thread that finds it:
+    // neither the walk nor the reads wait for the other. Sorted afterwards.
+    let found: Mutex<Vec<(PathBuf, Kind, Result<SourceFile, Diagnostic>, u64)>> = Mutex::default();
+    let walk_errors: Mutex<Vec<Diagnostic>> = Mutex::default();
+    ignore::WalkBuilder::new(root)
         .follow_links(true)
         .require_git(false)
         .filter_entry(move |e| {
@@ -88,31 +91,32 @@ pub fn discover_with(root: &Path, options: &Options) -> Discovery {
             let excluded = is_dir && e.depth() > 0 && walk_filter.excludes_dir(&relative_path(&walk_root, e.path()));
             !(vendored || excluded)
         })
-        .build();
-    for entry in walker {
-        match entry {
-            Ok(e) => {
-                if let Some(kind) = kind_of(e.path()).filter(|_| e.file_type().is_some_and(|t| t.is_file())) {
-                    let rel = relative_path(root, e.path());
-                    if filter.accepts_file(&rel) {
-                        found.push((e.into_path(), kind, rel));
+        .build_parallel()
+        .run(|| {
+            let (found, walk_errors) = (&found, &walk_errors);
+            Box::new(move |entry| {
+                match entry {
+                    Ok(e) => {
+                        if let Some(kind) = kind_of(e.path()).filter(|_| e.file_type().is_some_and(|t| t.is_file())) {
+                            let rel = relative_path(root, e.path());
+                            if filter.accepts_file(&rel) {
+                                let (file, bytes) = read_source(e.path(), &rel);
+                                found.lock().unwrap_or_else(PoisonError::into_inner).push((e.into_path(), kind, file, bytes));
+                            }
+                        }
                     }
+                    Err(err) => walk_errors.lock().unwrap_or_else(PoisonError::into_inner).push(walk_error(root, &err)),
                 }
-            }
-            Err(err) => diagnostics.push(walk_error(root, &err)),
-        }
-    }
-    found.sort();
-    let read: Vec<(Kind, Result<SourceFile, Diagnostic>, u64)> = found
-        .par_iter()
-        .map(|(path, kind, rel)| {
-            let (file, bytes) = read_source(path, rel);
-            (*kind, file, bytes)
-        })
-        .collect();
+                ignore::WalkState::Continue
+            })
+        });
+    let mut found = found.into_inner().unwrap_or_else(PoisonError::into_inner);
+    found.par_sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    let mut diagnostics = walk_errors.into_inner().unwrap_or_else(PoisonError::into_inner);
+    diagnostics.sort();
     let mut d = Discovery { diagnostics, ..Discovery::default() };
     let mut sql = Vec::new();
-    for (kind, file, bytes) in read {
+    for (_, kind, file, bytes) in found {
         d.bytes += bytes;
         match (kind, file) {
             (_, Err(diag)) => d.diagnostics.push(diag),
