@@ -91,7 +91,7 @@ pub fn analyze_with(root: &Path, options: &Options) -> Analysis {
         writes.extend(w.into_iter().filter(|w| !dbveto_sqlalchemy::is_revision_path(&w.location.path)));
         diagnostics.extend(diags);
     }
-    jobs.add_go(&d.go_files, &d.go_mods, &writes);
+    jobs.add_go(&d.go_files, &d.go_mods, &go.outline, &writes);
     facts.jobs = dbveto_jobs::facts(&jobs, &writes);
     diagnostics.sort();
     diagnostics.dedup();
