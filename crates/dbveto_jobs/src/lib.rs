@@ -210,19 +210,49 @@ fn is_migration(path: &str) -> bool {
 #[derive(Default)]
 struct ColumnTable<'w> {
     columns: Vec<ColumnWriters>,
-    /// Table → column → index in `columns`.
-    slots: FxHashMap<String, FxHashMap<&'w str, usize>>,
+    /// Table → index in `slots`.
+    tables: FxHashMap<String, usize>,
+    /// Per table: column → index in `columns`.
+    slots: Vec<FxHashMap<&'w str, usize>>,
 }
 
 impl<'w> ColumnTable<'w> {
-    /// Adds a site; the column's model is the first one given.
-    fn push(&mut self, table: &str, column: &'w str, model: Option<&String>, site: WriterSite) {
-        let by_column = match self.slots.get_mut(table) {
-            Some(by_column) => by_column,
-            None => self.slots.entry(table.to_string()).or_default(),
+    /// The columns of `table`, looked up once for all the columns of a write.
+    fn table<'t>(&'t mut self, table: &'t str) -> TableColumns<'t, 'w> {
+        let slot = match self.tables.get(table) {
+            Some(&slot) => slot,
+            None => {
+                self.slots.push(FxHashMap::default());
+                self.tables.insert(table.to_string(), self.slots.len() - 1);
+                self.slots.len() - 1
+            }
         };
-        let slot = *by_column.entry(column).or_insert_with(|| {
-            self.columns.push(ColumnWriters { table: table.to_string(), column: column.to_string(), model: None, sites: Vec::new() });
+        TableColumns { table, by_column: &mut self.slots[slot], columns: &mut self.columns }
+    }
+
+    /// By table and column, each column's sites by location.
+    fn into_sorted(mut self) -> Vec<ColumnWriters> {
+        self.columns.par_sort_unstable_by(|a, b| (&a.table, &a.column).cmp(&(&b.table, &b.column)));
+        self.columns.par_iter_mut().for_each(|c| {
+            c.sites.sort_by(|a, b| a.location.cmp(&b.location));
+            c.sites.dedup_by(|a, b| a.location == b.location && a.statement == b.statement);
+        });
+        self.columns
+    }
+}
+
+/// The columns of one table in a [`ColumnTable`].
+struct TableColumns<'t, 'w> {
+    table: &'t str,
+    by_column: &'t mut FxHashMap<&'w str, usize>,
+    columns: &'t mut Vec<ColumnWriters>,
+}
+
+impl<'w> TableColumns<'_, 'w> {
+    /// Adds a site; the column's model is the first one given.
+    fn push(&mut self, column: &'w str, model: Option<&String>, site: WriterSite) {
+        let slot = *self.by_column.entry(column).or_insert_with(|| {
+            self.columns.push(ColumnWriters { table: self.table.to_string(), column: column.to_string(), model: None, sites: Vec::new() });
             self.columns.len() - 1
         });
         let writers = &mut self.columns[slot];
@@ -230,16 +260,6 @@ impl<'w> ColumnTable<'w> {
             writers.model = model.cloned();
         }
         writers.sites.push(site);
-    }
-
-    /// By table and column, each column's sites by location.
-    fn into_sorted(mut self) -> Vec<ColumnWriters> {
-        self.columns.sort_unstable_by(|a, b| (&a.table, &a.column).cmp(&(&b.table, &b.column)));
-        for c in &mut self.columns {
-            c.sites.sort_by(|a, b| a.location.cmp(&b.location));
-            c.sites.dedup_by(|a, b| a.location == b.location && a.statement == b.statement);
-        }
-        self.columns
     }
 }
 
@@ -304,12 +324,13 @@ pub fn facts(jobs: &Jobs, writes: &[Write]) -> JobFacts {
         .collect();
     let mut columns = ColumnTable::default();
     for (table, write, sites) in write_sites {
+        let mut of_table = columns.table(&table);
         for (column, site) in write.columns.iter().flatten().zip(sites) {
-            columns.push(&table, column, write.model.as_ref(), site);
+            of_table.push(column, write.model.as_ref(), site);
         }
     }
     for (save, site) in jobs.saves.iter().zip(save_sites) {
-        columns.push(&save.table, &save.column, Some(&save.model), site);
+        columns.table(&save.table).push(&save.column, Some(&save.model), site);
     }
     let written = written_by_function(writes, jobs);
     JobFacts {
