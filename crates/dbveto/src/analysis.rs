@@ -80,10 +80,11 @@ pub fn analyze_with(root: &Path, options: &Options) -> Analysis {
     queries.extend(d.query_files.iter().flat_map(query_file));
     diagnostics.extend(go.diagnostics);
     diagnostics.extend(python.diagnostics);
-    for f in d.go_files.iter().chain(&d.python_files).chain(&d.query_files) {
-        sources.insert(f);
-    }
-    let extracted: Vec<(Vec<Write>, Vec<Diagnostic>)> = dbveto_sql::extract_writes_all(&queries);
+    // Filing the sources, one by one, overlaps the SQL extraction.
+    let (extracted, ()) = rayon::join(
+        || dbveto_sql::extract_writes_all(&queries),
+        || d.go_files.iter().chain(&d.python_files).chain(&d.query_files).for_each(|f| sources.insert(f)),
+    );
     let mut writes = orm_writes;
     for (w, diags) in extracted {
         // A data migration inside an Alembic revision runs against the schema of its
@@ -91,8 +92,15 @@ pub fn analyze_with(root: &Path, options: &Options) -> Analysis {
         writes.extend(w.into_iter().filter(|w| !dbveto_sqlalchemy::is_revision_path(&w.location.path)));
         diagnostics.extend(diags);
     }
-    jobs.add_go(&d.go_files, &d.go_mods, &go.outline, &writes);
-    facts.jobs = dbveto_jobs::facts(&jobs, &writes);
+    // Freeing the queries (their SQL, piece by piece) overlaps the jobs' facts.
+    let (jobs_facts, ()) = rayon::join(
+        || {
+            jobs.add_go(&d.go_files, &d.go_mods, &go.outline, &writes);
+            dbveto_jobs::facts(&jobs, &writes)
+        },
+        move || drop(queries),
+    );
+    facts.jobs = jobs_facts;
     diagnostics.sort();
     diagnostics.dedup();
     Analysis { databases, facts, writes, diagnostics, sources, files, django_apps }
