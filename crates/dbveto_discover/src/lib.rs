@@ -175,7 +175,9 @@ pub fn read_source(path: &Path, rel: &str) -> (Result<SourceFile, Diagnostic>, u
         return (Err(Diagnostic::file(rel, Severity::Warning, message)), 0);
     }
     let mut bytes = Vec::with_capacity(size as usize);
-    if let Err(e) = std::io::Read::read_to_end(&mut file, &mut bytes) {
+    // Through `take` (which limits nothing here): `File`'s own `read_to_end`
+    // would look up the size again (a stat and a seek) for every file.
+    if let Err(e) = std::io::Read::read_to_end(&mut std::io::Read::take(&mut file, u64::MAX), &mut bytes) {
         return could_not_read(e);
     }
     let n = bytes.len() as u64;
