@@ -69,6 +69,9 @@ fn kind_of(path: &Path) -> Option<Kind> {
     }
 }
 
+/// A file found and read: its path, its kind, its text (or why not), its size.
+type ReadFile = (PathBuf, Kind, Result<SourceFile, Diagnostic>, u64);
+
 /// Walks `root` (honouring `.gitignore`) and reads the files dbveto uses.
 pub fn discover(root: &Path) -> Discovery {
     discover_with(root, &Options::default())
@@ -80,7 +83,7 @@ pub fn discover_with(root: &Path, options: &Options) -> Discovery {
     let (walk_filter, walk_root) = (filter.clone(), root.to_path_buf());
     // Walked on several threads, each file read by the thread that finds it:
     // neither the walk nor the reads wait for the other. Sorted afterwards.
-    let found: Mutex<Vec<(PathBuf, Kind, Result<SourceFile, Diagnostic>, u64)>> = Mutex::default();
+    let found: Mutex<Vec<ReadFile>> = Mutex::default();
     let walk_errors: Mutex<Vec<Diagnostic>> = Mutex::default();
     ignore::WalkBuilder::new(root)
         .follow_links(true)

@@ -329,7 +329,7 @@ pub(crate) fn outline(text: &str, tokens: Option<&Tokens<'_>>) -> Lexed {
     let mut decls = Vec::new();
     for &(start, end) in &items {
         if t.is_word(start, "func") {
-            let Some(open) = skim::body(&t, start, end) else { continue };
+            let Some(open) = skim::body(t, start, end) else { continue };
             let close = t.partner[open] as usize;
             // The name: after the receiver, if any.
             let receiver = t.kind(start + 1) == Some(K::LParen);
@@ -344,7 +344,7 @@ pub(crate) fn outline(text: &str, tokens: Option<&Tokens<'_>>) -> Lexed {
                 seed,
             });
         } else if ["type", "var", "const"].iter().any(|w| t.is_word(start, w)) {
-            decls.push(LexDecl { names: declared_names(&t, start, end), tokens: (start + 1, end) });
+            decls.push(LexDecl { names: declared_names(t, start, end), tokens: (start + 1, end) });
         }
     }
     Lexed::File { funcs, decls }
