@@ -2,6 +2,7 @@
 //! frontends → writes → rules → findings. Everything here is data in,
 //! data out; printing happens in `main`.
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use dbveto_discover::{discover_with, Migration, MigrationSet, MigrationTool, Options};
@@ -79,10 +80,11 @@ pub fn analyze_with(root: &Path, options: &Options) -> Analysis {
     queries.extend(d.query_files.iter().flat_map(query_file));
     diagnostics.extend(go.diagnostics);
     diagnostics.extend(python.diagnostics);
-    for f in d.go_files.iter().chain(&d.python_files).chain(&d.query_files) {
-        sources.insert(f);
-    }
-    let extracted: Vec<(Vec<Write>, Vec<Diagnostic>)> = dbveto_sql::extract_writes_all(&queries);
+    // Filing the sources, one by one, overlaps the SQL extraction.
+    let (extracted, ()) = rayon::join(
+        || dbveto_sql::extract_writes_all(&queries),
+        || d.go_files.iter().chain(&d.python_files).chain(&d.query_files).for_each(|f| sources.insert(f)),
+    );
     let mut writes = orm_writes;
     for (w, diags) in extracted {
         // A data migration inside an Alembic revision runs against the schema of its
@@ -90,8 +92,15 @@ pub fn analyze_with(root: &Path, options: &Options) -> Analysis {
         writes.extend(w.into_iter().filter(|w| !dbveto_sqlalchemy::is_revision_path(&w.location.path)));
         diagnostics.extend(diags);
     }
-    jobs.add_go(&d.go_files, &d.go_mods, &writes);
-    facts.jobs = dbveto_jobs::facts(&jobs, &writes);
+    // Freeing the queries (their SQL, piece by piece) overlaps the jobs' facts.
+    let (jobs_facts, ()) = rayon::join(
+        || {
+            jobs.add_go(&d.go_files, &d.go_mods, &go.outline, &writes);
+            dbveto_jobs::facts(&jobs, &writes)
+        },
+        move || drop(queries),
+    );
+    facts.jobs = jobs_facts;
     diagnostics.sort();
     diagnostics.dedup();
     Analysis { databases, facts, writes, diagnostics, sources, files, django_apps }
@@ -204,28 +213,40 @@ impl Analysis {
     /// The database a write goes to: among those that have its table, the
     /// one whose migrations sit closest to the code in the tree.
     pub fn database_for(&self, write: &Write) -> Option<&Database> {
-        let has_table = |s: &Schema| s.table(write.table.schema.as_deref(), &write.table.name).is_some();
-        self.closest_database(&write.location.path, has_table).map(|i| &self.databases[i])
+        self.closest_database(&write.location.path, |s| has_table(s, write)).map(|i| &self.databases[i])
     }
 
     /// Among the databases whose schema `has` what is looked for, the one
     /// whose folder shares most of `path`: its index.
     pub fn closest_database(&self, path: &str, has: impl Fn(&Schema) -> bool) -> Option<usize> {
-        // Nearest folder first, then the first by name, then the last declared: `has` (a
-        // schema lookup, run for every write) stops at the first database that passes.
+        self.nearest_first(path).into_iter().find(|&i| has(&self.databases[i].schema))
+    }
+
+    /// The databases in the order they are tried for the code at `path`: nearest
+    /// folder first, then the first by name, then the last declared.
+    fn nearest_first(&self, path: &str) -> Vec<usize> {
         let mut order: Vec<(usize, usize)> = self.databases.iter().enumerate().map(|(i, db)| (common_prefix(&db.set.dir, path), i)).collect();
         let dir = |i: usize| &self.databases[i].set.dir;
         order.sort_by(|&(pa, ia), &(pb, ib)| pb.cmp(&pa).then_with(|| dir(ia).cmp(dir(ib))).then(ib.cmp(&ia)));
-        order.into_iter().map(|(_, i)| i).find(|&i| has(&self.databases[i].schema))
+        order.into_iter().map(|(_, i)| i).collect()
     }
 
     pub fn check(&self, rules: &[&Rule]) -> Vec<Finding> {
+        // A file holds many writes: its order of databases is worked out once.
+        let mut paths: Vec<&str> = self.writes.iter().map(|w| &*w.location.path).collect();
+        paths.dedup();
+        paths.par_sort_unstable();
+        paths.dedup();
+        let nearest: HashMap<&str, Vec<usize>> = paths.into_par_iter().map(|p| (p, self.nearest_first(p))).collect();
         let mut findings: Vec<Finding> = self
             .writes
             .par_iter()
-            .flat_map_iter(|w| match self.database_for(w) {
-                Some(db) => dbveto_rules::check_write(rules, &db.schema, w),
-                None => Vec::new(),
+            .flat_map_iter(|w| {
+                let order = nearest.get(&*w.location.path).map_or(&[][..], Vec::as_slice);
+                match order.iter().map(|&i| &self.databases[i]).find(|db| has_table(&db.schema, w)) {
+                    Some(db) => dbveto_rules::check_write(rules, &db.schema, w),
+                    None => Vec::new(),
+                }
             })
             .collect();
         findings.extend(dbveto_rules::check_project(rules, &self.facts));
@@ -233,6 +254,10 @@ impl Analysis {
         findings.dedup();
         findings
     }
+}
+
+fn has_table(schema: &Schema, write: &Write) -> bool {
+    schema.table(write.table.schema.as_deref(), &write.table.name).is_some()
 }
 
 /// Path components two relative paths share from the start.

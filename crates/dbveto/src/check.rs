@@ -135,6 +135,9 @@ pub fn run(args: CheckArgs) -> Result<ExitCode, String> {
             }
         }
     };
+    // The process ends right after printing: freeing the analysis (every
+    // file, tree and write, one by one) would take longer than the report.
+    std::mem::forget(analysis);
     match &args.output {
         Some(path) => std::fs::write(path, out).map_err(|e| format!("could not write `{}`: {e}", path.display()))?,
         None => crate::print(&out)?,

@@ -12,6 +12,7 @@ mod filter;
 mod migrations;
 
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
 
 use dbveto_source::{relative_path, Diagnostic, Severity, SourceFile};
 use rayon::prelude::*;
@@ -68,6 +69,9 @@ fn kind_of(path: &Path) -> Option<Kind> {
     }
 }
 
+/// A file found and read: its path, its kind, its text (or why not), its size.
+type ReadFile = (PathBuf, Kind, Result<SourceFile, Diagnostic>, u64);
+
 /// Walks `root` (honouring `.gitignore`) and reads the files dbveto uses.
 pub fn discover(root: &Path) -> Discovery {
     discover_with(root, &Options::default())
@@ -77,9 +81,11 @@ pub fn discover(root: &Path) -> Discovery {
 pub fn discover_with(root: &Path, options: &Options) -> Discovery {
     let filter = &options.filter;
     let (walk_filter, walk_root) = (filter.clone(), root.to_path_buf());
-    let mut found: Vec<(PathBuf, Kind, String)> = Vec::new();
-    let mut diagnostics = Vec::new();
-    let walker = ignore::WalkBuilder::new(root)
+    // Walked on several threads, each file read by the thread that finds it:
+    // neither the walk nor the reads wait for the other. Sorted afterwards.
+    let found: Mutex<Vec<ReadFile>> = Mutex::default();
+    let walk_errors: Mutex<Vec<Diagnostic>> = Mutex::default();
+    ignore::WalkBuilder::new(root)
         .follow_links(true)
         .require_git(false)
         .filter_entry(move |e| {
@@ -88,31 +94,32 @@ pub fn discover_with(root: &Path, options: &Options) -> Discovery {
             let excluded = is_dir && e.depth() > 0 && walk_filter.excludes_dir(&relative_path(&walk_root, e.path()));
             !(vendored || excluded)
         })
-        .build();
-    for entry in walker {
-        match entry {
-            Ok(e) => {
-                if let Some(kind) = kind_of(e.path()).filter(|_| e.file_type().is_some_and(|t| t.is_file())) {
-                    let rel = relative_path(root, e.path());
-                    if filter.accepts_file(&rel) {
-                        found.push((e.into_path(), kind, rel));
+        .build_parallel()
+        .run(|| {
+            let (found, walk_errors) = (&found, &walk_errors);
+            Box::new(move |entry| {
+                match entry {
+                    Ok(e) => {
+                        if let Some(kind) = kind_of(e.path()).filter(|_| e.file_type().is_some_and(|t| t.is_file())) {
+                            let rel = relative_path(root, e.path());
+                            if filter.accepts_file(&rel) {
+                                let (file, bytes) = read_source(e.path(), &rel);
+                                found.lock().unwrap_or_else(PoisonError::into_inner).push((e.into_path(), kind, file, bytes));
+                            }
+                        }
                     }
+                    Err(err) => walk_errors.lock().unwrap_or_else(PoisonError::into_inner).push(walk_error(root, &err)),
                 }
-            }
-            Err(err) => diagnostics.push(walk_error(root, &err)),
-        }
-    }
-    found.sort();
-    let read: Vec<(Kind, Result<SourceFile, Diagnostic>, u64)> = found
-        .par_iter()
-        .map(|(path, kind, rel)| {
-            let (file, bytes) = read_source(path, rel);
-            (*kind, file, bytes)
-        })
-        .collect();
+                ignore::WalkState::Continue
+            })
+        });
+    let mut found = found.into_inner().unwrap_or_else(PoisonError::into_inner);
+    found.par_sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    let mut diagnostics = walk_errors.into_inner().unwrap_or_else(PoisonError::into_inner);
+    diagnostics.sort();
     let mut d = Discovery { diagnostics, ..Discovery::default() };
     let mut sql = Vec::new();
-    for (kind, file, bytes) in read {
+    for (_, kind, file, bytes) in found {
         d.bytes += bytes;
         match (kind, file) {
             (_, Err(diag)) => d.diagnostics.push(diag),
@@ -171,7 +178,9 @@ pub fn read_source(path: &Path, rel: &str) -> (Result<SourceFile, Diagnostic>, u
         return (Err(Diagnostic::file(rel, Severity::Warning, message)), 0);
     }
     let mut bytes = Vec::with_capacity(size as usize);
-    if let Err(e) = std::io::Read::read_to_end(&mut file, &mut bytes) {
+    // Through `take` (which limits nothing here): `File`'s own `read_to_end`
+    // would look up the size again (a stat and a seek) for every file.
+    if let Err(e) = std::io::Read::read_to_end(&mut std::io::Read::take(&mut file, u64::MAX), &mut bytes) {
         return could_not_read(e);
     }
     let n = bytes.len() as u64;

@@ -37,7 +37,7 @@ use rayon::prelude::*;
 use crate::cst::{Node, Tree};
 use crate::facts::{FileFacts, Key};
 
-pub use program::{program, GoEntry, GoEntryKind, GoFunction, GoProgram, GoSchedule};
+pub use program::{program, GoEntry, GoEntryKind, GoFunction, GoOutline, GoProgram, GoSchedule};
 
 /// What the Go frontend found in a repository.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -48,6 +48,8 @@ pub struct GoExtraction {
     pub queries: Vec<EmbeddedQuery>,
     /// Files that could not be (fully) parsed, or were too large to analyse.
     pub diagnostics: Vec<Diagnostic>,
+    /// What [`program`] needs of each file, kept from the one lexing of it.
+    pub outline: GoOutline,
 }
 
 /// Larger files are not analysed: no hand-written Go file is this big.
@@ -82,7 +84,7 @@ pub fn extract(files: &[SourceFile], go_mods: &[SourceFile]) -> GoExtraction {
 fn extract_with(files: &[SourceFile], go_mods: &[SourceFile], skim: bool) -> GoExtraction {
     // What of each file can matter (see `skim`): the rest is not parsed.
     let texts: Vec<&str> = files.iter().map(|f| &*f.text).collect();
-    let skim = skim.then(|| skim::Skim::new(&texts));
+    let mut skim = skim.then(|| skim::Skim::new(&texts));
     // Pass 1, file by file in parallel: parse, index, keep the facts and
     // drop the tree. No tree outlives its file's turn.
     let (facts, diagnostics): (Vec<FileFacts<'_>>, Vec<Option<Diagnostic>>) = files
@@ -117,7 +119,12 @@ fn extract_with(files: &[SourceFile], go_mods: &[SourceFile], skim: bool) -> GoE
         queries.extend(found.into_iter().map(|(_, q)| q));
     }
     let diagnostics = diagnostics.into_iter().flatten().collect();
-    GoExtraction { queries, diagnostics }
+    let outline = match skim.as_mut() {
+        Some(skim) => std::mem::take(&mut skim.outlines),
+        None => files.par_iter().map(|f| program::select::lex_file(&f.text)).collect(),
+    };
+    let outline = GoOutline(outline);
+    GoExtraction { queries, diagnostics, outline }
 }
 
 /// Pass 1 over one file: its facts, and a diagnostic if it could not be

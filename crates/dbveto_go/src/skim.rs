@@ -31,6 +31,7 @@ use dbveto_writes::looks_like_write;
 use rayon::prelude::*;
 
 use crate::calls::SQLX_FUNCTIONS;
+use crate::program::select;
 use crate::strings;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -369,6 +370,8 @@ struct FileSkim {
 pub(crate) struct Skim {
     /// `None` for a file parsed whole.
     files: Vec<Option<FileSkim>>,
+    /// What the call graph's search needs of each file (see `program::select`).
+    pub(crate) outlines: Vec<select::Lexed>,
     /// The names of the types whose literals and field assignments may give
     /// a `db` column its values, hashed: structs with a `db` tag, structs
     /// embedding those, and aliases of either (whatever their package), that
@@ -413,17 +416,19 @@ impl Skim {
     pub(crate) fn new(texts: &[&str]) -> Skim {
         let skimmed: Vec<Skimmed<'_>> = texts.par_iter().map(|text| skim_file(text)).collect();
         let mut files = Vec::with_capacity(skimmed.len());
+        let mut outlines = Vec::with_capacity(skimmed.len());
         let mut specs = Vec::new();
         let mut bound: Option<IdSet> = Some(IdSet::default());
         for file in skimmed {
             files.push(file.skim);
+            outlines.push(file.outline);
             specs.extend(file.specs);
             match (&mut bound, file.bound) {
                 (Some(all), Some(names)) => all.extend(names),
                 _ => bound = None,
             }
         }
-        Skim { files, relevant: relevant_names(&specs, bound.as_ref()).into_iter().map(hash).collect() }
+        Skim { files, outlines, relevant: relevant_names(&specs, bound.as_ref()).into_iter().map(hash).collect() }
     }
 
     /// The spans of file `file` (whose text is `text`) not to parse,
@@ -506,6 +511,7 @@ struct Skimmed<'a> {
     /// The identifiers the file's `Named*` calls may bind through; `None`:
     /// any (a call the skim does not place in a function).
     bound: Option<Vec<u32>>,
+    outline: select::Lexed,
 }
 
 /// One lexing of a file: what to leave out of it, and its type specs. A
@@ -514,11 +520,12 @@ struct Skimmed<'a> {
 fn skim_file(text: &str) -> Skimmed<'_> {
     if !crate::indexed(text) {
         // Not parsed at all: nothing in it counts.
-        return Skimmed { skim: None, specs: Vec::new(), bound: Some(Vec::new()) };
+        return Skimmed { skim: None, specs: Vec::new(), bound: Some(Vec::new()), outline: select::outline(text, None) };
     }
     let Some(mut t) = Tokens::new(text) else {
-        return Skimmed { skim: None, specs: unskimmable_type_specs(text), bound: None };
+        return Skimmed { skim: None, specs: unskimmable_type_specs(text), bound: None, outline: select::outline(text, None) };
     };
+    let outline = select::outline(text, Some(&t));
     let mut skim = FileSkim { comments: std::mem::take(&mut t.comments), ..FileSkim::default() };
     let mut specs = Vec::new();
     let mut bound = Some(Vec::new());
@@ -555,7 +562,7 @@ fn skim_file(text: &str) -> Skimmed<'_> {
             }
         }
     }
-    Skimmed { skim: Some(skim), specs, bound }
+    Skimmed { skim: Some(skim), specs, bound, outline }
 }
 
 /// Every identifier of a file that could not be skimmed, as a tagged type:
@@ -834,7 +841,7 @@ mod tests {
 
     fn kept(text: &str, relevant: &[&str]) -> String {
         let skim =
-            Skim { files: vec![skim_file(text).skim], relevant: relevant.iter().map(|n| hash(n)).collect() };
+            Skim { files: vec![skim_file(text).skim], outlines: Vec::new(), relevant: relevant.iter().map(|n| hash(n)).collect() };
         kept_text(text, &skim.skipped_spans(0, text))
     }
 

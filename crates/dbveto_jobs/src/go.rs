@@ -10,15 +10,16 @@ use crate::{Jobs, Schedule};
 
 impl Jobs {
     /// Adds the Go code that reaches `writes` (every write of the
-    /// repository; those of Go files count) from `files` and `go_mods`.
-    pub fn add_go(&mut self, files: &[SourceFile], go_mods: &[SourceFile], writes: &[Write]) {
+    /// repository; those of Go files count) from `files` and `go_mods`,
+    /// and what the Go frontend kept of them (`outline`, may be empty).
+    pub fn add_go(&mut self, files: &[SourceFile], go_mods: &[SourceFile], outline: &dbveto_go::GoOutline, writes: &[Write]) {
         let at: Vec<Location> = writes
             .iter()
             .map(|w| w.call.as_ref().unwrap_or(&w.location))
             .filter(|l| l.path.ends_with(".go"))
             .cloned()
             .collect();
-        let program = dbveto_go::program(files, go_mods, &at);
+        let program = dbveto_go::program(files, go_mods, &at, outline);
         let ids: Vec<usize> =
             program.functions.into_iter().map(|f| self.graph.add(f.name, f.location, f.last_line)).collect();
         let id = |f: usize| ids.get(f).copied();

@@ -147,6 +147,15 @@ impl Graph {
         })
     }
 
+    /// The entry points from which a chain of calls reaches `f`, sorted.
+    pub fn entry_points(&self, f: usize) -> Vec<EntryPoint> {
+        let mut found: Vec<EntryPoint> =
+            walk(f, self.len(), |g| &self.callers[g]).into_iter().flat_map(|g| self.own_entry_points(g)).collect();
+        found.sort();
+        found.dedup();
+        found
+    }
+
     /// Every function a chain of calls from `f` reaches, `f` included.
     pub fn reachable(&self, f: usize) -> Vec<usize> {
         walk(f, self.len(), |g| &self.callees[g])
@@ -194,30 +203,4 @@ fn walk<'g>(start: usize, len: usize, next: impl Fn(usize) -> &'g Vec<usize>) ->
         }
     }
     order
-}
-
-/// Entry points per function, computed once each.
-pub struct Reach<'g> {
-    graph: &'g Graph,
-    memo: FxHashMap<usize, Vec<EntryPoint>>,
-}
-
-impl<'g> Reach<'g> {
-    pub fn new(graph: &'g Graph) -> Self {
-        Reach { graph, memo: FxHashMap::default() }
-    }
-
-    /// The entry points from which a chain of calls reaches `f`.
-    pub fn entry_points(&mut self, f: usize) -> Vec<EntryPoint> {
-        if let Some(found) = self.memo.get(&f) {
-            return found.clone();
-        }
-        let graph = self.graph;
-        let mut found: Vec<EntryPoint> =
-            walk(f, graph.len(), |g| &graph.callers[g]).into_iter().flat_map(|g| graph.own_entry_points(g)).collect();
-        found.sort();
-        found.dedup();
-        self.memo.insert(f, found.clone());
-        found
-    }
 }

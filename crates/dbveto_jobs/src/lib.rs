@@ -22,7 +22,7 @@ use std::collections::HashMap;
 use dbveto_django::Models;
 use dbveto_python::ProjectIndex;
 use dbveto_rules::{
-    Atomicity, ColumnWriters, EntryKind, Framework, JobFacts, JobSystem, JobUse, Related, ScheduledJob, WriterSite,
+    Atomicity, ColumnWriters, EntryKind, EntryPoint, Framework, JobFacts, JobSystem, JobUse, Related, ScheduledJob, WriterSite,
 };
 use dbveto_source::Location;
 use dbveto_writes::{Arg, Write, WriteKind};
@@ -210,19 +210,49 @@ fn is_migration(path: &str) -> bool {
 #[derive(Default)]
 struct ColumnTable<'w> {
     columns: Vec<ColumnWriters>,
-    /// Table → column → index in `columns`.
-    slots: FxHashMap<String, FxHashMap<&'w str, usize>>,
+    /// Table → index in `slots`.
+    tables: FxHashMap<String, usize>,
+    /// Per table: column → index in `columns`.
+    slots: Vec<FxHashMap<&'w str, usize>>,
 }
 
 impl<'w> ColumnTable<'w> {
-    /// Adds a site; the column's model is the first one given.
-    fn push(&mut self, table: &str, column: &'w str, model: Option<&String>, site: WriterSite) {
-        let by_column = match self.slots.get_mut(table) {
-            Some(by_column) => by_column,
-            None => self.slots.entry(table.to_string()).or_default(),
+    /// The columns of `table`, looked up once for all the columns of a write.
+    fn table<'t>(&'t mut self, table: &'t str) -> TableColumns<'t, 'w> {
+        let slot = match self.tables.get(table) {
+            Some(&slot) => slot,
+            None => {
+                self.slots.push(FxHashMap::default());
+                self.tables.insert(table.to_string(), self.slots.len() - 1);
+                self.slots.len() - 1
+            }
         };
-        let slot = *by_column.entry(column).or_insert_with(|| {
-            self.columns.push(ColumnWriters { table: table.to_string(), column: column.to_string(), model: None, sites: Vec::new() });
+        TableColumns { table, by_column: &mut self.slots[slot], columns: &mut self.columns }
+    }
+
+    /// By table and column, each column's sites by location.
+    fn into_sorted(mut self) -> Vec<ColumnWriters> {
+        self.columns.par_sort_unstable_by(|a, b| (&a.table, &a.column).cmp(&(&b.table, &b.column)));
+        self.columns.par_iter_mut().for_each(|c| {
+            c.sites.sort_by(|a, b| a.location.cmp(&b.location));
+            c.sites.dedup_by(|a, b| a.location == b.location && a.statement == b.statement);
+        });
+        self.columns
+    }
+}
+
+/// The columns of one table in a [`ColumnTable`].
+struct TableColumns<'t, 'w> {
+    table: &'t str,
+    by_column: &'t mut FxHashMap<&'w str, usize>,
+    columns: &'t mut Vec<ColumnWriters>,
+}
+
+impl<'w> TableColumns<'_, 'w> {
+    /// Adds a site; the column's model is the first one given.
+    fn push(&mut self, column: &'w str, model: Option<&String>, site: WriterSite) {
+        let slot = *self.by_column.entry(column).or_insert_with(|| {
+            self.columns.push(ColumnWriters { table: self.table.to_string(), column: column.to_string(), model: None, sites: Vec::new() });
             self.columns.len() - 1
         });
         let writers = &mut self.columns[slot];
@@ -231,63 +261,76 @@ impl<'w> ColumnTable<'w> {
         }
         writers.sites.push(site);
     }
-
-    /// By table and column, each column's sites by location.
-    fn into_sorted(mut self) -> Vec<ColumnWriters> {
-        self.columns.sort_unstable_by(|a, b| (&a.table, &a.column).cmp(&(&b.table, &b.column)));
-        for c in &mut self.columns {
-            c.sites.sort_by(|a, b| a.location.cmp(&b.location));
-            c.sites.dedup_by(|a, b| a.location == b.location && a.statement == b.statement);
-        }
-        self.columns
-    }
 }
 
 /// The facts the job rules read: `writes` are every write of the
 /// repository (ORM and SQL, Python and Go).
 pub fn facts(jobs: &Jobs, writes: &[Write]) -> JobFacts {
     let graph = &jobs.graph;
-    let mut reach = graph::Reach::new(graph);
-    let mut columns = ColumnTable::default();
     // An object's `save()` is one of `saves` too, which know whether it is
     // a read-modify-write: the ORM frontend's UPDATE of it does not.
     let saved_at: FxHashSet<&dbveto_source::Location> = jobs.saves.iter().map(|s| &s.save).collect();
-    for write in writes {
-        let Some(write_columns) = &write.columns else { continue };
-        if write.kind == WriteKind::Update && saved_at.contains(&write.location) {
-            continue;
-        }
-        let at = write.call.as_ref().unwrap_or(&write.location);
-        let function = graph.enclosing(&at.path, at.line);
-        let atomicity = match write.kind {
-            WriteKind::Insert => Atomicity::Insert,
-            WriteKind::Update => Atomicity::SingleUpdate,
-        };
-        let table = write.table.to_string();
-        for (column, value) in write_columns.iter().zip(&write.values) {
-            let site = WriterSite {
-                location: write.location.clone(),
-                statement: write.statement.clone(),
-                statement_location: write.call.clone().filter(|c| *c != write.location),
-                value: shown(value),
-                atomicity,
-                function: function.map(|f| graph.name(f).to_string()),
-                entry_points: function.map(|f| reach.entry_points(f)).unwrap_or_default(),
+    let counted: Vec<(&Write, Option<usize>)> = writes
+        .par_iter()
+        .filter(|w| w.columns.is_some() && !(w.kind == WriteKind::Update && saved_at.contains(&w.location)))
+        .map(|w| {
+            let at = w.call.as_ref().unwrap_or(&w.location);
+            (w, graph.enclosing(&at.path, at.line))
+        })
+        .collect();
+    let mut functions: Vec<usize> =
+        counted.iter().filter_map(|(_, f)| *f).chain(jobs.saves.iter().filter_map(|s| s.function)).collect();
+    functions.par_sort_unstable();
+    functions.dedup();
+    let reach: FxHashMap<usize, Vec<EntryPoint>> = functions.into_par_iter().map(|f| (f, graph.entry_points(f))).collect();
+    let entry_points = |f: Option<usize>| f.and_then(|f| reach.get(&f)).cloned().unwrap_or_default();
+    // The sites are built in parallel, then filed in the order of the writes.
+    let write_sites: Vec<(String, &Write, Vec<WriterSite>)> = counted
+        .par_iter()
+        .map(|&(write, function)| {
+            let atomicity = match write.kind {
+                WriteKind::Insert => Atomicity::Insert,
+                WriteKind::Update => Atomicity::SingleUpdate,
             };
-            columns.push(&table, column, write.model.as_ref(), site);
-        }
-    }
-    for save in &jobs.saves {
-        let site = WriterSite {
+            let sites = write
+                .values
+                .iter()
+                .take(write.columns.as_ref().map_or(0, Vec::len))
+                .map(|value| WriterSite {
+                    location: write.location.clone(),
+                    statement: write.statement.clone(),
+                    statement_location: write.call.clone().filter(|c| *c != write.location),
+                    value: shown(value),
+                    atomicity,
+                    function: function.map(|f| graph.name(f).to_string()),
+                    entry_points: entry_points(function),
+                })
+                .collect();
+            (write.table.to_string(), write, sites)
+        })
+        .collect();
+    let save_sites: Vec<WriterSite> = jobs
+        .saves
+        .par_iter()
+        .map(|save| WriterSite {
             location: save.location.clone(),
             statement: save.statement.clone(),
             statement_location: Some(save.save.clone()),
             value: save.value.clone(),
             atomicity: save.atomicity,
             function: save.function.map(|f| graph.name(f).to_string()),
-            entry_points: save.function.map(|f| reach.entry_points(f)).unwrap_or_default(),
-        };
-        columns.push(&save.table, &save.column, Some(&save.model), site);
+            entry_points: entry_points(save.function),
+        })
+        .collect();
+    let mut columns = ColumnTable::default();
+    for (table, write, sites) in write_sites {
+        let mut of_table = columns.table(&table);
+        for (column, site) in write.columns.iter().flatten().zip(sites) {
+            of_table.push(column, write.model.as_ref(), site);
+        }
+    }
+    for (save, site) in jobs.saves.iter().zip(save_sites) {
+        columns.table(&save.table).push(&save.column, Some(&save.model), site);
     }
     let written = written_by_function(writes, jobs);
     JobFacts {

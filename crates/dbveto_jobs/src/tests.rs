@@ -249,7 +249,7 @@ func handleSync(w http.ResponseWriter, r *http.Request) {\n\tdb.Exec(`UPDATE app
         partial: false,
     });
     let go_files = [SourceFile::new("api/api.go", go)];
-    jobs.add_go(&go_files, &[], &writes);
+    jobs.add_go(&go_files, &[], &Default::default(), &writes);
     let facts = crate::facts(&jobs, &writes);
     assert_eq!(sites(&facts, "status"), [
         "SingleUpdate handleSync [HttpHandler handleSync]",

@@ -15,6 +15,7 @@ use std::sync::Arc;
 use dbveto_report::Sources;
 use dbveto_rules::Finding;
 use dbveto_source::{Diagnostic, Location, Severity, SourceFile};
+use rayon::prelude::*;
 
 pub use comments::{comments, Comment, Language};
 
@@ -85,9 +86,10 @@ pub fn apply(findings: Vec<Finding>, sources: &Sources, ran: &[&str]) -> (Vec<Fi
     let mut diagnostics = Vec::new();
     let mut by_line: ByLine = HashMap::new();
     let mut files: Vec<&SourceFile> = sources.iter().collect();
-    files.sort_by(|a, b| a.path.cmp(&b.path));
-    for file in files {
-        let (found, diags) = suppressions(file);
+    files.par_sort_unstable_by(|a, b| a.path.cmp(&b.path));
+    // Every file is scanned, most for nothing: in parallel, then in path order.
+    let scanned: Vec<(Vec<Suppression>, Vec<Diagnostic>)> = files.into_par_iter().map(suppressions).collect();
+    for (found, diags) in scanned {
         diagnostics.extend(diags);
         for s in found {
             by_line.entry((s.location.path.clone(), s.location.line)).or_default().push((s, Vec::new()));

@@ -15,7 +15,7 @@
 
 mod collect;
 mod link;
-mod select;
+pub(crate) mod select;
 mod value;
 
 #[cfg(test)]
@@ -25,6 +25,8 @@ use std::collections::HashMap;
 
 use dbveto_source::{Location, SourceFile};
 use rayon::prelude::*;
+
+pub use select::GoOutline;
 
 /// What starts a Go function.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -82,9 +84,10 @@ pub struct GoProgram {
 /// The entry points of the Go code that reaches the writes at `writes`
 /// (where each write's statement runs: its call, else its SQL).
 ///
-/// `files` and `go_mods` are what [`crate::extract`] reads. Never panics;
+/// `files` and `go_mods` are what [`crate::extract`] reads, `outline` what
+/// it kept of them (or an empty one: the files are then lexed again). Never panics;
 /// files that do not parse give what their parsed parts say.
-pub fn program(files: &[SourceFile], go_mods: &[SourceFile], writes: &[Location]) -> GoProgram {
+pub fn program(files: &[SourceFile], go_mods: &[SourceFile], writes: &[Location], outline: &GoOutline) -> GoProgram {
     let mut lines: HashMap<&str, Vec<u32>> = HashMap::new();
     for at in writes {
         lines.entry(&at.path).or_default().push(at.line);
@@ -92,7 +95,7 @@ pub fn program(files: &[SourceFile], go_mods: &[SourceFile], writes: &[Location]
     if lines.is_empty() {
         return GoProgram::default();
     }
-    let plans = select::plan(files, &lines);
+    let plans = select::plan(files, &lines, outline);
     let facts: Vec<Option<collect::FileFacts>> = files
         .par_iter()
         .zip(plans)

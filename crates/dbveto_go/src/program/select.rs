@@ -86,12 +86,13 @@ impl Imports {
 }
 
 /// A function declaration, on tokens.
-struct LexFunc {
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct LexFunc {
     name: u32,
     /// The bytes inside its braces.
     inner: (usize, usize),
-    /// The lines of the whole declaration.
-    lines: (u32, u32),
+    /// Where the whole declaration starts and where its closing brace is.
+    bytes: (usize, usize),
     /// Tokens: the one after `func`, `{` and `}`.
     tokens: (usize, usize, usize),
     /// It registers an entry point, or something runs it by itself.
@@ -100,16 +101,24 @@ struct LexFunc {
 
 /// A top-level declaration other than a function: the names it declares,
 /// and its tokens after the keyword.
-struct LexDecl {
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct LexDecl {
     names: Vec<u32>,
     tokens: (usize, usize),
 }
 
-enum Lexed {
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Lexed {
     /// Does not lex: parsed whole if anything is parsed.
     Opaque,
     File { funcs: Vec<LexFunc>, decls: Vec<LexDecl> },
 }
+
+/// What the search needs of each Go file, kept from the skim's lexing
+/// (see [`crate::extract`]) so that no file is lexed for it a second time.
+/// Empty when not kept: then the search lexes the files itself.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GoOutline(pub(crate) Vec<Lexed>);
 
 /// Identifiers, hashed, sorted and without repeats.
 type Idents = Box<[u32]>;
@@ -162,8 +171,14 @@ impl Search<'_> {
 }
 
 /// What to parse of every file, given the lines of each file that write.
-pub(super) fn plan(files: &[SourceFile], writes: &HashMap<&str, Vec<u32>>) -> Vec<Plan> {
-    let lexed: Vec<Lexed> = files.par_iter().map(lex_file).collect();
+pub(super) fn plan(files: &[SourceFile], writes: &HashMap<&str, Vec<u32>>, outline: &GoOutline) -> Vec<Plan> {
+    let lexed_here: Vec<Lexed>;
+    let lexed: &[Lexed] = if outline.0.len() == files.len() {
+        &outline.0
+    } else {
+        lexed_here = files.par_iter().map(|f| lex_file(&f.text)).collect();
+        &lexed_here
+    };
     let mut by_name: HashMap<u32, Vec<(usize, usize)>> = HashMap::new();
     let mut seeds = Vec::new();
     for (f, lexed) in lexed.iter().enumerate() {
@@ -179,7 +194,7 @@ pub(super) fn plan(files: &[SourceFile], writes: &HashMap<&str, Vec<u32>>) -> Ve
     if seeds.is_empty() {
         return files.iter().map(|_| Plan::Skip).collect();
     }
-    let mut search = Search { files, lexed: &lexed, mentioned: HashMap::new() };
+    let mut search = Search { files, lexed, mentioned: HashMap::new() };
     // Forward from the seeds.
     let mut forward: HashSet<(usize, usize)> = seeds.iter().copied().collect();
     let mut todo = seeds;
@@ -194,7 +209,9 @@ pub(super) fn plan(files: &[SourceFile], writes: &HashMap<&str, Vec<u32>>) -> Ve
     }
     // Backward from the writes, among those.
     let writes_in = |lex: &LexFunc, f: usize| {
-        writes.get(&*files[f].path).is_some_and(|lines| lines.iter().any(|l| (lex.lines.0..=lex.lines.1).contains(l)))
+        let file = &files[f];
+        let lines = file.location(lex.bytes.0).line..=file.location(lex.bytes.1).line;
+        writes.get(&*file.path).is_some_and(|at| at.iter().any(|l| lines.contains(l)))
     };
     let mut kept: HashSet<(usize, usize)> =
         forward.iter().copied().filter(|&at| search.func(at).is_some_and(|l| writes_in(l, at.0))).collect();
@@ -258,7 +275,7 @@ pub(super) fn plan(files: &[SourceFile], writes: &HashMap<&str, Vec<u32>>) -> Ve
     }
     files
         .iter()
-        .zip(&lexed)
+        .zip(lexed)
         .enumerate()
         .map(|(f, (file, lexed))| match lexed {
             Lexed::Opaque => Plan::Whole,
@@ -279,11 +296,19 @@ pub(super) fn plan(files: &[SourceFile], writes: &HashMap<&str, Vec<u32>>) -> Ve
         .collect()
 }
 
-fn lex_file(file: &SourceFile) -> Lexed {
-    if !crate::indexed(&file.text) || crate::is_generated(&file.text) {
+pub(crate) fn lex_file(text: &str) -> Lexed {
+    if !crate::indexed(text) || crate::is_generated(text) {
         return Lexed::File { funcs: Vec::new(), decls: Vec::new() };
     }
-    let Some(t) = Tokens::new(&file.text) else { return Lexed::Opaque };
+    outline(text, Tokens::new(text).as_ref())
+}
+
+/// What the search needs of one file, from its tokens (`None`: it does not lex).
+pub(crate) fn outline(text: &str, tokens: Option<&Tokens<'_>>) -> Lexed {
+    if !crate::indexed(text) || crate::is_generated(text) {
+        return Lexed::File { funcs: Vec::new(), decls: Vec::new() };
+    }
+    let Some(t) = tokens else { return Lexed::Opaque };
     let items = t.items(0, t.toks.len());
     let mut imports = Imports::default();
     let mut package_main = false;
@@ -304,7 +329,7 @@ fn lex_file(file: &SourceFile) -> Lexed {
     let mut decls = Vec::new();
     for &(start, end) in &items {
         if t.is_word(start, "func") {
-            let Some(open) = skim::body(&t, start, end) else { continue };
+            let Some(open) = skim::body(t, start, end) else { continue };
             let close = t.partner[open] as usize;
             // The name: after the receiver, if any.
             let receiver = t.kind(start + 1) == Some(K::LParen);
@@ -314,12 +339,12 @@ fn lex_file(file: &SourceFile) -> Lexed {
             funcs.push(LexFunc {
                 name: skim::hash(name),
                 inner: (byte(open, true), byte(close, false)),
-                lines: (file.location(byte(start, false)).line, file.location(byte(close, false)).line),
+                bytes: (byte(start, false), byte(close, false)),
                 tokens: (start + 1, open, close),
                 seed,
             });
         } else if ["type", "var", "const"].iter().any(|w| t.is_word(start, w)) {
-            decls.push(LexDecl { names: declared_names(&t, start, end), tokens: (start + 1, end) });
+            decls.push(LexDecl { names: declared_names(t, start, end), tokens: (start + 1, end) });
         }
     }
     Lexed::File { funcs, decls }
@@ -368,7 +393,7 @@ mod tests {
         let other = "package other\n\nfunc Set() {}\n\nfunc unrelated() {\n\tx := 1\n\t_ = x\n}\n";
         let files = [SourceFile::new("store/pg.go", store), SourceFile::new("api/api.go", api), SourceFile::new("x/other.go", other)];
         let writes = HashMap::from([("store/pg.go", vec![6])]);
-        let plans = plan(&files, &writes);
+        let plans = plan(&files, &writes, &GoOutline::default());
         let left_out = |f: usize| -> Vec<&str> {
             match &plans[f] {
                 Plan::Without(spans) => spans.iter().map(|&(s, e)| files[f].text[s..e].trim()).collect(),
@@ -380,7 +405,20 @@ mod tests {
         // Its `Set` has the name of one kept: its signature is parsed, its other body is not.
         assert_eq!(left_out(2), ["x := 1\n\t_ = x"]);
         // Without anything that registers an entry point, nothing is parsed.
-        let plans = super::plan(&files[..1], &writes);
+        let plans = super::plan(&files[..1], &writes, &GoOutline::default());
         assert_eq!(plans, [Plan::Skip]);
+    }
+
+    #[test]
+    fn the_outline_kept_from_the_skim_is_what_the_search_would_lex() {
+        let api = "package main\n\nimport \"net/http\"\n\ntype S struct{ a int }\n\nvar x, y = 1, 2\n\nfunc main() {\n\thttp.HandleFunc(\"/\", h)\n}\n\nfunc (s *S) Run() {}\n";
+        let generated = "// Code generated by sqlc. DO NOT EDIT.\n\npackage db\n\nfunc Q() {}\n";
+        let unterminated = "package a\n\nfunc f() { s := \"open\n}\n";
+        let texts = [api, generated, unterminated];
+        let lexed: Vec<Lexed> = texts.iter().map(|t| lex_file(t)).collect();
+        assert!(matches!(&lexed[0], Lexed::File { funcs, decls } if funcs.len() == 2 && funcs.iter().all(|f| f.seed) && decls.len() == 2));
+        assert_eq!(lexed[1], Lexed::File { funcs: Vec::new(), decls: Vec::new() });
+        assert_eq!(lexed[2], Lexed::Opaque);
+        assert_eq!(crate::skim::Skim::new(&texts).outlines, lexed);
     }
 }

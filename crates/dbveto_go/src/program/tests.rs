@@ -2,7 +2,7 @@
 
 use dbveto_source::{Location, SourceFile};
 
-use super::{program, GoProgram};
+use super::{program, GoOutline, GoProgram};
 
 const GO_MOD: &str = "module example.com/fab\n\ngo 1.22\n";
 
@@ -49,7 +49,7 @@ fn run(files: &[(&str, &str)]) -> GoProgram {
             }
         }
     }
-    program(&sources, &mods, &writes)
+    program(&sources, &mods, &writes, &GoOutline::default())
 }
 
 /// `kind name detail` of every entry point.
