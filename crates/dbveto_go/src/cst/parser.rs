@@ -214,6 +214,14 @@ impl<'s> Parser<'s> {
         self.depth -= 1;
     }
 
+    /// Runs `parse` one nesting level deeper: past `MAX_DEPTH`, an error
+    /// node instead.
+    fn nested(&mut self, parse: impl FnOnce(&mut Self) -> u32) -> u32 {
+        let node = if self.enter() { parse(self) } else { self.error_node() };
+        self.leave();
+        node
+    }
+
     // --- recovery -------------------------------------------------------
 
     /// Skips to the next `;` at this nesting level (taking it), or to
@@ -643,14 +651,7 @@ impl<'s> Parser<'s> {
     // --- types ----------------------------------------------------------
 
     fn type_(&mut self) -> u32 {
-        if !self.enter() {
-            let e = self.error_node();
-            self.leave();
-            return e;
-        }
-        let ty = self.type_inner();
-        self.leave();
-        ty
+        self.nested(Self::type_inner)
     }
 
     fn type_inner(&mut self) -> u32 {
@@ -943,14 +944,7 @@ impl<'s> Parser<'s> {
     }
 
     fn statement(&mut self) -> u32 {
-        if !self.enter() {
-            let e = self.error_node();
-            self.leave();
-            return e;
-        }
-        let s = self.statement_inner();
-        self.leave();
-        s
+        self.nested(Self::statement_inner)
     }
 
     fn statement_inner(&mut self) -> u32 {
@@ -1311,14 +1305,7 @@ impl<'s> Parser<'s> {
     // --- expressions ----------------------------------------------------
 
     fn expr(&mut self) -> u32 {
-        if !self.enter() {
-            let e = self.error_node();
-            self.leave();
-            return e;
-        }
-        let e = self.binary(1);
-        self.leave();
-        e
+        self.nested(|p| p.binary(1))
     }
 
     fn binary(&mut self, min: u8) -> u32 {
@@ -1800,14 +1787,7 @@ impl<'s> Parser<'s> {
     }
 
     fn literal_value(&mut self) -> u32 {
-        if !self.enter() {
-            let e = self.error_node();
-            self.leave();
-            return e;
-        }
-        let v = self.literal_value_inner();
-        self.leave();
-        v
+        self.nested(Self::literal_value_inner)
     }
 
     fn literal_value_inner(&mut self) -> u32 {
