@@ -134,7 +134,7 @@ where
         change(mem, copy.as_mut());
         copy
     });
-    Some(pg_raw_parse::deparse(&*copy).ok()?.as_str().to_string())
+    pg_raw_parse::deparse(&*copy).ok().map(|sql| sql.as_str().to_string())
 }
 
 /// An index on columns only, in B-tree order, of the whole table.

@@ -6,14 +6,9 @@ use dbveto_writes::Literal;
 use pg_raw_parse::nodes::{self, A_Expr_Kind, BoolExprType, MinMaxOp, NullTestType};
 use pg_raw_parse::{ConstValue, Node};
 
-/// The string of a `String` node (identifiers in name lists).
-pub fn string(node: Node<'_>) -> Option<&str> {
-    node.as_str()
-}
-
 /// The strings of a name list (`schema.name`, column lists).
 pub fn strings<'a>(nodes: impl IntoIterator<Item = Node<'a>>) -> Vec<String> {
-    nodes.into_iter().filter_map(string).map(str::to_string).collect()
+    nodes.into_iter().filter_map(Node::as_str).map(str::to_string).collect()
 }
 
 /// The strings of a list of `String` nodes.
@@ -23,7 +18,7 @@ pub fn names<'a>(nodes: impl IntoIterator<Item = &'a nodes::String>) -> Vec<Stri
 
 /// The last string of a name list (a column of `t.c`, a type of `pg_catalog.int4`).
 pub fn last_name<'a>(nodes: impl DoubleEndedIterator<Item = Node<'a>>) -> Option<String> {
-    nodes.last().and_then(string).map(str::to_string)
+    nodes.last().and_then(Node::as_str).map(str::to_string)
 }
 
 /// A constant, looking through casts (`'a'::text`).
@@ -96,7 +91,7 @@ fn figure(node: Node<'_>) -> Option<(String, u8)> {
     let strong = |name: &str| Some((name.to_string(), 2));
     match node {
         Node::ColumnRef(c) => last_name(c.fields().iter()).map(|n| (n, 2)),
-        Node::A_Indirection(a) => match a.indirection().iter().rev().find_map(string) {
+        Node::A_Indirection(a) => match a.indirection().iter().rev().find_map(Node::as_str) {
             Some(field) => strong(field),
             None => figure(a.arg()),
         },
@@ -186,10 +181,7 @@ fn value_list(node: Node<'_>) -> Option<Vec<Literal>> {
         Node::NodeList(l) => l.iter().map(literal).collect(),
         Node::A_ArrayExpr(a) => a.elements().iter().map(literal).collect(),
         Node::TypeCast(c) => {
-            let arg = c.arg();
-            if matches!(arg, Node::None) {
-                return None;
-            }
+            let arg = present(c.arg())?;
             if let Some(Literal::Str(s)) = literal(arg) {
                 return array_literal(&s);
             }
@@ -342,7 +334,7 @@ fn render_at(node: Node<'_>, depth: usize) -> String {
         }
         return l.to_sql();
     }
-    let operand = |n: Node<'_>| if matches!(n, Node::None) { String::new() } else { render_at(n, depth + 1) };
+    let operand = |n: Node<'_>| present(n).map_or_else(String::new, |n| render_at(n, depth + 1));
     match node {
         Node::FuncCall(f) => {
             let name = strings(f.funcname().iter()).join(".");
