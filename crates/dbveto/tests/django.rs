@@ -58,6 +58,28 @@ fn django_schema_is_reconstructed_with_provenance() {
 }
 
 #[test]
+fn columns_of_external_bases_are_judged_column_by_column() {
+    // NetBox's and Django's abstract bases by the fields dbveto ships, an
+    // unknown base by its other models here, a lone unknown base not at all.
+    let (code, lines) = summary("tests/fixtures/external-bases");
+    assert_eq!(code, 1);
+    assert_eq!(
+        lines,
+        [
+            "error not-null-omitted accounts/services.py:5 badge null",
+            "error not-null-omitted inventory/services.py:6 file_path null",
+            "error not-null-omitted inventory/services.py:10 file_path null",
+            "error not-null-omitted inventory/services.py:15 file_path null",
+            "error not-null-omitted inventory/services.py:15 kind null",
+            "error not-null-omitted inventory/services.py:19 region null",
+        ]
+    );
+    let (_, out) = dbveto(&["check", "--color", "never", "--select", "not-null-omitted"], "tests/fixtures/external-bases");
+    assert!(out.contains("nor does its base `NetBoxModel`, whose fields dbveto knows from NetBox 4.2"), "{out}");
+    assert!(out.contains("nor does its base `AuditedModel`: of the 1 other model on it here, 1 has no such column"), "{out}");
+}
+
+#[test]
 fn classes_from_outside_the_repository_are_not_guessed() {
     // Unknown field and base classes, an overridden `save()`, `ImageField`
     // dimensions and a generic foreign key set fields the caller does not

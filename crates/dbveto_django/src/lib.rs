@@ -9,6 +9,7 @@
 //! or option that is not known statically stays unknown.
 
 mod apps;
+mod external;
 mod facts;
 mod field;
 mod graph;
@@ -57,7 +58,7 @@ pub fn analyze(index: &ProjectIndex<'_>) -> Django {
         let order = graph::plan(&modules, &mut diagnostics);
         Some(operations::apply(index, &apps, &modules, &order, &mut diagnostics))
     };
-    let models = models::read(index, &apps);
+    let models = models::read(index, &apps, migrations.as_ref().map(|m| &m.state));
     let writes = orm::writes(index, &models);
     Django { apps, migrations, models, writes, diagnostics }
 }

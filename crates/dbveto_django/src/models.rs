@@ -12,7 +12,9 @@ use crate::apps::{migration_app_dir, Apps};
 use crate::field::{is_known_class, Field, FieldClass, Relation, RelationKind};
 use crate::read::{assignment, option};
 use crate::resolver::Resolver;
-use crate::state::{ModelState, Options};
+use crate::external::{class_name, known_base};
+use crate::state::{ModelKey, ModelState, Options, ProjectState};
+use dbveto_writes::KnownOmission;
 
 /// How deep a chain of model base classes is followed.
 const MAX_BASES: u32 = 16;
@@ -36,6 +38,26 @@ pub struct Model {
     /// The concrete parent of multi-table inheritance: its row is inserted
     /// first, from the same keyword arguments.
     pub parent: Option<Box<Model>>,
+    /// Base classes from outside the repository (dotted import paths, or
+    /// the source text of a base that cannot be resolved), directly or
+    /// through the class's bases in the repository.
+    pub external: Vec<String>,
+    /// Every name the class body and its bases in the repository assign:
+    /// fields of classes dbveto does not know included.
+    pub declared: Vec<String>,
+    /// `GenericForeignKey`s: no column of their own, they stand for two.
+    pub generic_keys: Vec<GenericKey>,
+    /// The columns of a model with an external base that its writes are
+    /// known not to send (see [`judge_external_bases`]).
+    pub known_omitted: Vec<KnownOmission>,
+}
+
+/// `content_object = GenericForeignKey("content_type", "object_id")`.
+#[derive(Debug, Clone)]
+pub struct GenericKey {
+    pub name: String,
+    pub ct_field: String,
+    pub fk_field: String,
 }
 
 /// Every model class, by (module, class offset).
@@ -56,17 +78,23 @@ impl Models {
 enum Kind {
     NotAModel,
     Model(Box<Model>),
+    /// A class built on bases from outside the repository that is not
+    /// known to be a model itself: its fields still count for a subclass
+    /// the migrations show to be one.
+    Candidate(Box<Model>),
 }
 
 struct Reader<'r, 'p, 'a> {
     eval: Evaluator<'p, 'a>,
     apps: &'r Apps,
     index: &'p ProjectIndex<'a>,
+    /// The models this repository's migrations create.
+    migrated: Option<&'r ProjectState>,
     memo: HashMap<(ModuleId, u32), Kind>,
 }
 
-pub fn read(index: &ProjectIndex<'_>, apps: &Apps) -> Models {
-    let mut reader = Reader { eval: Evaluator::new(index), apps, index, memo: HashMap::new() };
+pub fn read(index: &ProjectIndex<'_>, apps: &Apps, migrated: Option<&ProjectState>) -> Models {
+    let mut reader = Reader { eval: Evaluator::new(index), apps, index, migrated, memo: HashMap::new() };
     let mut models = Models::default();
     for module in &index.modules {
         if migration_app_dir(&module.file.path).is_some() || apps.app_of(&module.file.path).is_none() {
@@ -82,6 +110,9 @@ pub fn read(index: &ProjectIndex<'_>, apps: &Apps) -> Models {
                 }
             }
         }
+    }
+    if let Some(state) = migrated {
+        judge_external_bases(&mut models.models, state);
     }
     models
 }
@@ -117,40 +148,61 @@ impl<'a> Reader<'_, '_, 'a> {
         let mut incomplete = false;
         let mut set_on_save: Vec<String> = Vec::new();
         let mut inherited_parent: Option<Box<Model>> = None;
+        let mut external: Vec<String> = Vec::new();
+        let mut declared: Vec<String> = Vec::new();
+        let mut generic_keys: Vec<GenericKey> = Vec::new();
         for base in class.bases() {
-            match self.eval.eval(module, &[], base) {
+            let parent = match self.eval.eval(module, &[], base) {
                 Some(Value::Module(m)) if m.path.dotted.ends_with(".Model") && m.path.dotted.starts_with("django.") => {
-                    is_model = true
+                    is_model = true;
+                    continue;
                 }
-                Some(Value::Class { module: base_module, class: base_class }) => {
-                    if let Kind::Model(parent) = self.class(base_module, base_class, depth + 1) {
-                        is_model = true;
-                        incomplete |= parent.incomplete;
-                        set_on_save.extend(parent.set_on_save.iter().cloned());
-                        if parent.state.options.abstract_ {
-                            // An abstract model may itself extend a concrete one.
-                            if inherited_parent.is_none() {
-                                inherited_parent = parent.parent.clone();
-                            }
-                            for (n, f) in parent.state.fields {
-                                if !inherited.iter().any(|(m, _)| *m == n) {
-                                    inherited.push((n, f));
-                                }
-                            }
-                            if inherited_options.is_none() {
-                                inherited_options = Some(parent.state.options.clone());
-                            }
-                        } else if concrete_parent.is_none() {
-                            concrete_parent = Some(*parent);
-                        }
-                    }
-                }
+                Some(Value::Class { module: base_module, class: base_class }) => self.class(base_module, base_class, depth + 1),
                 // A class from outside the repository (or one that cannot be
                 // resolved) may be an abstract model with fields of its own.
-                _ => incomplete = true,
+                Some(Value::Module(m)) => {
+                    incomplete = true;
+                    external.push(m.path.dotted.clone());
+                    continue;
+                }
+                _ => {
+                    incomplete = true;
+                    external.push(file.text.get(base.range().to_std_range()).unwrap_or("?").to_string());
+                    continue;
+                }
+            };
+            let (parent, candidate) = match parent {
+                Kind::Model(parent) => (parent, false),
+                Kind::Candidate(parent) => (parent, true),
+                Kind::NotAModel => continue,
+            };
+            is_model |= !candidate;
+            incomplete |= parent.incomplete;
+            set_on_save.extend(parent.set_on_save.iter().cloned());
+            external.extend(parent.external.iter().filter(|e| !external.contains(e)).cloned().collect::<Vec<_>>());
+            declared.extend(parent.declared.iter().cloned());
+            if candidate || parent.state.options.abstract_ {
+                generic_keys.extend(parent.generic_keys.iter().cloned());
+                // An abstract model may itself extend a concrete one.
+                if inherited_parent.is_none() {
+                    inherited_parent = parent.parent.clone();
+                }
+                for (n, f) in parent.state.fields {
+                    if !inherited.iter().any(|(m, _)| *m == n) {
+                        inherited.push((n, f));
+                    }
+                }
+                if inherited_options.is_none() && !candidate {
+                    inherited_options = Some(parent.state.options.clone());
+                }
+            } else if concrete_parent.is_none() {
+                concrete_parent = Some(*parent);
             }
         }
-        if !is_model {
+        // A class on bases from outside the repository may be a model: read
+        // it, and decide once its `Meta` is known.
+        let candidate = !is_model && !external.is_empty();
+        if !is_model && !candidate {
             return Kind::NotAModel;
         }
         let app_label = self.apps.app_of(&file.path).map(|a| a.label.clone()).unwrap_or_default();
@@ -160,7 +212,11 @@ impl<'a> Reader<'_, '_, 'a> {
         for stmt in &class.body {
             if let Stmt::ClassDef(c) = stmt {
                 if c.name.as_str() == "Meta" {
-                    let mut options = Options::default();
+                    // `class Meta(Base.Meta)` starts from the base's options.
+                    let mut options = match (c.bases().is_empty(), &inherited_options) {
+                        (false, Some(parent)) => Options { abstract_: false, ..parent.clone() },
+                        _ => Options::default(),
+                    };
                     for (key, value) in c.body.iter().filter_map(assignment) {
                         option(&mut options, key, value, &mut resolver);
                     }
@@ -175,8 +231,12 @@ impl<'a> Reader<'_, '_, 'a> {
                 continue;
             }
             let Some((target, value)) = assignment(stmt) else { continue };
+            declared.push(target.to_string());
             let Expr::Call(call) = value else { continue };
             match Field::from_call(call, &mut resolver) {
+                Some(field) if field.class.base == "GenericForeignKey" => generic_keys.push(GenericKey::of(target, call)),
+                // A reverse generic relation has no column.
+                Some(field) if field.class.base == "GenericRelation" => {}
                 Some(field) if is_known_class(&field.class.base) => {
                     if field.class.base == "ImageField" {
                         set_on_save.extend(["width_field", "height_field"].iter().filter_map(|k| keyword_str(call, k)));
@@ -237,9 +297,32 @@ impl<'a> Reader<'_, '_, 'a> {
         if options.proxy && table_of_rows.is_none() {
             options.uncertain = true;
         }
+        // A class on external bases is a model when the app's migrations
+        // create a model of its name (in a models module), or an abstract
+        // one when its `Meta` says so.
+        let migrated = || {
+            let in_models_module = file.path.ends_with("models.py") || file.path.contains("/models/");
+            in_models_module && self.migrated.is_some_and(|s| s.get(&ModelKey::new(&app_label, class.name.as_str())).is_some())
+        };
+        let candidate = candidate && !options.abstract_ && !migrated();
         let state = ModelState { app_label, name: class.name.to_string(), fields, options, location };
         let table = table_of_rows.unwrap_or_else(|| state.db_table());
-        Kind::Model(Box::new(Model { state, table, incomplete, set_on_save, parent: parent_row }))
+        let model = Box::new(Model {
+            state,
+            table,
+            incomplete,
+            set_on_save,
+            parent: parent_row,
+            external,
+            declared,
+            generic_keys,
+            known_omitted: Vec::new(),
+        });
+        if candidate {
+            Kind::Candidate(model)
+        } else {
+            Kind::Model(model)
+        }
     }
 }
 
@@ -313,4 +396,85 @@ fn self_assignments(class: &ast::StmtClassDef, save: &ast::StmtFunctionDef) -> V
         }
     }
     collect.assigned
+}
+
+impl GenericKey {
+    /// `GenericForeignKey(ct_field="content_type", fk_field="object_id")`,
+    /// by position or keyword, with Django's defaults.
+    fn of(name: &str, call: &ast::ExprCall) -> GenericKey {
+        let arg = |position: usize, keyword: &str, default: &str| {
+            let value = call.arguments.args.get(position).or_else(|| crate::field::keyword(call, keyword));
+            match value {
+                Some(Expr::StringLiteral(s)) => s.value.to_str().to_string(),
+                _ => default.to_string(),
+            }
+        };
+        GenericKey { name: name.to_string(), ct_field: arg(0, "ct_field", "content_type"), fk_field: arg(1, "fk_field", "object_id") }
+    }
+}
+
+/// The fields this repository's migrations gave a model that neither its
+/// class nor its bases in the repository declare.
+fn undeclared<'s>(model: &Model, state: &'s ProjectState) -> Vec<(&'s str, String)> {
+    let Some(migrated) = state.get(&ModelKey::new(&model.state.app_label, &model.state.name)) else { return Vec::new() };
+    let declared = |name: &str| model.declared.iter().any(|d| d == name) || model.state.fields.iter().any(|(n, _)| n == name);
+    migrated
+        .fields
+        .iter()
+        .filter(|(name, _)| !declared(name))
+        .filter_map(|(name, field)| Some((name.as_str(), field.column(name)?)))
+        .collect()
+}
+
+/// Judges, column by column, the columns of models with a base class
+/// outside the repository: a column the repository's migrations added that
+/// the class and its bases in the repository do not declare is never sent,
+/// unless an external base declares it. Each base is asked in turn: its
+/// fields as dbveto ships them ([`known_base`]), else its other subclasses
+/// here (a column every one of their tables has may be the base's; one
+/// the others lack is not). A base that neither can answer for
+/// leaves the column unknown.
+fn judge_external_bases(models: &mut [Model], state: &ProjectState) {
+    let missing: Vec<Vec<(&str, String)>> = models.iter().map(|m| if m.external.is_empty() { Vec::new() } else { undeclared(m, state) }).collect();
+    let migrated = |m: &Model| state.get(&ModelKey::new(&m.state.app_label, &m.state.name)).is_some();
+    let has_field = |m: &Model, name: &str| {
+        state.get(&ModelKey::new(&m.state.app_label, &m.state.name)).is_some_and(|s| s.fields.iter().any(|(n, _)| n == name))
+    };
+    let mut judged: Vec<Vec<KnownOmission>> = vec![Vec::new(); models.len()];
+    for (i, model) in models.iter().enumerate() {
+        'column: for (name, column) in &missing[i] {
+            let mut evidence = Vec::new();
+            for base in &model.external {
+                let class = class_name(base);
+                if let Some(known) = known_base(base) {
+                    if known.fields.contains(name) {
+                        continue 'column;
+                    }
+                }
+                let siblings: Vec<usize> =
+                    (0..models.len()).filter(|&j| j != i && migrated(&models[j]) && models[j].external.contains(base)).collect();
+                // A base's field is in the table of every model on it.
+                if !siblings.is_empty() && siblings.iter().all(|&j| has_field(&models[j], name)) {
+                    continue 'column;
+                }
+                match known_base(base) {
+                    Some(known) => evidence.push(format!("nor does its base `{class}`, whose fields dbveto knows from {}", known.release)),
+                    None if !siblings.is_empty() => {
+                        let lacking = siblings.iter().filter(|&&j| !has_field(&models[j], name)).count();
+                        let others = siblings.len();
+                        let s = if others == 1 { "" } else { "s" };
+                        evidence.push(format!("nor does its base `{class}`: of the {others} other model{s} on it here, {lacking} {} no such column", if lacking == 1 { "has" } else { "have" }));
+                    }
+                    // Nothing tells what this base declares.
+                    None => continue 'column,
+                }
+            }
+            if !evidence.is_empty() {
+                judged[i].push(KnownOmission { column: column.clone(), evidence: evidence.join("; ") });
+            }
+        }
+    }
+    for (model, known) in models.iter_mut().zip(judged) {
+        model.known_omitted = known;
+    }
 }

@@ -200,8 +200,20 @@ impl<'p, 'a> Walker<'p, 'a> {
             }
             chain.push(parent);
         }
-        // A keyword that is not a field (`content_object=` of a generic
-        // relation, a property's setter) may set any field.
+        // `content_object=` of a generic foreign key sets the two fields it
+        // stands for, to values not known here.
+        let mut given_generic = Given { values: Vec::new(), rest: given.rest };
+        for (key, arg) in &given.values {
+            match chain.iter().find_map(|m| m.generic_keys.iter().find(|g| g.name == *key)) {
+                Some(generic) => {
+                    given_generic.values.push((generic.ct_field.clone(), Arg::unknown()));
+                    given_generic.values.push((generic.fk_field.clone(), Arg::unknown()));
+                }
+                None => given_generic.values.push((key.clone(), arg.clone())),
+            }
+        }
+        let given = &given_generic;
+        // A keyword that is not a field (a property's setter) may set any field.
         let unknown_keyword = given.values.iter().any(|(key, _)| chain.iter().all(|m| m.state.column_of(key).is_none()));
         chain.iter().rev().map(|m| self.insert(m, given, unknown_keyword, location.clone(), statement.clone())).collect()
     }
@@ -237,7 +249,11 @@ impl<'p, 'a> Walker<'p, 'a> {
             columns.push(column);
             values.push(arg);
         }
-        write(model, WriteKind::Insert, columns, values, location, statement)
+        let mut insert = write(model, WriteKind::Insert, columns, values, location, statement);
+        // A keyword naming a column the model was judged not to declare
+        // means dbveto misread the model: that column is not judged.
+        insert.known_omitted.retain(|o| !given.values.iter().any(|(k, _)| *k == o.column || format!("{k}_id") == o.column));
+        insert
     }
 
     fn update(&self, model: &Model, given: &Given, location: Location, statement: String) -> Option<Write> {
@@ -488,6 +504,7 @@ fn write(model: &Model, kind: WriteKind, columns: Vec<String>, values: Vec<Arg>,
         statement,
         model: Some(model.state.name.clone()),
         partial: model.incomplete,
+        known_omitted: model.known_omitted.clone(),
     }
 }
 

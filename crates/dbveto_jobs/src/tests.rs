@@ -247,6 +247,7 @@ func handleSync(w http.ResponseWriter, r *http.Request) {\n\tdb.Exec(`UPDATE app
         statement: "UPDATE app_fabric SET status = 'queued' WHERE id = $1".into(),
         model: None,
         partial: false,
+        known_omitted: Vec::new(),
     });
     let go_files = [SourceFile::new("api/api.go", go)];
     jobs.add_go(&go_files, &[], &Default::default(), &writes);

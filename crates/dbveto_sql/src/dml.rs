@@ -156,6 +156,7 @@ impl StatementContext<'_> {
             call: self.ctx.query.call.clone(),
             model: None,
             partial: false,
+            known_omitted: Vec::new(),
             statement: self.summary.to_string(),
         }
     }

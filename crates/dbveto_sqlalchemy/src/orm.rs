@@ -666,6 +666,7 @@ impl<'w, 'p, 'a> Walker<'w, 'p, 'a> {
             model,
             // A class dbveto cannot read entirely may declare more columns.
             partial: table.incomplete,
+            known_omitted: Vec::new(),
         });
     }
 
@@ -701,6 +702,7 @@ impl<'w, 'p, 'a> Walker<'w, 'p, 'a> {
             statement: statement.to_string(),
             model: None,
             partial: table.incomplete,
+            known_omitted: Vec::new(),
         });
     }
 }

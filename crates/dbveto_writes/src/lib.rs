@@ -195,8 +195,22 @@ pub struct Write {
     pub model: Option<String>,
     /// Some of the columns the statement sends are not known (a model with
     /// fields dbveto cannot read): a column missing from `columns` may
-    /// still be sent, so omissions are not judged.
+    /// still be sent, so omissions are not judged, except for the columns
+    /// of `known_omitted`.
     pub partial: bool,
+    /// Columns a `partial` write is known not to send, each with the
+    /// evidence it rests on (a model whose base class lives outside the
+    /// repository, judged column by column).
+    pub known_omitted: Vec<KnownOmission>,
+}
+
+/// A column an ORM write is known not to send although some of its
+/// columns are unknown, and why dbveto knows.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct KnownOmission {
+    pub column: String,
+    /// For people: `NetBoxModel's fields as dbveto ships them do not include it`.
+    pub evidence: String,
 }
 
 /// Whether a string literal found in code is worth handing to the SQL

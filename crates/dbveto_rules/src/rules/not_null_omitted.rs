@@ -45,16 +45,23 @@ ALTER TABLE update_logs ALTER COLUMN agent_id SET DEFAULT '00000000-0000-0000-00
 
 fn check(table: &Table, _schema: &Schema, write: &Write, out: &mut Vec<Finding>) {
     let Some(targets) = target_columns(table, write) else { return };
-    if write.kind == WriteKind::Insert && !write.partial {
+    if write.kind == WriteKind::Insert {
         for column in &table.columns {
             if !column.not_null || column.fills_itself() || targets.iter().any(|t| t.name == column.name) {
                 continue;
             }
+            // A write whose columns are not all known is judged only on the
+            // columns it is known not to send.
+            let evidence = match write.known_omitted.iter().find(|o| o.column == column.name) {
+                Some(known) => format!(" ({})", known.evidence),
+                None if write.partial => continue,
+                None => String::new(),
+            };
             let (message, help) = match &write.model {
                 // The ORM sends the fields the model declares, nothing else.
                 Some(model) => (
                     format!(
-                        "`{}` never sends `{}`: the model `{model}` does not declare it, and `{}.{}` is NOT NULL without a default",
+                        "`{}` never sends `{}`: the model `{model}` does not declare it{evidence}, and `{}.{}` is NOT NULL without a default",
                         write.statement, column.name, table.name, column.name
                     ),
                     format!("declare `{}` on `{model}` (with a default if the code does not set it), or give the column a DEFAULT in a new migration", column.name),
@@ -154,6 +161,30 @@ mod tests {
         let f = check(&RULE, LOGS, "INSERT INTO update_logs (command_id) VALUES ($1)", &[None]);
         assert_eq!(messages(&f), ["INSERT into `update_logs` leaves out `agent_id`, which is NOT NULL without a default"]);
         assert_eq!(f[0].related[0].location.line, 4);
+    }
+
+    #[test]
+    fn a_partial_write_is_judged_only_on_the_columns_known_omitted() {
+        use dbveto_writes::{KnownOmission, Write, WriteKind, TableRef};
+        let schema = crate::test_support::schema("CREATE TABLE r (id bigserial PRIMARY KEY, name text NOT NULL, custom text NOT NULL, path text NOT NULL);");
+        let file = dbveto_source::SourceFile::new("app/sync.py", "R.objects.create(name='x')");
+        let mut write = Write {
+            kind: WriteKind::Insert,
+            table: TableRef { schema: None, name: "r".into() },
+            columns: Some(vec!["name".into()]),
+            values: vec![dbveto_writes::Arg::unknown()],
+            location: file.location(0),
+            call: None,
+            statement: "R.objects.create(...)".into(),
+            model: Some("R".into()),
+            partial: true,
+            known_omitted: Vec::new(),
+        };
+        // The base class may send `custom` and `path`: nothing is said.
+        assert!(crate::check_write(&[&RULE], &schema, &write).is_empty());
+        write.known_omitted.push(KnownOmission { column: "path".into(), evidence: "nor does its base `Base`".into() });
+        let f = crate::check_write(&[&RULE], &schema, &write);
+        assert_eq!(messages(&f), ["`R.objects.create(...)` never sends `path`: the model `R` does not declare it (nor does its base `Base`), and `r.path` is NOT NULL without a default"]);
     }
 
     #[test]
