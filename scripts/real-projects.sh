@@ -19,8 +19,12 @@ if [ -z "${DBVETO:-}" ]; then
 fi
 
 # name==version: Django (its contrib apps, migrations and models), Django
-# projects, a Django + Celery project, a SQLAlchemy + Alembic project.
-projects=(Django==5.2.8 wagtail==6.3 django-oscar==4.2.1 django-cms==5.1.3 pretix==2026.8.0 prefect==3.4.0)
+# projects, a Django + Celery project, a SQLAlchemy + Alembic project;
+# large Django applications with many apps, Celery, signals and squashed,
+# hand-written or generated migrations (NetBox, Weblate, Misago, Mayan
+# EDMS, Label Studio).
+projects=(Django==5.2.8 wagtail==6.3 django-oscar==4.2.1 django-cms==5.1.3 pretix==2026.8.0 prefect==3.4.0
+          netbox==4.7.3 weblate==5.14.3 misago==0.39.6 mayan-edms==4.12.2 label-studio==1.23.2)
 
 actual=$work/actual
 : > "$actual"
@@ -30,7 +34,8 @@ for spec in "${projects[@]}"; do
     if [ ! -d "$dir" ]; then
         mkdir -p "$dir"
         # Wheels hold the sources (migrations and models included) and need no build.
-        python3 -m pip download --quiet --no-deps --only-binary=:all: --dest "$work/dl-$name" "$spec"
+        # Some releases need a newer Python than this one to install, not to read.
+        python3 -m pip download --quiet --no-deps --only-binary=:all: --python-version 3.12 --dest "$work/dl-$name" "$spec"
         python3 -m zipfile -e "$work"/dl-"$name"/*.whl "$dir"
     fi
     "$DBVETO" check "$dir" --format json --exit-zero > "$work/$name.json"

@@ -21,18 +21,21 @@ pub const KNOWN_BASES: &[KnownBase] = &[
     KnownBase { path: "django.contrib.auth.base_user.AbstractBaseUser", release: "Django 5.2", fields: &["id", "password", "last_login"] },
     KnownBase { path: "django.contrib.auth.models.PermissionsMixin", release: "Django 5.2", fields: &["id", "is_superuser", "groups", "user_permissions"] },
     KnownBase { path: "django.contrib.sessions.base_session.AbstractBaseSession", release: "Django 5.2", fields: &["session_key", "session_data", "expire_date"] },
-    // NetBox's model bases (`netbox/models/__init__.py`, `features.py`):
-    // the feature mixins add these columns; bookmarks, journal entries,
-    // image attachments and contacts are generic relations, no column.
-    KnownBase { path: "netbox.models.NetBoxModel", release: "NetBox 4.2", fields: &["id", "created", "last_updated", "custom_field_data", "tags"] },
-    KnownBase { path: "netbox.models.ChangeLoggedModel", release: "NetBox 4.2", fields: &["id", "created", "last_updated"] },
-    KnownBase { path: "netbox.models.PrimaryModel", release: "NetBox 4.2", fields: &["id", "created", "last_updated", "custom_field_data", "tags", "description", "comments"] },
-    KnownBase { path: "netbox.models.OrganizationalModel", release: "NetBox 4.2", fields: &["id", "created", "last_updated", "custom_field_data", "tags", "name", "slug", "description"] },
-    KnownBase { path: "netbox.models.NestedGroupModel", release: "NetBox 4.2", fields: &["id", "created", "last_updated", "custom_field_data", "tags", "parent", "name", "slug", "description", "comments", "lft", "rght", "tree_id", "level"] },
-    KnownBase { path: "netbox.models.features.ChangeLoggingMixin", release: "NetBox 4.2", fields: &["created", "last_updated"] },
-    KnownBase { path: "netbox.models.features.CustomFieldsMixin", release: "NetBox 4.2", fields: &["custom_field_data"] },
-    KnownBase { path: "netbox.models.features.TagsMixin", release: "NetBox 4.2", fields: &["tags"] },
-    KnownBase { path: "netbox.models.features.SyncedDataMixin", release: "NetBox 4.2", fields: &["data_source", "data_file", "data_path", "auto_sync_enabled", "data_synced"] },
+    // NetBox's model bases (`netbox/models/__init__.py`, `features.py`,
+    // `mixins.py`), the union over the releases named: the feature mixins
+    // add these columns; bookmarks, journal entries, image attachments and
+    // contacts are generic relations, no column.
+    KnownBase { path: "netbox.models.NetBoxModel", release: "NetBox 4.2 to 4.7", fields: &["id", "created", "last_updated", "custom_field_data", "tags"] },
+    KnownBase { path: "netbox.models.ChangeLoggedModel", release: "NetBox 4.2 to 4.7", fields: &["id", "created", "last_updated"] },
+    KnownBase { path: "netbox.models.PrimaryModel", release: "NetBox 4.2 to 4.7", fields: &["id", "created", "last_updated", "custom_field_data", "tags", "owner", "description", "comments"] },
+    KnownBase { path: "netbox.models.OrganizationalModel", release: "NetBox 4.2 to 4.7", fields: &["id", "created", "last_updated", "custom_field_data", "tags", "owner", "name", "slug", "description", "comments"] },
+    KnownBase { path: "netbox.models.NestedGroupModel", release: "NetBox 4.2 to 4.7", fields: &["id", "created", "last_updated", "custom_field_data", "tags", "owner", "parent", "name", "slug", "description", "comments", "lft", "rght", "tree_id", "level"] },
+    KnownBase { path: "netbox.models.AdminModel", release: "NetBox 4.2 to 4.7", fields: &["id", "description"] },
+    KnownBase { path: "netbox.models.mixins.OwnerMixin", release: "NetBox 4.2 to 4.7", fields: &["owner"] },
+    KnownBase { path: "netbox.models.features.ChangeLoggingMixin", release: "NetBox 4.2 to 4.7", fields: &["created", "last_updated"] },
+    KnownBase { path: "netbox.models.features.CustomFieldsMixin", release: "NetBox 4.2 to 4.7", fields: &["custom_field_data"] },
+    KnownBase { path: "netbox.models.features.TagsMixin", release: "NetBox 4.2 to 4.7", fields: &["tags"] },
+    KnownBase { path: "netbox.models.features.SyncedDataMixin", release: "NetBox 4.2 to 4.7", fields: &["data_source", "data_file", "data_path", "auto_sync_enabled", "data_synced"] },
     // Wagtail: `Page` is concrete, so a page type's own table holds only
     // the link to its row and the fields it declares.
     KnownBase { path: "wagtail.models.Page", release: "Wagtail 6.3", fields: &["page_ptr"] },

@@ -74,7 +74,7 @@ pub fn load<'a>(index: &'a ProjectIndex<'a>, apps: &Apps, diagnostics: &mut Vec<
             continue;
         };
         let name = split(&module.file.path).1.trim_end_matches(".py").to_string();
-        let mut resolver = Resolver { eval: &mut eval, module: module.id, apps };
+        let mut resolver = Resolver { eval: &mut eval, module: module.id, apps, scopes: &[] };
         let dependencies = keys(class_attribute(class, "dependencies"), &mut resolver);
         let run_before = keys(class_attribute(class, "run_before"), &mut resolver);
         let replaces = keys(class_attribute(class, "replaces"), &mut resolver);

@@ -20,6 +20,7 @@ mod operations;
 mod orm;
 mod read;
 mod resolver;
+mod run_python;
 mod schema_editor;
 mod state;
 

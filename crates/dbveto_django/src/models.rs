@@ -10,11 +10,14 @@ use ruff_text_size::Ranged;
 
 use crate::apps::{migration_app_dir, Apps};
 use crate::field::{is_known_class, Field, FieldClass, Relation, RelationKind};
-use crate::read::{assignment, option};
+use crate::read::{assigned_names, assignment, option};
 use crate::resolver::Resolver;
 use crate::external::{class_name, known_base};
 use crate::state::{ModelKey, ModelState, Options, ProjectState};
 use dbveto_writes::KnownOmission;
+
+/// An external base that cannot be resolved, in [`Model::external`].
+const UNRESOLVED: &str = "?";
 
 /// How deep a chain of model base classes is followed.
 const MAX_BASES: u32 = 16;
@@ -39,7 +42,7 @@ pub struct Model {
     /// first, from the same keyword arguments.
     pub parent: Option<Box<Model>>,
     /// Base classes from outside the repository (dotted import paths, or
-    /// the source text of a base that cannot be resolved), directly or
+    /// [`UNRESOLVED`] for a base that cannot be resolved), directly or
     /// through the class's bases in the repository.
     pub external: Vec<String>,
     /// Every name the class body and its bases in the repository assign:
@@ -165,9 +168,11 @@ impl<'a> Reader<'_, '_, 'a> {
                     external.push(m.path.dotted.clone());
                     continue;
                 }
+                // A base that cannot be resolved (`Base = make_base()`) has no
+                // identity: nothing can be said of what it declares.
                 _ => {
                     incomplete = true;
-                    external.push(file.text.get(base.range().to_std_range()).unwrap_or("?").to_string());
+                    external.push(UNRESOLVED.to_string());
                     continue;
                 }
             };
@@ -206,7 +211,7 @@ impl<'a> Reader<'_, '_, 'a> {
             return Kind::NotAModel;
         }
         let app_label = self.apps.app_of(&file.path).map(|a| a.label.clone()).unwrap_or_default();
-        let mut resolver = Resolver { eval: &mut self.eval, module, apps: self.apps };
+        let mut resolver = Resolver { eval: &mut self.eval, module, apps: self.apps, scopes: &[] };
         let mut own: Vec<(String, Field)> = Vec::new();
         let mut meta: Option<Options> = None;
         for stmt in &class.body {
@@ -230,22 +235,25 @@ impl<'a> Reader<'_, '_, 'a> {
                 }
                 continue;
             }
-            let Some((target, value)) = assignment(stmt) else { continue };
-            declared.push(target.to_string());
-            let Expr::Call(call) = value else { continue };
-            match Field::from_call(call, &mut resolver) {
-                Some(field) if field.class.base == "GenericForeignKey" => generic_keys.push(GenericKey::of(target, call)),
-                // A reverse generic relation has no column.
-                Some(field) if field.class.base == "GenericRelation" => {}
-                Some(field) if is_known_class(&field.class.base) => {
-                    if field.class.base == "ImageField" {
-                        set_on_save.extend(["width_field", "height_field"].iter().filter_map(|k| keyword_str(call, k)));
+            // `a = b = Field()`: one field object, a field under each name.
+            let Some((targets, value)) = assigned_names(stmt) else { continue };
+            for target in targets {
+                declared.push(target.to_string());
+                let Expr::Call(call) = value else { continue };
+                match Field::from_call(call, &mut resolver) {
+                    Some(field) if field.class.base == "GenericForeignKey" => generic_keys.push(GenericKey::of(target, call)),
+                    // A reverse generic relation has no column.
+                    Some(field) if field.class.base == "GenericRelation" => {}
+                    Some(field) if is_known_class(&field.class.base) => {
+                        if field.class.base == "ImageField" {
+                            set_on_save.extend(["width_field", "height_field"].iter().filter_map(|k| keyword_str(call, k)));
+                        }
+                        own.retain(|(n, _)| n != target);
+                        own.push((target.to_string(), field));
                     }
-                    own.retain(|(n, _)| n != target);
-                    own.push((target.to_string(), field));
+                    Some(field) => incomplete |= may_be_field(&field.class.written),
+                    None => {}
                 }
-                Some(field) => incomplete |= may_be_field(&field.class.written),
-                None => {}
             }
         }
         // A child without `Meta` inherits its abstract parent's.
@@ -445,6 +453,9 @@ fn judge_external_bases(models: &mut [Model], state: &ProjectState) {
         'column: for (name, column) in &missing[i] {
             let mut evidence = Vec::new();
             for base in &model.external {
+                if base == UNRESOLVED {
+                    continue 'column;
+                }
                 let class = class_name(base);
                 if let Some(known) = known_base(base) {
                     if known.fields.contains(name) {

@@ -2,7 +2,7 @@
 //! model state the way `state_forwards` does, and the database the way
 //! `database_forwards` does (through the schema editor's SQL).
 
-use dbveto_python::{Evaluator, ModuleId, ProjectIndex, Value};
+use dbveto_python::{Evaluator, ModuleId, ProjectIndex, Scope, Value};
 use dbveto_schema::{Constraint, ConstraintKind as DbConstraint, History, Predicate, Provenance, Schema};
 use dbveto_source::{Diagnostic, Location, SourceFile};
 use dbveto_writes::Literal;
@@ -14,6 +14,7 @@ use crate::field::{keyword, Field, FieldClass, Resolve};
 use crate::graph::{Key, MigrationModule};
 use crate::read::{callee_name, class_attribute, constraint, elements, index, option, strings};
 use crate::resolver::Resolver;
+use crate::run_python;
 use crate::schema_editor::{Editor, Step};
 use crate::state::{ModelKey, ModelState, Options, ProjectState};
 
@@ -109,8 +110,11 @@ struct Interpreter<'i, 'p, 'a> {
     deferred: Vec<(Step, Provenance)>,
     added_fields: Vec<AddedField>,
     names: Vec<GivenName>,
-    /// Tables created by the migration being applied.
-    created_now: Vec<String>,
+    /// Tables created, or emptied by a `RunPython`, by the migration being
+    /// applied: rows added to them later in it are the only rows.
+    empty_now: Vec<String>,
+    /// A `RunPython` changed the schema through its `schema_editor`.
+    code_changed_schema: bool,
     /// The changes of the migration being applied.
     changes: Vec<Change>,
     /// The `Migration` class being applied.
@@ -122,7 +126,15 @@ struct Interpreter<'i, 'p, 'a> {
     current: (Key, bool, Vec<Key>),
     module: ModuleId,
     app: String,
+    /// The scopes of the comprehensions that build the operation being
+    /// applied (`*[AddField(model_name=m, ...) for m in MODELS]`).
+    scopes: Vec<Scope<'a>>,
+    /// The migration being applied replaces others (a squash).
+    squash: bool,
 }
+
+/// How deep lists of operations built by comprehensions are read.
+const MAX_OPERATION_NESTING: u32 = 8;
 
 /// The operations the interpreter applies.
 const KNOWN_OPERATIONS: &[&str] = &[
@@ -164,13 +176,16 @@ pub fn apply<'a>(
         deferred: Vec::new(),
         added_fields: Vec::new(),
         names: Vec::new(),
-        created_now: Vec::new(),
+        empty_now: Vec::new(),
         changes: Vec::new(),
         class: None,
         created_initially: Vec::new(),
         current: Default::default(),
         module: 0,
         app: String::new(),
+        scopes: Vec::new(),
+        squash: false,
+        code_changed_schema: false,
     };
     let mut files = Vec::new();
     let mut applied = Vec::new();
@@ -179,13 +194,10 @@ pub fn apply<'a>(
         interpreter.module = m.module;
         interpreter.class = Some(m.class);
         interpreter.app = m.key.0.clone();
-        interpreter.created_now.clear();
+        interpreter.empty_now.clear();
+        interpreter.squash = !m.replaces.is_empty();
         interpreter.current = (m.key.clone(), m.initial, m.dependencies.clone());
-        for op in m.operations {
-            if let Expr::Call(call) = op {
-                interpreter.operation(call, true);
-            }
-        }
+        interpreter.operations(m.operations, true, 0);
         for (step, origin) in std::mem::take(&mut interpreter.deferred) {
             interpreter.run(step, &origin);
         }
@@ -210,7 +222,7 @@ pub fn apply<'a>(
 
 impl<'p, 'a> Interpreter<'_, 'p, 'a> {
     fn resolver(&mut self) -> Resolver<'_, 'p, 'a> {
-        Resolver { eval: &mut self.eval, module: self.module, apps: self.apps }
+        Resolver { eval: &mut self.eval, module: self.module, apps: self.apps, scopes: &self.scopes }
     }
 
     fn literal(&mut self, expr: Option<&'a Expr>) -> Option<Literal> {
@@ -326,6 +338,102 @@ impl<'p, 'a> Interpreter<'_, 'p, 'a> {
             }
         }
         None
+    }
+
+    /// A list of operations: calls, and lists spliced in with `*`, written
+    /// out or built by a comprehension over a constant sequence. Anything
+    /// else gets a diagnostic: its changes are not replayed.
+    fn operations(&mut self, items: &'a [Expr], database: bool, depth: u32) {
+        for item in items {
+            match item {
+                Expr::Call(call) => self.operation(call, database),
+                Expr::Starred(starred) if depth < MAX_OPERATION_NESTING => self.spliced(&starred.value, database, depth + 1),
+                other => self.unread_operations(other),
+            }
+        }
+    }
+
+    /// `*[...]`, `*(...)`, or `*[Op(m) for m in NAMES if ...]`.
+    fn spliced(&mut self, expr: &'a Expr, database: bool, depth: u32) {
+        match expr {
+            Expr::List(_) | Expr::Tuple(_) => self.operations(elements(expr).unwrap_or(&[]), database, depth),
+            Expr::ListComp(comp) if comp.generators.iter().all(|g| !g.is_async) => {
+                if !self.comprehension(comp, 0, database, depth) {
+                    self.unread_operations(expr);
+                }
+            }
+            other => self.unread_operations(other),
+        }
+    }
+
+    /// Applies the operations of `comp` from its `generator`-th `for` on
+    /// (the later ones nested in the earlier), each loop name bound to each
+    /// constant in turn; false when a sequence or an `if` is not known.
+    fn comprehension(&mut self, comp: &'a ast::ExprListComp, generator: usize, database: bool, depth: u32) -> bool {
+        let Some(current) = comp.generators.get(generator) else {
+            self.operations(std::slice::from_ref(comp.elt.as_ref()), database, depth);
+            return true;
+        };
+        let (Expr::Name(target), Some(values)) = (&current.target, self.constant_sequence(&current.iter)) else { return false };
+        for value in values {
+            self.scopes.push(Scope::bound(target.id.as_str(), value));
+            let tests: Option<Vec<bool>> = current.ifs.iter().map(|c| self.condition(c)).collect();
+            let read = match tests {
+                Some(tests) if tests.iter().all(|t| *t) => self.comprehension(comp, generator + 1, database, depth),
+                Some(_) => true,
+                None => false,
+            };
+            self.scopes.pop();
+            if !read {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// The elements of a list or tuple written in place or bound to a
+    /// module-level name, when each is a constant.
+    fn constant_sequence(&mut self, expr: &'a Expr) -> Option<&'a [Expr]> {
+        let sequence = match expr {
+            Expr::Name(name) => match self.eval.project().module(self.module)?.bindings.get(name.id.as_str())? {
+                dbveto_python::Binding::Value(value) => *value,
+                _ => return None,
+            },
+            other => other,
+        };
+        let items = elements(sequence)?;
+        items.iter().all(|item| self.resolver().literal(item).is_some()).then_some(items)
+    }
+
+    /// A comprehension's `if`: `==`, `!=`, `in`, `not in` between constants.
+    fn condition(&mut self, test: &'a Expr) -> Option<bool> {
+        let Expr::Compare(compare) = test else { return None };
+        let ([op], [right]) = (&compare.ops[..], &compare.comparators[..]) else { return None };
+        let left = self.resolver().literal(&compare.left)?;
+        match op {
+            ast::CmpOp::Eq | ast::CmpOp::NotEq => {
+                let equal = left == self.resolver().literal(right)?;
+                Some(equal == matches!(op, ast::CmpOp::Eq))
+            }
+            ast::CmpOp::In | ast::CmpOp::NotIn => {
+                let items = self.constant_sequence(right)?;
+                let mut found = false;
+                for item in items {
+                    found |= self.resolver().literal(item).as_ref() == Some(&left);
+                }
+                Some(found == matches!(op, ast::CmpOp::In))
+            }
+            _ => None,
+        }
+    }
+
+    fn unread_operations(&mut self, expr: &'a Expr) {
+        let location = self.location(expr);
+        self.diagnostics.push(Diagnostic {
+            location,
+            severity: dbveto_source::Severity::Warning,
+            message: "migration operations built by an expression dbveto cannot read; their schema changes are not replayed".to_string(),
+        });
     }
 
     /// One operation; `database` false applies it to the state only
@@ -533,36 +641,50 @@ impl<'p, 'a> Interpreter<'_, 'p, 'a> {
                     }
                 }
                 {
-                    for item in self.list(keyword(call, "state_operations")) {
-                        if let Expr::Call(c) = item {
-                            self.operation(c, false);
-                        }
-                    }
+                    let items = self.list(keyword(call, "state_operations"));
+                    self.operations(items, false, 0);
                 }
             }
             "RunPython" => {
-                let noop = matches!(arg(call, 0, "code"), Some(Expr::Attribute(a)) if a.attr.as_str() == "noop");
+                let code = arg(call, 0, "code");
+                let noop = matches!(code, Some(Expr::Attribute(a)) if a.attr.as_str() == "noop");
                 if database && !noop {
                     self.changes.push(Change::Code { origin });
+                    let body = self.eval.project().module(self.module).map(|m| m.body).unwrap_or(&[]);
+                    if let Some(function) = code.and_then(|c| run_python::function(body, c)) {
+                        let effects = run_python::effects(function);
+                        for (app, model) in effects.emptied {
+                            if let Some(model) = self.state.get(&ModelKey::new(&app, &model)) {
+                                self.empty_now.push(model.db_table());
+                            }
+                        }
+                        self.code_changed_schema |= effects.changes_schema;
+                    }
                 }
             }
             name if NO_SCHEMA_EFFECT.contains(&name) => {}
             "SeparateDatabaseAndState" => {
+                let mut code_changed_schema = false;
                 if database {
                     // The database operations run against a state of their own.
                     let saved = self.state.clone();
-                    for item in self.list(arg(call, 0, "database_operations")) {
-                        if let Expr::Call(c) = item {
-                            self.operation(c, true);
-                        }
-                    }
+                    let items = self.list(arg(call, 0, "database_operations"));
+                    self.code_changed_schema = false;
+                    self.operations(items, true, 0);
+                    code_changed_schema = std::mem::take(&mut self.code_changed_schema);
                     self.state = saved;
                 }
-                for item in self.list(arg(call, 1, "state_operations")) {
-                    if let Expr::Call(c) = item {
-                        self.operation(c, false);
-                    }
+                // Code that changes the schema itself is taken to make the
+                // database what the state operations describe.
+                if code_changed_schema {
+                    self.diagnostics.push(Diagnostic {
+                        location: location.clone(),
+                        severity: dbveto_source::Severity::Info,
+                        message: "the database operations run code that changes the schema through `schema_editor`; dbveto applies the state operations to the database instead".to_string(),
+                    });
                 }
+                let items = self.list(arg(call, 1, "state_operations"));
+                self.operations(items, code_changed_schema, 0);
             }
             other => self.diagnostics.push(Diagnostic {
                 location,
@@ -628,7 +750,7 @@ impl<'p, 'a> Interpreter<'_, 'p, 'a> {
             }
         }
         if database {
-            self.created_now.push(model.db_table());
+            self.empty_now.push(model.db_table());
             if self.current.1 {
                 self.created_initially.push((model.db_table(), self.current.0.clone()));
             }
@@ -695,9 +817,13 @@ impl<'p, 'a> Interpreter<'_, 'p, 'a> {
             // Foreign keys that `makemigrations` split out of the initial
             // migration into the next one (it splits relations only) are
             // added to tables that are still empty.
+            // A squash keeps as `AddField` only the relations it could not
+            // put in `CreateModel`, and runs only on a database where none
+            // of the migrations it replaces ran: the table is empty too.
+            let created_initially = |by: Option<&Key>| self.created_initially.iter().any(|(t, b)| *t == table && by.is_none_or(|by| b == by));
             let split_from_initial = field.is_foreign_key()
-                && self.created_initially.iter().any(|(t, by)| *t == table && self.current.2.contains(by));
-            let empty = self.created_now.contains(&table) || split_from_initial;
+                && (self.current.2.iter().any(|by| created_initially(Some(by))) || (self.squash && created_initially(None)));
+            let empty = self.empty_now.contains(&table) || split_from_initial;
             if model.has_table() && !empty {
                 self.added_fields.push(AddedField {
                     model: key.clone(),

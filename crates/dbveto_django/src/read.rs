@@ -33,6 +33,18 @@ pub fn assignment(stmt: &Stmt) -> Option<(&str, &Expr)> {
     }
 }
 
+/// `A = B = value` (one name or several) or `NAME: T = value`: the names
+/// and the value.
+pub fn assigned_names(stmt: &Stmt) -> Option<(Vec<&str>, &Expr)> {
+    match stmt {
+        Stmt::Assign(a) => {
+            let names: Option<Vec<&str>> = a.targets.iter().map(|t| t.as_name_expr().map(|n| n.id.as_str())).collect();
+            Some((names?, a.value.as_ref()))
+        }
+        other => assignment(other).map(|(name, value)| (vec![name], value)),
+    }
+}
+
 /// The value a class body assigns to `name`.
 pub fn class_attribute<'a>(class: &'a ast::StmtClassDef, name: &str) -> Option<&'a Expr> {
     class.body.iter().filter_map(assignment).find(|(n, _)| *n == name).map(|(_, v)| v)

@@ -2,7 +2,7 @@
 //! across modules, field classes through subclasses in the repository, and
 //! model references.
 
-use dbveto_python::{ConstValue, Evaluator, ModuleId, Value};
+use dbveto_python::{ConstValue, Evaluator, ModuleId, Scope, Value};
 use dbveto_source::Location;
 use dbveto_writes::Literal;
 use ruff_python_ast::{self as ast, Expr, Stmt};
@@ -19,11 +19,14 @@ pub struct Resolver<'e, 'p, 'a> {
     pub eval: &'e mut Evaluator<'p, 'a>,
     pub module: ModuleId,
     pub apps: &'e Apps,
+    /// Scopes around the expressions read (a comprehension's), innermost last.
+    pub scopes: &'e [Scope<'a>],
 }
 
 impl<'a> Resolver<'_, '_, 'a> {
     fn value(&mut self, expr: &'a Expr) -> Option<Value<'a>> {
-        self.eval.eval(self.module, &[], expr)
+        let scopes: Vec<&Scope<'a>> = self.scopes.iter().collect();
+        self.eval.eval(self.module, &scopes, expr)
     }
 
     /// A class Django ships, by its dotted path (`django.db.models.CharField`).

@@ -402,7 +402,14 @@ impl<'s> Editor<'s> {
             return;
         }
         let table = model.db_table();
-        let (Some(old_column), Some(new_column)) = (old.column(old_name), new.column(new_name)) else { return };
+        let Some(new_column) = new.column(new_name) else { return };
+        let Some(old_column) = old.column(old_name) else {
+            // The old field's class was not known, so neither was its column
+            // (an mptt `TreeForeignKey` made a plain `ForeignKey`): it is
+            // there, and known from here on.
+            self.add_field(model, new_name, new);
+            return;
+        };
         let old_type = self.db_type(model, old);
         let new_type = self.db_type(model, new);
         let old_fk = old.is_foreign_key() && old.relation.as_ref().is_some_and(|r| r.db_constraint);

@@ -40,6 +40,13 @@ impl<'a> Scope<'a> {
         let names = names.into_iter().map(|n| (n, Binding::Opaque)).collect();
         Scope { kind: ScopeKind::Hidden, bindings: Bindings { names, ..Bindings::default() } }
     }
+
+    /// A comprehension's scope in which `name` holds one known value (an
+    /// element of the constant sequence it iterates over).
+    pub fn bound(name: &'a str, value: &'a Expr) -> Self {
+        let names = std::iter::once((name, Binding::Value(value))).collect();
+        Scope { kind: ScopeKind::Hidden, bindings: Bindings { names, ..Bindings::default() } }
+    }
 }
 
 /// What binds a name, when it is bound exactly once.
