@@ -1,0 +1,234 @@
+//! Truth from the real ORM: `tests/fixtures/django-orm-shapes`, migrated by
+//! real Django on a real PostgreSQL, runs each function of `shop/writes.py`
+//! (one write shape each) with a query logger; the INSERTs and UPDATEs
+//! Django sends are compared with the `Write`s dbveto reads in the same
+//! function: the same tables and kinds; for an INSERT the same columns, for
+//! an UPDATE dbveto's columns among Django's (a loaded object's `save()`
+//! sends every field, dbveto claims only those the code set); and the same
+//! value wherever dbveto claims to know it. Django's statements are read by
+//! dbveto's own SQL frontend (libpg_query), so both sides are compared as
+//! `Write`s.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use dbveto_source::SourceFile;
+use dbveto_writes::{Arg, EmbeddedQuery, Literal, Params, SqlText, Write, WriteKind};
+use serde_json::Value;
+use support::frameworks::{django_venv, Project, DJANGO_VERSION};
+use support::postgres::Postgres;
+
+const FIXTURE: &str = "tests/fixtures/django-orm-shapes";
+
+/// Runs every shape in a transaction that is rolled back, after `setup()`,
+/// and prints one JSON object per shape: its name, its lines, and the
+/// INSERT and UPDATE statements sent, with their parameters.
+const ORACLE: &str = r#"
+import datetime, decimal, inspect, json, os, sys, uuid
+import django
+django.setup()
+from django.db import connection, transaction
+from shop import writes
+
+def param(value):
+    if value is None or isinstance(value, (bool, int, str)):
+        return {"value": value}
+    if isinstance(value, float):
+        return {"value": value}
+    return {"opaque": type(value).__name__}
+
+class Rollback(Exception):
+    pass
+
+out = []
+for shape in writes.SHAPES:
+    lines, first = inspect.getsourcelines(shape)
+    sent = []
+    def log(execute, sql, params, many, context):
+        head = sql.lstrip().split(None, 1)[0].upper()
+        if head in ("INSERT", "UPDATE"):
+            rows = params if many else [params]
+            for row in rows:
+                sent.append({"sql": sql, "params": [param(p) for p in (row or [])]})
+        return execute(sql, params, many, context)
+    try:
+        with transaction.atomic():
+            writes.setup()
+            with connection.execute_wrapper(log):
+                shape()
+            raise Rollback()
+    except Rollback:
+        pass
+    out.append({"name": shape.__name__, "first": first, "last": first + len(lines) - 1, "sent": sent})
+print(json.dumps(out))
+"#;
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repo root")
+}
+
+/// The Python files of the fixture, as dbveto reads them.
+fn sources(dir: &Path) -> Vec<SourceFile> {
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).expect("fixture dir").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "py") {
+                let rel = path.strip_prefix(dir).expect("inside").to_string_lossy().replace('\\', "/");
+                files.push(SourceFile::new(rel, std::fs::read_to_string(&path).expect("utf-8 fixture")));
+            }
+        }
+    }
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    files
+}
+
+/// Django's statement as dbveto's SQL frontend reads it.
+fn django_write(sql: &str, params: &[Value]) -> Write {
+    let args = params
+        .iter()
+        .map(|p| match p.get("value") {
+            Some(Value::Null) => Arg::known(Literal::Null, None, None),
+            Some(Value::Bool(b)) => Arg::known(Literal::Bool(*b), None, None),
+            Some(Value::Number(n)) => match n.as_i64() {
+                Some(i) => Arg::known(Literal::Int(i), None, None),
+                None => Arg::known(Literal::Num(n.to_string()), None, None),
+            },
+            Some(Value::String(s)) => Arg::known(Literal::Str(s.clone()), None, None),
+            _ => Arg::unknown(),
+        })
+        .collect();
+    let file = SourceFile::new("django.sql", sql);
+    let query = EmbeddedQuery { sql: SqlText::new(sql, file.location(0)), params: Params::Positional(args), call: None };
+    let (mut writes, diagnostics) = dbveto_sql::extract_writes(&query);
+    assert!(diagnostics.is_empty() && writes.len() == 1, "dbveto's SQL frontend cannot read Django's `{sql}`: {diagnostics:?}");
+    writes.remove(0)
+}
+
+fn columns(write: &Write) -> Vec<(String, &Arg)> {
+    write.columns.iter().flatten().cloned().zip(&write.values).collect()
+}
+
+/// How `ours` differs from Django's `theirs`; empty when it matches.
+fn differences(ours: &Write, theirs: &Write) -> Vec<String> {
+    let mut out = Vec::new();
+    let (ours_cols, theirs_cols) = (columns(ours), columns(theirs));
+    for (column, arg) in &ours_cols {
+        match theirs_cols.iter().find(|(c, _)| c == column) {
+            None => out.push(format!("dbveto sends `{column}`, Django does not")),
+            Some((_, sent)) => {
+                let claimed: Vec<&Literal> = if arg.unknown { Vec::new() } else { arg.known.iter().map(|k| &k.literal).collect() };
+                let actual: Vec<&Literal> = sent.known.iter().map(|k| &k.literal).collect();
+                if arg.default != sent.default {
+                    out.push(format!("`{column}`: dbveto's DEFAULT keyword is {}, Django's {}", arg.default, sent.default));
+                } else if !claimed.is_empty() && !sent.unknown && !claimed.iter().any(|c| actual.contains(c)) {
+                    out.push(format!("`{column}`: dbveto claims {claimed:?}, Django sends {actual:?}"));
+                }
+            }
+        }
+    }
+    if ours.kind == WriteKind::Insert && !ours.partial {
+        for (column, _) in &theirs_cols {
+            if !ours_cols.iter().any(|(c, _)| c == column) {
+                out.push(format!("Django sends `{column}`, dbveto does not"));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn django_sends_what_dbveto_reads() {
+    let root = repo_root();
+    let dir = root.join(FIXTURE);
+    let venv = django_venv();
+    let python = support::venv::bin(&venv, "python");
+    let pg = Postgres::start();
+    let project = Project { python: &python, dir: &dir, pg: &pg, database: "orm_oracle".to_string() };
+    pg.create_database(&project.database);
+    project.migrate().expect("Django migrates the fixture");
+    let output = Command::new(&python)
+        .args(["-c", ORACLE])
+        .current_dir(&dir)
+        .env("DJANGO_SETTINGS_MODULE", "shopsite.settings")
+        .env("DBVETO_PG_HOST", pg.socket_dir())
+        .env("DBVETO_PG_PORT", pg.port().to_string())
+        .env("DBVETO_PG_DB", &project.database)
+        .env("DBVETO_PG_USER", pg.user())
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .env("PYTHONPATH", &dir)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run the oracle");
+    assert!(output.status.success(), "the oracle failed:\n{}", String::from_utf8_lossy(&output.stderr));
+    let shapes: Vec<Value> = serde_json::from_slice(&output.stdout).expect("oracle JSON");
+
+    let files = sources(&dir);
+    let parsed = dbveto_python::ParsedProject::parse(&files);
+    let index = parsed.index();
+    let django = dbveto_django::analyze(&index);
+    // `bulk_create()` sends its objects as the rows of one INSERT: dbveto's
+    // writes of its objects, one per object, are one statement, their
+    // values merged as the SQL frontend merges the rows of a VALUES list.
+    let ours_in = |first: u32, last: u32| -> Vec<Write> {
+        let mut merged: Vec<Write> = Vec::new();
+        for w in django.writes.iter().filter(|w| w.location.path.as_ref() == "shop/writes.py" && (first..=last).contains(&w.location.line)) {
+            let bulk = w.kind == WriteKind::Insert && w.statement.contains("bulk_create");
+            let same = |m: &&mut Write| bulk && m.statement == w.statement && m.table == w.table && m.columns == w.columns;
+            match merged.iter_mut().find(|m| same(m)) {
+                Some(m) => {
+                    for (mine, theirs) in m.values.iter_mut().zip(&w.values) {
+                        mine.merge(theirs.clone());
+                    }
+                }
+                _ => merged.push(w.clone()),
+            }
+        }
+        merged
+    };
+
+    let mut report = Vec::new();
+    for shape in &shapes {
+        let name = shape["name"].as_str().unwrap_or("?");
+        let (first, last) = (shape["first"].as_u64().unwrap_or(0) as u32, shape["last"].as_u64().unwrap_or(0) as u32);
+        let theirs: Vec<Write> = shape["sent"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|s| django_write(s["sql"].as_str().unwrap_or_default(), s["params"].as_array().map(Vec::as_slice).unwrap_or(&[])))
+            .collect();
+        let mut ours = ours_in(first, last);
+        if theirs.is_empty() {
+            report.push(format!("{name}: Django sent no INSERT or UPDATE"));
+        }
+        // Each statement Django sent is one dbveto reads, matched in order
+        // among those of the same table and kind.
+        for sent in &theirs {
+            let candidates: Vec<usize> = (0..ours.len()).filter(|&i| ours[i].table.name == sent.table.name && ours[i].kind == sent.kind).collect();
+            let matched = candidates.iter().copied().find(|&i| differences(&ours[i], sent).is_empty());
+            match (matched, candidates.first()) {
+                (Some(i), _) => {
+                    ours.remove(i);
+                }
+                (None, Some(&i)) => {
+                    report.push(format!("{name}: {:?} {}: {}", sent.kind, sent.table.name, differences(&ours[i], sent).join("; ")));
+                    ours.remove(i);
+                }
+                (None, None) => report.push(format!("{name}: Django sent {:?} {} that dbveto does not read", sent.kind, sent.table.name)),
+            }
+        }
+        // `get_or_create` and `update_or_create` take one of two branches;
+        // any other write dbveto reads here must have been sent.
+        let one_branch = name.contains("_or_");
+        for unsent in ours.iter().filter(|_| !one_branch) {
+            report.push(format!("{name}: dbveto reads {:?} {} that Django did not send", unsent.kind, unsent.table.name));
+        }
+    }
+    assert!(shapes.len() >= 14, "expected every shape of shop/writes.py, got {}", shapes.len());
+    assert!(report.is_empty(), "Django {DJANGO_VERSION} sends other writes than dbveto reads:\n  {}", report.join("\n  "));
+}
