@@ -3,7 +3,7 @@
 //! the INSERT and UPDATE statements Django runs (`Model._save_table`,
 //! `QuerySet._extract_model_params`).
 
-use dbveto_python::{ModuleId, ModuleIndex, ProjectIndex, Scope, Value, Binding, Evaluator};
+use dbveto_python::{Binding, Evaluator, ModuleId, ModuleIndex, ProjectIndex, Scope, Source, Value};
 use dbveto_source::Location;
 use dbveto_writes::{Arg, Literal, TableRef, Write, WriteKind};
 use ruff_python_ast::visitor::{self, Visitor};
@@ -275,7 +275,12 @@ impl<'p, 'a> Walker<'p, 'a> {
             Expr::Call(c) => (c, None),
             Expr::Name(n) => match self.constructed(n.id.as_str()) {
                 Some(c) => (c, Some(n.id.as_str())),
-                None => return,
+                None => {
+                    if let Some(model) = self.loaded_model(n.id.as_str()) {
+                        self.save_loaded(call, model, n.id.as_str(), location);
+                    }
+                    return;
+                }
             },
             _ => return,
         };
@@ -302,11 +307,19 @@ impl<'p, 'a> Walker<'p, 'a> {
             return;
         }
         // An object loaded from the database: `save()` updates its row.
-        let Expr::Attribute(loader) = bound.func.as_ref() else { return };
-        if !LOADERS.contains(&loader.attr.as_str()) {
-            return;
-        }
-        let Some(model) = self.manager_model(&loader.value) else { return };
+        let Some(model) = self.loaded_by(bound) else { return };
+        self.save_loaded_with(call, model, name.unwrap_or("obj"), set, location);
+    }
+
+    /// `obj.save()` of an object loaded from the database: an UPDATE of
+    /// what was set on it before (or of `update_fields`).
+    fn save_loaded(&mut self, call: &'a ast::ExprCall, model: &'p Model, name: &'a str, location: Location) {
+        let set = self.attributes_set(name, call.start());
+        self.save_loaded_with(call, model, name, set, location);
+    }
+
+    fn save_loaded_with(&mut self, call: &'a ast::ExprCall, model: &'p Model, name: &str, set: Given, location: Location) {
+        let update_fields = crate::field::keyword(call, "update_fields");
         // `obj.pk = None` makes the save an INSERT of a copy, whose other
         // fields dbveto does not know.
         let primary_key = model.state.primary_key().map(|(n, _)| n);
@@ -323,7 +336,7 @@ impl<'p, 'a> Walker<'p, 'a> {
             let Some(names) = names else { return };
             set.values.retain(|(k, _)| names.iter().any(|n| n == k));
         }
-        let statement = format!("{}.save()", name.unwrap_or("obj"));
+        let statement = format!("{name}.save()");
         if let Some(w) = self.update(model, &set, location, statement) {
             self.out.push(w);
         }
@@ -389,6 +402,63 @@ impl<'p, 'a> Walker<'p, 'a> {
             }
         }
         found
+    }
+
+    /// The model of the objects a name holds when every value it may hold
+    /// in the innermost scope that binds it is one loaded from the database
+    /// (`get_object_or_404(M, ...)`, `M.objects.get(...)`, an element of
+    /// `M.objects.filter(...)`, a parameter annotated `M`), all of one model.
+    fn loaded_model(&mut self, name: &str) -> Option<&'p Model> {
+        let sources: Vec<Source<'a>> = self.scopes.iter().rev().map(|s| s.bindings.sources(name)).find(|s| !s.is_empty())?.to_vec();
+        let mut found: Option<&'p Model> = None;
+        for source in sources {
+            let model = match source {
+                Source::Value(Expr::Call(call)) => self.loaded_by(call)?,
+                Source::Element(iterable) => self.queryset_model(iterable)?,
+                Source::Annotated(annotation) => self.model_of(annotation)?,
+                _ => return None,
+            };
+            if found.is_some_and(|f| !std::ptr::eq(f, model)) {
+                return None;
+            }
+            found = Some(model);
+        }
+        found
+    }
+
+    /// The model of the object a call loads: a manager's or queryset's
+    /// loader, or `get_object_or_404(Model or queryset, ...)`.
+    fn loaded_by(&mut self, call: &'a ast::ExprCall) -> Option<&'p Model> {
+        match call.func.as_ref() {
+            Expr::Attribute(loader) if LOADERS.contains(&loader.attr.as_str()) => self.manager_model(&loader.value),
+            Expr::Name(f) if f.id.as_str() == "get_object_or_404" => {
+                let first = call.arguments.args.first()?;
+                self.model_of(first).or_else(|| self.queryset_model(first))
+            }
+            Expr::Attribute(f) if f.attr.as_str() == "get_object_or_404" => {
+                let first = call.arguments.args.first()?;
+                self.model_of(first).or_else(|| self.queryset_model(first))
+            }
+            _ => None,
+        }
+    }
+
+    /// The model of a queryset of model instances (`M.objects.filter(...)`,
+    /// `M.objects.all()`); not of `values()` or `values_list()` rows.
+    fn queryset_model(&mut self, expr: &'a Expr) -> Option<&'p Model> {
+        let mut current = expr;
+        for _ in 0..32 {
+            match current {
+                Expr::Call(call) => match call.func.as_ref() {
+                    Expr::Attribute(a) if ROW_QUERIES.contains(&a.attr.as_str()) => return None,
+                    Expr::Attribute(a) => current = &a.value,
+                    _ => return None,
+                },
+                Expr::Attribute(_) => return self.manager_model(current),
+                _ => return None,
+            }
+        }
+        None
     }
 
     /// A variable bound once, in the innermost scope that binds it, to
@@ -550,6 +620,9 @@ impl<'a> Visitor<'a> for Walker<'_, 'a> {
         self.depth -= 1;
     }
 }
+
+/// QuerySet methods whose results are not model instances.
+const ROW_QUERIES: &[&str] = &["values", "values_list", "dates", "datetimes", "count", "exists", "aggregate", "in_bulk", "raw"];
 
 /// QuerySet methods that return one object loaded from the database.
 const LOADERS: &[&str] = &["get", "first", "last", "latest", "earliest", "select_for_update"];

@@ -61,6 +61,21 @@ pub enum Binding<'a> {
     Opaque,
 }
 
+/// One of the values a name may hold in its scope, whatever the order of
+/// the statements that bind it (a name bound in several branches has
+/// several).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Source<'a> {
+    /// `NAME = value`.
+    Value(&'a Expr),
+    /// `for NAME in iterable`: an element of it.
+    Element(&'a Expr),
+    /// A parameter annotated `NAME: T`: an instance of `T`.
+    Annotated(&'a Expr),
+    /// Anything else: an import, an unannotated parameter, `except ... as`.
+    Other,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Import {
     /// `import a.b` binds `a` to module `a`; `import a.b as c` binds `c` to `a.b`.
@@ -86,6 +101,8 @@ impl ModulePath {
 #[derive(Debug, Default)]
 pub struct Bindings<'a> {
     names: FxHashMap<&'a str, Binding<'a>>,
+    /// Every value each name may hold.
+    sources: FxHashMap<&'a str, Vec<Source<'a>>>,
     /// `from module import *`, in order.
     pub star_imports: Vec<ModulePath>,
     /// `X.attr = ...` in this scope: `X.attr` is not what the class says.
@@ -101,6 +118,11 @@ pub struct Bindings<'a> {
 impl<'a> Bindings<'a> {
     pub fn get(&self, name: &str) -> Option<&Binding<'a>> {
         self.names.get(name)
+    }
+
+    /// Every value `name` may hold in this scope (empty if it binds no such name).
+    pub fn sources(&self, name: &str) -> &[Source<'a>] {
+        self.sources.get(name).map(Vec::as_slice).unwrap_or(&[])
     }
 
     pub fn values(&self) -> impl Iterator<Item = &Binding<'a>> {
@@ -127,7 +149,8 @@ impl<'a> Bindings<'a> {
     pub fn of_function(function: &'a ast::StmtFunctionDef, importer: Option<&ModuleName>) -> Self {
         let mut collector = Collector::new(importer);
         for parameter in function.parameters.iter() {
-            collector.bind(parameter.name().as_str(), Binding::Opaque);
+            let source = parameter.annotation().map_or(Source::Other, Source::Annotated);
+            collector.bind_from(parameter.name().as_str(), Binding::Opaque, source);
         }
         collector.visit_body(&function.body);
         collector.finish()
@@ -163,6 +186,9 @@ pub fn binary_operands(expr: &Expr) -> Vec<&Expr> {
     operands
 }
 
+/// How many values of one name are kept (see [`Source`]).
+const MAX_SOURCES: usize = 16;
+
 /// Methods that change a dict or a list in place.
 const MUTATORS: &[&str] =
     &["update", "setdefault", "pop", "popitem", "clear", "append", "extend", "insert", "remove", "__setitem__", "__delitem__"];
@@ -171,6 +197,7 @@ struct Collector<'a, 'i> {
     importer: Option<&'i ModuleName>,
     /// What each name is bound to so far: opaque once it is bound twice.
     names: FxHashMap<&'a str, Binding<'a>>,
+    sources: FxHashMap<&'a str, Vec<Source<'a>>>,
     globals: FxHashSet<&'a str>,
     star_imports: Vec<ModulePath>,
     assigned_attributes: FxHashSet<(&'a str, &'a str)>,
@@ -186,6 +213,7 @@ impl<'a, 'i> Collector<'a, 'i> {
         Collector {
             importer,
             names: FxHashMap::default(),
+            sources: FxHashMap::default(),
             globals: FxHashSet::default(),
             star_imports: Vec::new(),
             assigned_attributes: FxHashSet::default(),
@@ -197,6 +225,21 @@ impl<'a, 'i> Collector<'a, 'i> {
     }
 
     fn bind(&mut self, name: &'a str, binding: Binding<'a>) {
+        let source = match binding {
+            Binding::Value(value) => Source::Value(value),
+            _ => Source::Other,
+        };
+        self.bind_from(name, binding, source);
+    }
+
+    fn bind_from(&mut self, name: &'a str, binding: Binding<'a>, source: Source<'a>) {
+        let sources = self.sources.entry(name).or_default();
+        // A bound on every value a name may hold: past it, nothing is known.
+        if sources.len() < MAX_SOURCES {
+            sources.push(source);
+        } else {
+            sources[MAX_SOURCES - 1] = Source::Other;
+        }
         match self.names.entry(name) {
             Entry::Vacant(entry) => {
                 entry.insert(binding);
@@ -214,6 +257,7 @@ impl<'a, 'i> Collector<'a, 'i> {
         }
         Bindings {
             names,
+            sources: self.sources,
             star_imports: self.star_imports,
             assigned_attributes: self.assigned_attributes,
             mutated: self.mutated,
@@ -311,6 +355,14 @@ impl<'a> Visitor<'a> for Collector<'a, '_> {
                 }
             }
             Stmt::ImportFrom(import) => self.import_from(import),
+            Stmt::For(for_) if for_.target.is_name_expr() && self.in_comprehension == 0 => {
+                if let Expr::Name(target) = for_.target.as_ref() {
+                    self.bind_from(target.id.as_str(), Binding::Opaque, Source::Element(&for_.iter));
+                }
+                self.visit_expr(&for_.iter);
+                self.visit_body(&for_.body);
+                self.visit_body(&for_.orelse);
+            }
             Stmt::Global(global) => self.globals.extend(global.names.iter().map(ast::Identifier::as_str)),
             Stmt::Nonlocal(nonlocal) => {
                 for name in &nonlocal.names {

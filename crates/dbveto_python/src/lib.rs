@@ -24,7 +24,7 @@ use dbveto_writes::EmbeddedQuery;
 use rayon::prelude::*;
 use rustc_hash::FxHashSet;
 
-pub use bindings::{target_names, Binding, Bindings, Import, ModulePath, Scope, ScopeKind};
+pub use bindings::{target_names, Binding, Bindings, Import, ModulePath, Scope, ScopeKind, Source};
 pub use eval::{Binds, Const, ConstValue, Evaluator, ModuleRef, TextClause, Value};
 pub use index::{ModuleIndex, ProjectIndex};
 pub use modules::{ModuleId, ModuleName, ModuleTable};
