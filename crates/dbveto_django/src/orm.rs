@@ -342,24 +342,30 @@ impl<'p, 'a> Walker<'p, 'a> {
         }
     }
 
-    /// `name.attr = value` in the innermost body, before `before`: the
-    /// values set on an object before it is saved. Any other change
+    /// The values set on an object before it is saved at `before`, as the
+    /// paths through the innermost body bring them there (a later
+    /// assignment replaces an earlier one; branches join). Any other change
     /// (`setattr`, `name.attr += 1`) makes `rest` true for that object.
     fn attributes_set(&mut self, name: &str, before: ruff_text_size::TextSize) -> Given {
-        let mut found: Vec<(&'a str, Option<&'a Expr>)> = Vec::new();
-        if let Some(body) = self.bodies.last() {
-            assignments_to(body, name, before, &mut found, 0);
-        }
         let mut given = Given::default();
-        for (attr, value) in found {
-            let Some(value) = value else {
-                given.rest = true;
-                continue;
-            };
-            let arg = self.value(value, &format!("`{name}.{attr} =`"));
-            match given.values.iter_mut().find(|(k, _)| k == attr) {
-                Some((_, old)) => old.merge(arg),
-                None => given.values.push((attr.to_string(), arg)),
+        let Some(values) = self.bodies.last().and_then(|body| dbveto_python::attribute_values(body, name, before)) else { return given };
+        given.rest = values.rest;
+        for (attr, assigned) in values.attributes {
+            let mut arg: Option<Arg> = None;
+            for value in assigned {
+                let Some(value) = value else {
+                    given.rest = true;
+                    arg = None;
+                    break;
+                };
+                let one = self.value(value, &format!("`{name}.{attr} =`"));
+                match arg.as_mut() {
+                    Some(a) => a.merge(one),
+                    None => arg = Some(one),
+                }
+            }
+            if let Some(arg) = arg {
+                given.values.push((attr.to_string(), arg));
             }
         }
         given
@@ -626,63 +632,3 @@ const ROW_QUERIES: &[&str] = &["values", "values_list", "dates", "datetimes", "c
 
 /// QuerySet methods that return one object loaded from the database.
 const LOADERS: &[&str] = &["get", "first", "last", "latest", "earliest", "select_for_update"];
-
-/// `name.attr = value` statements of `body` that start before `before`,
-/// in nested blocks too but not in nested functions or classes; `None` as
-/// the value for a change that is not a plain assignment.
-fn assignments_to<'a>(body: &'a [Stmt], name: &str, before: ruff_text_size::TextSize, out: &mut Vec<(&'a str, Option<&'a Expr>)>, depth: u32) {
-    if depth > 32 {
-        return;
-    }
-    let is_name = |e: &Expr| matches!(e, Expr::Name(n) if n.id.as_str() == name);
-    for stmt in body {
-        if stmt.start() >= before {
-            return;
-        }
-        match stmt {
-            Stmt::Assign(a) => {
-                for target in &a.targets {
-                    if let Expr::Attribute(t) = target {
-                        if is_name(&t.value) {
-                            out.push((t.attr.as_str(), Some(&a.value)));
-                        }
-                    }
-                }
-            }
-            Stmt::AugAssign(a) => {
-                if let Expr::Attribute(t) = a.target.as_ref() {
-                    if is_name(&t.value) {
-                        out.push((t.attr.as_str(), None));
-                    }
-                }
-            }
-            Stmt::Expr(e) => {
-                // `setattr(obj, ...)`: any attribute.
-                if let Expr::Call(c) = e.value.as_ref() {
-                    if matches!(c.func.as_ref(), Expr::Name(f) if f.id.as_str() == "setattr") && c.arguments.args.first().is_some_and(is_name) {
-                        out.push(("", None));
-                    }
-                }
-            }
-            Stmt::If(s) => {
-                assignments_to(&s.body, name, before, out, depth + 1);
-                for clause in &s.elif_else_clauses {
-                    assignments_to(&clause.body, name, before, out, depth + 1);
-                }
-            }
-            Stmt::For(s) => assignments_to(&s.body, name, before, out, depth + 1),
-            Stmt::While(s) => assignments_to(&s.body, name, before, out, depth + 1),
-            Stmt::With(s) => assignments_to(&s.body, name, before, out, depth + 1),
-            Stmt::Try(s) => {
-                assignments_to(&s.body, name, before, out, depth + 1);
-                for handler in &s.handlers {
-                    let ast::ExceptHandler::ExceptHandler(h) = handler;
-                    assignments_to(&h.body, name, before, out, depth + 1);
-                }
-                assignments_to(&s.orelse, name, before, out, depth + 1);
-                assignments_to(&s.finalbody, name, before, out, depth + 1);
-            }
-            _ => {}
-        }
-    }
-}

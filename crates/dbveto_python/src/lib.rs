@@ -13,6 +13,7 @@
 mod bindings;
 mod eval;
 mod extract;
+mod flow;
 mod index;
 mod modules;
 mod params;
@@ -24,6 +25,7 @@ use dbveto_writes::EmbeddedQuery;
 use rayon::prelude::*;
 use rustc_hash::FxHashSet;
 
+pub use flow::{attribute_values, AttributeValues};
 pub use bindings::{target_names, Binding, Bindings, Import, ModulePath, Scope, ScopeKind, Source};
 pub use eval::{Binds, Const, ConstValue, Evaluator, ModuleRef, TextClause, Value};
 pub use index::{ModuleIndex, ProjectIndex};
