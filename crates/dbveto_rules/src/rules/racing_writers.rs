@@ -9,8 +9,9 @@ pub const RULE: Rule = Rule {
     summary: "A column written from entry points that run at the same time, at least once by a read-modify-write",
     docs: r#"## What it does
 Finds every column written from two or more entry points (HTTP views,
-Celery tasks, RQ jobs, scheduled jobs, management commands, signal
-handlers; Go HTTP handlers, cron and ticker jobs, goroutines), following
+Celery tasks, RQ jobs, scheduled jobs, signal handlers; Go HTTP handlers,
+cron and ticker jobs, goroutines; not management commands, which run when
+a person or an unseen scheduler runs them), following
 calls between the repository's functions, where at least one of the
 writes loads the row, changes it in Python and saves it. A row loaded with
 `select_for_update()` where no transaction is open (no
@@ -77,10 +78,36 @@ fn check(facts: &ProjectFacts, out: &mut Vec<Finding>) {
     }
 }
 
+/// Whether a value as the code spells it is a constant: a plain string
+/// literal, a number, a boolean or NULL, as Python or SQL spells them (not
+/// `timezone.now()`).
+fn is_constant(value: &str) -> bool {
+    let quoted = |q: char| value.len() >= 2 && value.starts_with(q) && value.ends_with(q) && !value[1..value.len() - 1].contains(q);
+    quoted('\'') || quoted('"') || matches!(value, "True" | "False" | "None" | "true" | "false" | "NULL") || value.parse::<f64>().is_ok()
+}
+
+/// Whether an entry point runs at the same time as others by itself. A
+/// management command is run by a person or by a scheduler dbveto does not
+/// see (a one-off `createadmin`, a deploy step): not known to be concurrent.
+fn runs_concurrently(entry: &crate::EntryPoint) -> bool {
+    entry.kind != crate::EntryKind::ManagementCommand
+}
+
 fn check_column(column: &ColumnWriters, out: &mut Vec<Finding>) {
+    let concurrent: Vec<WriterSite> = column
+        .sites
+        .iter()
+        .map(|s| WriterSite { entry_points: s.entry_points.iter().filter(|e| runs_concurrently(e)).cloned().collect(), ..s.clone() })
+        .collect();
     let sites: Vec<&WriterSite> =
-        column.sites.iter().filter(|s| s.atomicity != Atomicity::Insert && !s.entry_points.is_empty()).collect();
+        concurrent.iter().filter(|s| s.atomicity != Atomicity::Insert && !s.entry_points.is_empty()).collect();
     let Some(first_rmw) = sites.iter().find(|s| s.atomicity.loses_updates()) else { return };
+    // Writers that all write one constant cannot lose each other's.
+    if let Some(Some(value)) = sites.first().map(|s| &s.value) {
+        if is_constant(value) && sites.iter().all(|s| s.value.as_ref() == Some(value)) {
+            return;
+        }
+    }
     let entries = entry_functions(&sites);
     // Several kinds on one function (an RQ job that is also scheduled) are one entry point.
     let mut functions: Vec<(&String, &dbveto_source::Location)> = entries.iter().map(|(n, _, l)| (n, l)).collect();
@@ -156,7 +183,8 @@ mod tests {
             location: at("app/sync.py", line),
             statement: "fabric.save()".into(),
             statement_location: None,
-            value: Some("'syncing'".into()),
+            // Different values, so that no two sites write the same constant.
+            value: Some(if line == 3 { "'syncing'".to_string() } else { format!("'state {line}'") }),
             atomicity,
             function: Some("sync".into()),
             entry_points: entries,
@@ -186,7 +214,10 @@ mod tests {
     fn one_helper_reached_from_two_entry_points_races() {
         let view = entry("FabricSyncView.post", EntryKind::HttpView, 1);
         let job = entry("execute_fabric_sync", EntryKind::RqJob, 5);
-        assert_eq!(findings(vec![site(3, Atomicity::ReadModifyWrite, vec![view, job])]).len(), 1);
+        let computed = WriterSite { value: Some("state_of(fabric)".into()), ..site(3, Atomicity::ReadModifyWrite, vec![view.clone(), job.clone()]) };
+        assert_eq!(findings(vec![computed]).len(), 1);
+        // Both runs write the same constant: this column loses nothing.
+        assert!(findings(vec![site(3, Atomicity::ReadModifyWrite, vec![view, job])]).is_empty());
     }
 
     #[test]
@@ -207,6 +238,25 @@ mod tests {
         assert!(findings(vec![site(3, Atomicity::ReadModifyWrite, vec![view.clone()]), site(5, Atomicity::Insert, vec![entry("other", EntryKind::HttpView, 2)])]).is_empty());
         // A write no entry point reaches is not counted.
         assert!(findings(vec![site(3, Atomicity::ReadModifyWrite, vec![view]), site(5, Atomicity::SingleUpdate, vec![])]).is_empty());
+    }
+
+    #[test]
+    fn writers_of_one_known_value_do_not_race() {
+        let view = entry("UserPage.post", EntryKind::HttpView, 1);
+        let task = entry("disable_expired", EntryKind::CeleryTask, 12);
+        let same = |line, entries| WriterSite { value: Some("False".into()), ..site(line, Atomicity::ReadModifyWrite, entries) };
+        assert!(findings(vec![same(3, vec![view.clone()]), same(7, vec![task.clone()])]).is_empty());
+        let unknown = WriterSite { value: None, ..site(7, Atomicity::ReadModifyWrite, vec![task]) };
+        assert_eq!(findings(vec![same(3, vec![view]), unknown]).len(), 1);
+    }
+
+    #[test]
+    fn a_management_command_is_not_known_to_run_concurrently() {
+        let view = entry("UserPage.post", EntryKind::HttpView, 1);
+        let command = entry("Command.handle", EntryKind::ManagementCommand, 9);
+        assert!(findings(vec![site(3, Atomicity::ReadModifyWrite, vec![view.clone()]), site(7, Atomicity::ReadModifyWrite, vec![command])]).is_empty());
+        let task = entry("disable_expired", EntryKind::CeleryTask, 12);
+        assert_eq!(findings(vec![site(3, Atomicity::ReadModifyWrite, vec![view]), site(7, Atomicity::ReadModifyWrite, vec![task])]).len(), 1);
     }
 
     #[test]
