@@ -10,10 +10,11 @@ pub const RULE: Rule = Rule {
     docs: r#"## What it does
 Finds every column written from two or more entry points (HTTP views,
 Celery tasks, RQ jobs, scheduled jobs, signal handlers; Go HTTP handlers,
-cron and ticker jobs, goroutines; not management commands, which run when
-a person or an unseen scheduler runs them), following
-calls between the repository's functions, where at least one of the
-writes loads the row, changes it in Python and saves it. A row loaded with
+cron and ticker jobs, goroutines), following calls between the
+repository's functions, where at least one of the writes loads the row,
+changes it in Python and saves it, and the writers do not all write one
+constant. A management command is not counted: it runs when a person or a
+scheduler dbveto does not see runs it. A row loaded with
 `select_for_update()` where no transaction is open (no
 `transaction.atomic()` around the load or around every call that leads to
 it, and not a Django view under `ATOMIC_REQUESTS`) counts as such a write:
