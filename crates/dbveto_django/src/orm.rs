@@ -151,7 +151,8 @@ impl<'p, 'a> Walker<'p, 'a> {
         let mut given = Given::default();
         for kw in call.arguments.keywords.iter() {
             match &kw.arg {
-                None => given.rest = true,
+                // `**fields` of a dict built here: its entries, as they are at the call.
+                None => self.splatted(&kw.value, call, &mut given),
                 Some(name) if skip.contains(&name.as_str()) => {}
                 // A lookup (`name__iexact=`) is not a value given to a field.
                 Some(name) if name.as_str().contains("__") => {}
@@ -165,10 +166,48 @@ impl<'p, 'a> Walker<'p, 'a> {
         given
     }
 
-    /// `defaults={...}`: a dict display adds its entries; anything else may
-    /// give any field.
-    fn dict(&mut self, expr: Option<&'a Expr>, given: &mut Given) {
+    /// The entries of a dict built in the innermost body, as they are when
+    /// `call` runs, added to `given`; anything else may give any field.
+    fn splatted(&mut self, dict: &'a Expr, call: &'a ast::ExprCall, given: &mut Given) {
+        let Expr::Name(name) = dict else {
+            given.rest = true;
+            return;
+        };
+        let Some(entries) = self.bodies.last().and_then(|body| dbveto_python::dict_entries(body, name.id.as_str(), call.start())) else {
+            given.rest = true;
+            return;
+        };
+        given.rest |= entries.rest;
+        for (key, values) in entries.attributes {
+            let mut arg: Option<Arg> = None;
+            for value in values {
+                let Some(value) = value else {
+                    arg = Some(Arg::unknown());
+                    break;
+                };
+                let one = self.value(value, &format!("`{key}` in `{}`", name.id));
+                match arg.as_mut() {
+                    Some(a) => a.merge(one),
+                    None => arg = Some(one),
+                }
+            }
+            if let Some(mut arg) = arg {
+                // Absent on some path: the field's default is sent there.
+                arg.unknown |= entries.maybe_absent.contains(&key);
+                given.values.retain(|(k, _)| k != key);
+                given.values.push((key.to_string(), arg));
+            }
+        }
+    }
+
+    /// `defaults={...}`: a dict display adds its entries, a dict built in
+    /// the function its entries at the call; anything else may give any
+    /// field.
+    fn dict(&mut self, expr: Option<&'a Expr>, call: &'a ast::ExprCall, given: &mut Given) {
         let Some(expr) = expr else { return };
+        if let Expr::Name(_) = expr {
+            return self.splatted(expr, call, given);
+        }
         let Expr::Dict(dict) = expr else {
             if !matches!(expr, Expr::NoneLiteral(_)) {
                 given.rest = true;
@@ -364,7 +403,9 @@ impl<'p, 'a> Walker<'p, 'a> {
                     None => arg = Some(one),
                 }
             }
-            if let Some(arg) = arg {
+            if let Some(mut arg) = arg {
+                // Not set on some path: what it held before is sent there.
+                arg.unknown |= values.maybe_absent.contains(&attr);
                 given.values.push((attr.to_string(), arg));
             }
         }
@@ -511,11 +552,11 @@ impl<'p, 'a> Walker<'p, 'a> {
                         let mut given = self.keywords(call, &["defaults", "create_defaults"]);
                         by_manager(&mut given);
                         let defaults = crate::field::keyword(call, "create_defaults").or_else(|| crate::field::keyword(call, "defaults"));
-                        self.dict(defaults, &mut given);
+                        self.dict(defaults, call, &mut given);
                         self.out.extend(self.inserts(model, &given, location.clone(), statement.clone()));
                         if name == "update_or_create" {
                             let mut updated = Given::default();
-                            self.dict(crate::field::keyword(call, "defaults"), &mut updated);
+                            self.dict(crate::field::keyword(call, "defaults"), call, &mut updated);
                             if let Some(w) = self.update(model, &updated, location, statement) {
                                 self.out.push(w);
                             }

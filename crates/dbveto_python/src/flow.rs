@@ -1,7 +1,7 @@
-//! Flow-sensitive attribute values: what each attribute of an object may
-//! hold when a given statement runs (`obj.status = "a"` in one branch,
-//! `"b"` in the other; a later assignment replaces an earlier one on the
-//! same path). Paths that leave the block (`return`, `raise`, `break`,
+//! Flow-sensitive member values: what each attribute of an object, or each
+//! key of a dict, may hold when a given statement runs (`obj.status = "a"`
+//! in one branch, `"b"` in the other; a later assignment replaces an
+//! earlier one on the same path). Paths that leave the block (`return`, `raise`, `break`,
 //! `continue`) carry nothing further, so a value is reported only when some
 //! path brings it to the statement.
 
@@ -17,16 +17,33 @@ const MAX_DEPTH: u32 = 64;
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AttributeValues<'a> {
     pub attributes: Vec<(&'a str, Vec<Option<&'a Expr>>)>,
+    /// Members set on some paths only: on the others they hold what they
+    /// held before (an attribute its constructor's or loaded value, a dict
+    /// no such key).
+    pub maybe_absent: Vec<&'a str>,
     pub rest: bool,
 }
 
 impl<'a> AttributeValues<'a> {
     fn set(&mut self, attr: &'a str, value: Option<&'a Expr>) {
         self.attributes.retain(|(a, _)| *a != attr);
+        self.maybe_absent.retain(|a| *a != attr);
         self.attributes.push((attr, vec![value]));
     }
 
     fn join(mut self, other: &AttributeValues<'a>) -> Self {
+        let one_sided: Vec<&'a str> = self
+            .attributes
+            .iter()
+            .map(|(a, _)| *a)
+            .filter(|a| !other.attributes.iter().any(|(b, _)| b == a))
+            .chain(other.attributes.iter().map(|(b, _)| *b).filter(|b| !self.attributes.iter().any(|(a, _)| a == b)))
+            .collect();
+        for a in one_sided.into_iter().chain(other.maybe_absent.iter().copied()) {
+            if !self.maybe_absent.contains(&a) {
+                self.maybe_absent.push(a);
+            }
+        }
         for (attr, values) in &other.attributes {
             match self.attributes.iter_mut().find(|(a, _)| a == attr) {
                 Some((_, mine)) => {
@@ -65,13 +82,34 @@ fn join<'a>(a: Option<AttributeValues<'a>>, b: Option<&AttributeValues<'a>>) -> 
 /// `body` that contains `at` runs; `None` if no statement contains it or no
 /// path reaches it.
 pub fn attribute_values<'a>(body: &'a [Stmt], name: &str, at: TextSize) -> Option<AttributeValues<'a>> {
-    let mut flow = Flow { name, at, found: None, recording: true };
+    let mut flow = Flow { name, members: Members::Attributes, at, found: None, recording: true };
     flow.block(body, Some(AttributeValues::default()), 0);
     flow.found
 }
 
+/// The entries the dict bound to `name` may hold when the statement of
+/// `body` that contains `at` runs: from the dict display or `dict(...)` it
+/// was bound to, `name["key"] = value` and `name.update(...)` since. `rest`
+/// when it may hold other keys (bound to anything else, a key that is not
+/// a string literal, `**` of something unknown, `pop`, `del`). `None` if
+/// nothing in `body` binds it or no path reaches `at`.
+pub fn dict_entries<'a>(body: &'a [Stmt], name: &str, at: TextSize) -> Option<AttributeValues<'a>> {
+    // Until bound in this body, it holds what dbveto does not see.
+    let unbound = AttributeValues { rest: true, ..AttributeValues::default() };
+    let mut flow = Flow { name, members: Members::Keys, at, found: None, recording: true };
+    flow.block(body, Some(unbound), 0);
+    flow.found
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Members {
+    Attributes,
+    Keys,
+}
+
 struct Flow<'n, 'a> {
     name: &'n str,
+    members: Members,
     at: TextSize,
     found: Option<AttributeValues<'a>>,
     /// False on the first pass over a loop body, whose state only feeds the second.
@@ -179,7 +217,67 @@ impl<'a> Flow<'_, 'a> {
     }
 
     /// What a simple statement does to the object's attributes.
-    fn effect(&self, stmt: &'a Stmt, mut state: AttributeValues<'a>) -> AttributeValues<'a> {
+    fn effect(&self, stmt: &'a Stmt, state: AttributeValues<'a>) -> AttributeValues<'a> {
+        match self.members {
+            Members::Attributes => self.attribute_effect(stmt, state),
+            Members::Keys => self.key_effect(stmt, state),
+        }
+    }
+
+    /// What a simple statement does to the dict's entries.
+    fn key_effect(&self, stmt: &'a Stmt, mut state: AttributeValues<'a>) -> AttributeValues<'a> {
+        let key = |e: &'a Expr| e.as_string_literal_expr().map(|s| s.value.to_str());
+        match stmt {
+            Stmt::Assign(a) => {
+                for target in &a.targets {
+                    match target {
+                        Expr::Name(_) if self.is_name(target) => state = entries_of(&a.value),
+                        Expr::Subscript(t) if self.is_name(&t.value) => match key(&t.slice) {
+                            Some(k) => state.set(k, Some(&a.value)),
+                            None => state.rest = true,
+                        },
+                        _ => {}
+                    }
+                }
+            }
+            Stmt::AugAssign(a) => {
+                if let Expr::Subscript(t) = a.target.as_ref() {
+                    if self.is_name(&t.value) {
+                        match key(&t.slice) {
+                            Some(k) => state.set(k, None),
+                            None => state.rest = true,
+                        }
+                    }
+                }
+            }
+            Stmt::Delete(d) if d.targets.iter().any(|t| matches!(t, Expr::Subscript(s) if self.is_name(&s.value))) => state.rest = true,
+            Stmt::Expr(e) => {
+                let Expr::Call(call) = e.value.as_ref() else { return state };
+                let Expr::Attribute(method) = call.func.as_ref() else { return state };
+                if !self.is_name(&method.value) {
+                    return state;
+                }
+                match method.attr.as_str() {
+                    "update" => {
+                        let given = entries_of_call(call);
+                        for (k, v) in given.attributes {
+                            state.attributes.retain(|(a, _)| *a != k);
+                            state.maybe_absent.retain(|a| *a != k);
+                            state.attributes.push((k, v));
+                        }
+                        state.rest |= given.rest;
+                    }
+                    "get" | "items" | "keys" | "values" | "copy" => {}
+                    _ => state.rest = true,
+                }
+            }
+            _ => {}
+        }
+        state
+    }
+
+    /// What a simple statement does to the object's attributes.
+    fn attribute_effect(&self, stmt: &'a Stmt, mut state: AttributeValues<'a>) -> AttributeValues<'a> {
         match stmt {
             Stmt::Assign(a) => {
                 for target in &a.targets {
@@ -217,6 +315,41 @@ impl<'a> Flow<'_, 'a> {
         }
         state
     }
+}
+
+/// The entries of a dict display or `dict(...)` call; anything else may
+/// hold any key.
+fn entries_of(value: &Expr) -> AttributeValues<'_> {
+    match value {
+        Expr::Dict(dict) => {
+            let mut out = AttributeValues::default();
+            for item in dict.items.iter() {
+                match &item.key {
+                    Some(Expr::StringLiteral(k)) => out.set(k.value.to_str(), Some(&item.value)),
+                    _ => out.rest = true,
+                }
+            }
+            out
+        }
+        Expr::Call(call) if matches!(call.func.as_ref(), Expr::Name(n) if n.id.as_str() == "dict") => entries_of_call(call),
+        _ => AttributeValues { rest: true, ..AttributeValues::default() },
+    }
+}
+
+/// `f({...})`, `f(key=value)`, as `dict(...)` and `d.update(...)` take them.
+fn entries_of_call(call: &ast::ExprCall) -> AttributeValues<'_> {
+    let mut out = match &call.arguments.args[..] {
+        [] => AttributeValues::default(),
+        [one] => entries_of(one),
+        _ => AttributeValues { rest: true, ..AttributeValues::default() },
+    };
+    for kw in call.arguments.keywords.iter() {
+        match &kw.arg {
+            Some(k) => out.set(k.as_str(), Some(&kw.value)),
+            None => out.rest = true,
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -271,6 +404,43 @@ mod tests {
     fn a_loop_brings_its_last_iteration_around() {
         let source = "obj.s = 'a'\nfor x in xs:\n    obj.save()\n    obj.s = 'b'\n";
         assert_eq!(at_save(source), pairs(&[("s", &["'a'", "'b'"])]));
+    }
+
+    fn entries_at(source: &str) -> (Vec<(String, Vec<String>)>, bool) {
+        let parsed = ruff_python_parser::parse_module(source).expect("parses");
+        let at = TextSize::try_from(source.find("create(").expect("a create")).expect("offset");
+        let values = dict_entries(&parsed.syntax().body, "fields", at).expect("reached");
+        let mut pairs: Vec<(String, Vec<String>)> = values
+            .attributes
+            .iter()
+            .map(|(a, vs)| (a.to_string(), vs.iter().map(|v| v.map_or("?".to_string(), |e| source[e.range()].to_string())).collect()))
+            .collect();
+        pairs.sort();
+        (pairs, values.rest)
+    }
+
+    #[test]
+    fn dict_entries_follow_the_display_item_assignments_and_update() {
+        let source = "fields = {'a': 1}\nfields['b'] = 2\nfields.update(c=3)\nif x:\n    fields['a'] = 4\nM.objects.create(**fields)\n";
+        assert_eq!(entries_at(source), (pairs(&[("a", &["4", "1"]), ("b", &["2"]), ("c", &["3"])]), false));
+    }
+
+    #[test]
+    fn a_member_set_on_one_path_may_be_absent() {
+        let source = "fields = {'a': 1}\nif x:\n    fields['b'] = 2\nM.objects.create(**fields)\n";
+        let parsed = ruff_python_parser::parse_module(source).expect("parses");
+        let at = TextSize::try_from(source.find("create(").expect("create")).expect("offset");
+        let values = dict_entries(&parsed.syntax().body, "fields", at).expect("reached");
+        assert_eq!(values.maybe_absent, ["b"]);
+    }
+
+    #[test]
+    fn a_dict_from_elsewhere_may_hold_any_key() {
+        assert!(entries_at("fields = build()\nfields['a'] = 1\nM.objects.create(**fields)\n").1);
+        // A parameter, or a name bound nowhere in the body.
+        assert!(entries_at("M.objects.create(**fields)\n").1);
+        assert!(entries_at("fields = {}\nfields[k] = 1\nM.objects.create(**fields)\n").1);
+        assert!(entries_at("fields = {'a': 1}\nfields.pop('a')\nM.objects.create(**fields)\n").1);
     }
 
     #[test]

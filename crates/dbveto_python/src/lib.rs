@@ -25,7 +25,7 @@ use dbveto_writes::EmbeddedQuery;
 use rayon::prelude::*;
 use rustc_hash::FxHashSet;
 
-pub use flow::{attribute_values, AttributeValues};
+pub use flow::{attribute_values, dict_entries, AttributeValues};
 pub use bindings::{target_names, Binding, Bindings, Import, ModulePath, Scope, ScopeKind, Source};
 pub use eval::{Binds, Const, ConstValue, Evaluator, ModuleRef, TextClause, Value};
 pub use index::{ModuleIndex, ProjectIndex};
