@@ -313,6 +313,11 @@ impl<'a> Reader<'_, '_, 'a> {
             in_models_module && self.migrated.is_some_and(|s| s.get(&ModelKey::new(&app_label, class.name.as_str())).is_some())
         };
         let candidate = candidate && !options.abstract_ && !migrated();
+        // A concrete model's index and constraint names are formatted with
+        // its own app label and class (`Options._format_names`).
+        if !options.abstract_ {
+            format_names(&mut options, &app_label, class.name.as_str());
+        }
         let state = ModelState { app_label, name: class.name.to_string(), fields, options, location };
         let table = table_of_rows.unwrap_or_else(|| state.db_table());
         let model = Box::new(Model {
@@ -487,5 +492,26 @@ fn judge_external_bases(models: &mut [Model], state: &ProjectState) {
     }
     for (model, known) in models.iter_mut().zip(judged) {
         model.known_omitted = known;
+    }
+}
+
+/// `%(app_label)s` and `%(class)s` in the names of `Meta.indexes` and
+/// `Meta.constraints` (written on an abstract base), filled in for the
+/// concrete model, lowercased, as Django does.
+fn format_names(options: &mut Options, app_label: &str, class: &str) {
+    let format = |name: &mut String| {
+        if name.contains("%(") {
+            *name = name.replace("%(app_label)s", &app_label.to_lowercase()).replace("%(class)s", &class.to_lowercase());
+        }
+    };
+    for index in &mut options.indexes {
+        if let Some(name) = index.name.as_mut() {
+            format(name);
+        }
+    }
+    for constraint in &mut options.constraints {
+        if let Some(name) = constraint.name.as_mut() {
+            format(name);
+        }
     }
 }

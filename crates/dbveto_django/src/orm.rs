@@ -28,7 +28,7 @@ pub fn writes(index: &ProjectIndex<'_>, models: &Models) -> Vec<Write> {
         .filter(|m| migration_app_dir(&m.file.path).is_none())
         .flat_map_iter(|module| {
             let mut walker =
-                Walker { ev: Evaluator::new(index), module, models, scopes: Vec::new(), bodies: vec![module.body], depth: 0, out: Vec::new() };
+                Walker { ev: Evaluator::new(index), module, models, scopes: Vec::new(), bodies: vec![module.body], functions: Vec::new(), depth: 0, out: Vec::new() };
             walker.body(module.body);
             walker.out
         })
@@ -43,6 +43,8 @@ struct Walker<'p, 'a> {
     /// The bodies of the module and the functions being walked, innermost
     /// last: where attribute assignments before a `save()` are looked for.
     bodies: Vec<&'a [Stmt]>,
+    /// The functions being walked, innermost last.
+    functions: Vec<&'a ast::StmtFunctionDef>,
     depth: u32,
     out: Vec<Write>,
 }
@@ -463,6 +465,7 @@ impl<'p, 'a> Walker<'p, 'a> {
                 Source::Value(Expr::Call(call)) => self.loaded_by(call)?,
                 Source::Element(iterable) => self.queryset_model(iterable)?,
                 Source::Annotated(annotation) => self.model_of(annotation)?,
+                Source::Parameter if name == "instance" => self.signal_sender()?,
                 _ => return None,
             };
             if found.is_some_and(|f| !std::ptr::eq(f, model)) {
@@ -471,6 +474,25 @@ impl<'p, 'a> Walker<'p, 'a> {
             found = Some(model);
         }
         found
+    }
+
+    /// The `sender=` model of a `@receiver(signal, sender=Model)` on the
+    /// innermost function: its `instance` is an object of that model, saved
+    /// already (`post_save`) or about to be.
+    fn signal_sender(&mut self) -> Option<&'p Model> {
+        let function = *self.functions.last()?;
+        for decorator in &function.decorator_list {
+            let Expr::Call(call) = &decorator.expression else { continue };
+            let is_receiver = match call.func.as_ref() {
+                Expr::Name(n) => n.id.as_str() == "receiver",
+                Expr::Attribute(a) => a.attr.as_str() == "receiver",
+                _ => false,
+            };
+            if let (true, Some(sender)) = (is_receiver, crate::field::keyword(call, "sender")) {
+                return self.model_of(sender);
+            }
+        }
+        None
     }
 
     /// The model of the object a call loads: a manager's or queryset's
@@ -636,7 +658,9 @@ impl<'a> Visitor<'a> for Walker<'_, 'a> {
                 let scope = self.module.function_scope(function);
                 self.scopes.push(scope);
                 self.bodies.push(&function.body);
+                self.functions.push(function);
                 self.body(&function.body);
+                self.functions.pop();
                 self.bodies.pop();
                 self.scopes.pop();
             }

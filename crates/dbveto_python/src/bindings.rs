@@ -72,7 +72,9 @@ pub enum Source<'a> {
     Element(&'a Expr),
     /// A parameter annotated `NAME: T`: an instance of `T`.
     Annotated(&'a Expr),
-    /// Anything else: an import, an unannotated parameter, `except ... as`.
+    /// A parameter without an annotation: what its callers pass.
+    Parameter,
+    /// Anything else: an import, `except ... as`, a `with ... as`.
     Other,
 }
 
@@ -149,7 +151,7 @@ impl<'a> Bindings<'a> {
     pub fn of_function(function: &'a ast::StmtFunctionDef, importer: Option<&ModuleName>) -> Self {
         let mut collector = Collector::new(importer);
         for parameter in function.parameters.iter() {
-            let source = parameter.annotation().map_or(Source::Other, Source::Annotated);
+            let source = parameter.annotation().map_or(Source::Parameter, Source::Annotated);
             collector.bind_from(parameter.name().as_str(), Binding::Opaque, source);
         }
         collector.visit_body(&function.body);
