@@ -29,14 +29,16 @@ fn checks_fixture_gives_exactly_its_findings() {
             "error add-not-null-without-default helpdesk/migrations/0002_ticket_queue.py:13 queue null",
             // The index name of an abstract base, filled in for `SupportAgreement`.
             "error identifier-too-long helpdesk/models.py:51 - null",
-            "error check-value-rejected helpdesk/services.py:13 status \"archived\"",
-            "error check-value-rejected helpdesk/services.py:23 status \"bogus\"",
-            "error check-value-rejected helpdesk/services.py:28 reopen_count -1",
-            "error value-too-long helpdesk/services.py:33 code \"LEGACY-000001\"",
-            "error not-null-omitted helpdesk/services.py:44 purchased_on null",
-            "error check-value-rejected helpdesk/services.py:55 status \"archived\"",
-            "error check-value-rejected helpdesk/services.py:72 minutes_spent -15",
-            "error check-value-rejected helpdesk/services.py:79 minutes_spent -1",
+            "error check-value-rejected helpdesk/services.py:17 status \"archived\"",
+            "error check-value-rejected helpdesk/services.py:27 status \"bogus\"",
+            "error check-value-rejected helpdesk/services.py:32 reopen_count -1",
+            "error value-too-long helpdesk/services.py:37 code \"LEGACY-000001\"",
+            "error not-null-omitted helpdesk/services.py:48 purchased_on null",
+            "error check-value-rejected helpdesk/services.py:59 status \"archived\"",
+            "error check-value-rejected helpdesk/services.py:76 minutes_spent -15",
+            "error check-value-rejected helpdesk/services.py:83 minutes_spent -1",
+            // The async ORM: `aget()`, then a save run by `asyncio.to_thread`.
+            "error check-value-rejected helpdesk/services.py:89 status \"archived\"",
         ]
     );
 }

@@ -463,6 +463,10 @@ impl<'p, 'a> Walker<'p, 'a> {
         for source in sources {
             let model = match source {
                 Source::Value(Expr::Call(call)) => self.loaded_by(call)?,
+                Source::Value(Expr::Await(awaited)) => match awaited.value.as_ref() {
+                    Expr::Call(call) => self.loaded_by(call)?,
+                    _ => return None,
+                },
                 Source::Element(iterable) => self.queryset_model(iterable)?,
                 Source::Annotated(annotation) => self.model_of(annotation)?,
                 Source::Parameter if name == "instance" => self.signal_sender()?,
@@ -544,9 +548,18 @@ impl<'p, 'a> Walker<'p, 'a> {
     }
 
     fn call(&mut self, call: &'a ast::ExprCall) {
+        // `obj.save` passed as a callable: `asyncio.to_thread(obj.save,
+        // ...)` calls it with the rest of the arguments,
+        // `sync_to_async(obj.save)(...)` with those of the outer call.
+        if let Some((receiver, arguments)) = save_passed_as_callable(call) {
+            let location = self.location(call);
+            return self.save(arguments, receiver, location);
+        }
         let Expr::Attribute(method) = call.func.as_ref() else { return };
         let location = self.location(call);
-        let name = method.attr.as_str();
+        // The async ORM (`acreate`, `aupdate`, `asave`, ...) sends what its
+        // sync twin sends.
+        let name = ASYNC_TWINS.iter().find(|(a, _)| *a == method.attr.as_str()).map_or(method.attr.as_str(), |(_, sync)| *sync);
         match name {
             "create" | "get_or_create" | "update_or_create" | "bulk_create" | "update" => {
                 let creates = matches!(name, "create" | "get_or_create" | "update_or_create");
@@ -692,8 +705,43 @@ impl<'a> Visitor<'a> for Walker<'_, 'a> {
     }
 }
 
+/// `to_thread(obj.save, ...)` or `sync_to_async(obj.save)(...)`: `obj`,
+/// and the call whose keywords are the save's.
+fn save_passed_as_callable(call: &ast::ExprCall) -> Option<(&Expr, &ast::ExprCall)> {
+    fn callee(f: &Expr) -> Option<&str> {
+        match f {
+            Expr::Name(n) => Some(n.id.as_str()),
+            Expr::Attribute(a) => Some(a.attr.as_str()),
+            _ => None,
+        }
+    }
+    fn bound_save(e: &Expr) -> Option<&Expr> {
+        match e {
+            Expr::Attribute(a) if a.attr.as_str() == "save" => Some(a.value.as_ref()),
+            _ => None,
+        }
+    }
+    match call.func.as_ref() {
+        f if callee(f) == Some("to_thread") => Some((bound_save(call.arguments.args.first()?)?, call)),
+        Expr::Call(inner) if matches!(callee(&inner.func), Some("sync_to_async" | "database_sync_to_async")) => {
+            Some((bound_save(inner.arguments.args.first()?)?, call))
+        }
+        _ => None,
+    }
+}
+
 /// QuerySet methods whose results are not model instances.
 const ROW_QUERIES: &[&str] = &["values", "values_list", "dates", "datetimes", "count", "exists", "aggregate", "in_bulk", "raw"];
 
 /// QuerySet methods that return one object loaded from the database.
-const LOADERS: &[&str] = &["get", "first", "last", "latest", "earliest", "select_for_update"];
+const LOADERS: &[&str] = &["get", "first", "last", "latest", "earliest", "select_for_update", "aget", "afirst", "alast", "alatest", "aearliest"];
+
+/// Async ORM methods and the sync ones whose statements they send.
+const ASYNC_TWINS: &[(&str, &str)] = &[
+    ("acreate", "create"),
+    ("aget_or_create", "get_or_create"),
+    ("aupdate_or_create", "update_or_create"),
+    ("abulk_create", "bulk_create"),
+    ("aupdate", "update"),
+    ("asave", "save"),
+];
