@@ -13,7 +13,7 @@ use ruff_text_size::Ranged;
 use crate::apps::migration_app_dir;
 use crate::field::OrmDefault;
 use crate::models::{Model, Models};
-use crate::read::class_attribute;
+use crate::read::{callee_name, class_attribute};
 
 const MAX_DEPTH: u32 = 200;
 
@@ -181,25 +181,27 @@ impl<'p, 'a> Walker<'p, 'a> {
         };
         given.rest |= entries.rest;
         for (key, values) in entries.attributes {
-            let mut arg: Option<Arg> = None;
-            for value in values {
-                let Some(value) = value else {
-                    arg = Some(Arg::unknown());
-                    break;
-                };
-                let one = self.value(value, &format!("`{key}` in `{}`", name.id));
-                match arg.as_mut() {
-                    Some(a) => a.merge(one),
-                    None => arg = Some(one),
-                }
-            }
-            if let Some(mut arg) = arg {
-                // Absent on some path: the field's default is sent there.
-                arg.unknown |= entries.maybe_absent.contains(&key);
-                given.values.retain(|(k, _)| k != key);
-                given.values.push((key.to_string(), arg));
+            let position = format!("`{key}` in `{}`", name.id);
+            let Some(mut arg) = self.possible_values(&values, &position).or_else(|| (!values.is_empty()).then(Arg::unknown)) else { continue };
+            // Absent on some path: the field's default is sent there.
+            arg.unknown |= entries.maybe_absent.contains(&key);
+            given.values.retain(|(k, _)| k != key);
+            given.values.push((key.to_string(), arg));
+        }
+    }
+
+    /// One `Arg` for the values a member may hold at a point; `None` when
+    /// there are none, or one is a change that is not a plain assignment.
+    fn possible_values(&mut self, values: &[Option<&'a Expr>], position: &str) -> Option<Arg> {
+        let mut arg: Option<Arg> = None;
+        for value in values {
+            let one = self.value((*value)?, position);
+            match arg.as_mut() {
+                Some(a) => a.merge(one),
+                None => arg = Some(one),
             }
         }
+        arg
     }
 
     /// `defaults={...}`: a dict display adds its entries, a dict built in
@@ -392,20 +394,9 @@ impl<'p, 'a> Walker<'p, 'a> {
         let Some(values) = self.bodies.last().and_then(|body| dbveto_python::attribute_values(body, name, before)) else { return given };
         given.rest = values.rest;
         for (attr, assigned) in values.attributes {
-            let mut arg: Option<Arg> = None;
-            for value in assigned {
-                let Some(value) = value else {
-                    given.rest = true;
-                    arg = None;
-                    break;
-                };
-                let one = self.value(value, &format!("`{name}.{attr} =`"));
-                match arg.as_mut() {
-                    Some(a) => a.merge(one),
-                    None => arg = Some(one),
-                }
-            }
-            if let Some(mut arg) = arg {
+            // `name.attr += 1`: the object may hold anything.
+            given.rest |= assigned.iter().any(Option::is_none);
+            if let Some(mut arg) = self.possible_values(&assigned, &format!("`{name}.{attr} =`")) {
                 // Not set on some path: what it held before is sent there.
                 arg.unknown |= values.maybe_absent.contains(&attr);
                 given.values.push((attr.to_string(), arg));
@@ -487,11 +478,7 @@ impl<'p, 'a> Walker<'p, 'a> {
         let function = *self.functions.last()?;
         for decorator in &function.decorator_list {
             let Expr::Call(call) = &decorator.expression else { continue };
-            let is_receiver = match call.func.as_ref() {
-                Expr::Name(n) => n.id.as_str() == "receiver",
-                Expr::Attribute(a) => a.attr.as_str() == "receiver",
-                _ => false,
-            };
+            let is_receiver = callee_name(&call.func) == Some("receiver");
             if let (true, Some(sender)) = (is_receiver, crate::field::keyword(call, "sender")) {
                 return self.model_of(sender);
             }
@@ -504,11 +491,7 @@ impl<'p, 'a> Walker<'p, 'a> {
     fn loaded_by(&mut self, call: &'a ast::ExprCall) -> Option<&'p Model> {
         match call.func.as_ref() {
             Expr::Attribute(loader) if LOADERS.contains(&loader.attr.as_str()) => self.manager_model(&loader.value),
-            Expr::Name(f) if f.id.as_str() == "get_object_or_404" => {
-                let first = call.arguments.args.first()?;
-                self.model_of(first).or_else(|| self.queryset_model(first))
-            }
-            Expr::Attribute(f) if f.attr.as_str() == "get_object_or_404" => {
+            func if callee_name(func) == Some("get_object_or_404") => {
                 let first = call.arguments.args.first()?;
                 self.model_of(first).or_else(|| self.queryset_model(first))
             }
@@ -708,13 +691,6 @@ impl<'a> Visitor<'a> for Walker<'_, 'a> {
 /// `to_thread(obj.save, ...)` or `sync_to_async(obj.save)(...)`: `obj`,
 /// and the call whose keywords are the save's.
 fn save_passed_as_callable(call: &ast::ExprCall) -> Option<(&Expr, &ast::ExprCall)> {
-    fn callee(f: &Expr) -> Option<&str> {
-        match f {
-            Expr::Name(n) => Some(n.id.as_str()),
-            Expr::Attribute(a) => Some(a.attr.as_str()),
-            _ => None,
-        }
-    }
     fn bound_save(e: &Expr) -> Option<&Expr> {
         match e {
             Expr::Attribute(a) if a.attr.as_str() == "save" => Some(a.value.as_ref()),
@@ -722,8 +698,8 @@ fn save_passed_as_callable(call: &ast::ExprCall) -> Option<(&Expr, &ast::ExprCal
         }
     }
     match call.func.as_ref() {
-        f if callee(f) == Some("to_thread") => Some((bound_save(call.arguments.args.first()?)?, call)),
-        Expr::Call(inner) if matches!(callee(&inner.func), Some("sync_to_async" | "database_sync_to_async")) => {
+        f if callee_name(f) == Some("to_thread") => Some((bound_save(call.arguments.args.first()?)?, call)),
+        Expr::Call(inner) if matches!(callee_name(&inner.func), Some("sync_to_async" | "database_sync_to_async")) => {
             Some((bound_save(inner.arguments.args.first()?)?, call))
         }
         _ => None,
