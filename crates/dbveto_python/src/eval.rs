@@ -217,6 +217,19 @@ impl<'p, 'a> Evaluator<'p, 'a> {
         result
     }
 
+    /// Whether `name`, read in `module` inside `scopes`, is bound nowhere
+    /// in the repository: a builtin (`Exception`, `KeyError`). Unknown
+    /// (an opaque scope, a star import dbveto cannot follow) is `false`.
+    pub fn is_builtin(&mut self, m: ModuleId, scopes: &[&Scope<'a>], name: &str) -> bool {
+        self.fuel = FUEL;
+        for scope in scopes.iter().rev() {
+            if scope.bindings.incomplete || scope.bindings.get(name).is_some() {
+                return false;
+            }
+        }
+        matches!(self.find(m, name, 0), Some(Found::Unbound))
+    }
+
     fn name(&mut self, m: ModuleId, scopes: &[&Scope<'a>], name: &str, depth: u32) -> Option<Value<'a>> {
         let innermost = scopes.len().checked_sub(1);
         for (k, scope) in scopes.iter().enumerate().rev() {

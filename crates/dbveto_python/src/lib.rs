@@ -12,6 +12,7 @@
 
 mod bindings;
 mod eval;
+mod exceptions;
 mod extract;
 mod flow;
 mod index;
@@ -25,6 +26,7 @@ use dbveto_writes::EmbeddedQuery;
 use rayon::prelude::*;
 use rustc_hash::FxHashSet;
 
+pub use exceptions::{always_raises, database_errors, handlers_catch, Catches};
 pub use flow::{attribute_values, dict_entries, AttributeValues};
 pub use bindings::{target_names, Binding, Bindings, Import, ModulePath, Scope, ScopeKind, Source};
 pub use eval::{Binds, Const, ConstValue, Evaluator, ModuleRef, TextClause, Value};

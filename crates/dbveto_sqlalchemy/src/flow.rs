@@ -18,37 +18,51 @@ use dbveto_source::Location;
 use dbveto_writes::Literal;
 
 use crate::models::{Models, TableItem};
+use dbveto_python::Catches;
+
 use crate::orm::{FnKey, Flow, Row, Step};
 
 /// How deep helper calls are followed.
 const MAX_CALL_DEPTH: u32 = 6;
 /// Bounds the events of one function with everything it calls.
 const MAX_EVENTS: usize = 20_000;
+/// How deeply handlers that leave (inside handlers that leave) are followed.
+const MAX_SIDE_PATHS: u32 = 32;
 
 #[derive(Debug, Clone)]
 enum Event {
     IsSession(String),
+    Fresh(String),
     Add { session: String, row: Row },
     Flush { session: String, commit: bool, at: Location, site: Option<Location> },
     Recover { session: String },
     Use { session: String, at: Location, site: Option<Location> },
+    /// A block whose context manager rolls the session back when an error
+    /// leaves it opens, and closes.
+    ScopeStart(String),
+    ScopeEnd(String),
     Swallow { session: String, handler: Location, work: Location },
+    /// What a handler that leaves the function (raises, returns) does: a
+    /// path of its own, after which the function does not go on.
+    SidePath(Vec<Event>),
 }
 
-struct Context {
+struct Context<'f> {
     /// Callee parameter → the caller's expression.
     renames: HashMap<String, String>,
     /// Called on `self`: `self.x` is the caller's `self.x`.
     keeps_self: bool,
-    /// Names local to the callee get this prefix.
+    /// Names local to the callee get this prefix: one of its own per call.
     prefix: String,
+    /// Module-level names the function reads, by what they are bound to.
+    globals: Option<&'f HashMap<String, String>>,
     /// The call in the function being followed that leads here.
     site: Option<Location>,
 }
 
-impl Context {
-    fn root() -> Self {
-        Context { renames: HashMap::new(), keeps_self: true, prefix: String::new(), site: None }
+impl<'f> Context<'f> {
+    fn root(globals: Option<&'f HashMap<String, String>>) -> Self {
+        Context { renames: HashMap::new(), keeps_self: true, prefix: String::new(), globals, site: None }
     }
 
     fn rename(&self, key: &str) -> String {
@@ -56,14 +70,19 @@ impl Context {
             Some((r, rest)) => (r, Some(rest)),
             None => (key, None),
         };
+        let joined = |outer: &str| match rest {
+            Some(rest) => format!("{outer}.{rest}"),
+            None => outer.to_string(),
+        };
         if let Some(outer) = self.renames.get(root) {
-            return match rest {
-                Some(rest) => format!("{outer}.{rest}"),
-                None => outer.clone(),
-            };
+            return joined(outer);
         }
         if root == "self" && self.keeps_self {
             return key.to_string();
+        }
+        // One object in every function: `db.session`, a module's `Session`.
+        if let Some(dotted) = self.globals.and_then(|g| g.get(root)) {
+            return joined(&format!("={dotted}"));
         }
         format!("{}{key}", self.prefix)
     }
@@ -74,10 +93,14 @@ struct Linearizer<'f> {
     loop_iterations: usize,
     stack: Vec<FnKey>,
     events: usize,
+    /// Calls followed so far: each gets locals of its own.
+    calls: usize,
+    /// How each session key was first spelled in the code.
+    spelled: HashMap<String, String>,
 }
 
-impl Linearizer<'_> {
-    fn function(&mut self, key: FnKey, context: &Context, out: &mut Vec<Event>) {
+impl<'f> Linearizer<'f> {
+    fn function(&mut self, key: FnKey, context: &Context<'f>, out: &mut Vec<Event>) {
         let Some(flow) = self.flows.get(&key) else { return };
         if self.stack.contains(&key) || self.stack.len() as u32 > MAX_CALL_DEPTH {
             return;
@@ -89,18 +112,31 @@ impl Linearizer<'_> {
         self.stack.pop();
     }
 
-    fn steps(&mut self, steps: &[Step], cx: &Context, out: &mut Vec<Event>, deferred: &mut Vec<Event>) {
+    fn session(&mut self, cx: &Context<'f>, key: &str) -> String {
+        let renamed = cx.rename(key);
+        self.spelled.entry(renamed.clone()).or_insert_with(|| key.to_string());
+        renamed
+    }
+
+    fn steps(&mut self, steps: &'f [Step], cx: &Context<'f>, out: &mut Vec<Event>, deferred: &mut Vec<Event>) {
         for step in steps {
             if self.events > MAX_EVENTS {
                 return;
             }
             self.events += 1;
             match step {
-                Step::IsSession(k) => out.push(Event::IsSession(cx.rename(k))),
-                Step::Add { session, row, .. } => out.push(Event::Add { session: cx.rename(session), row: row.clone() }),
-                Step::Flush { session, commit, at } => out.push(Event::Flush { session: cx.rename(session), commit: *commit, at: at.clone(), site: cx.site.clone() }),
-                Step::Recover { session, .. } => out.push(Event::Recover { session: cx.rename(session) }),
-                Step::Use { session, at } => out.push(Event::Use { session: cx.rename(session), at: at.clone(), site: cx.site.clone() }),
+                Step::IsSession(k) => out.push(Event::IsSession(self.session(cx, k))),
+                Step::Fresh(k) => out.push(Event::Fresh(self.session(cx, k))),
+                Step::Add { session, row, .. } => out.push(Event::Add { session: self.session(cx, session), row: row.clone() }),
+                Step::Flush { session, commit, at } => out.push(Event::Flush { session: self.session(cx, session), commit: *commit, at: at.clone(), site: cx.site.clone() }),
+                Step::Recover { session, .. } => out.push(Event::Recover { session: self.session(cx, session) }),
+                Step::Use { session, at } => out.push(Event::Use { session: self.session(cx, session), at: at.clone(), site: cx.site.clone() }),
+                Step::Scoped { session, body } => {
+                    let session = self.session(cx, session);
+                    out.push(Event::ScopeStart(session.clone()));
+                    self.steps(body, cx, out, deferred);
+                    out.push(Event::ScopeEnd(session));
+                }
                 Step::Call { callee, args, self_receiver, at } => {
                     let Some(flow) = self.flows.get(callee) else { continue };
                     let mut renames = HashMap::new();
@@ -113,56 +149,50 @@ impl Linearizer<'_> {
                             renames.insert(name, cx.rename(expr));
                         }
                     }
+                    self.calls += 1;
                     let inner = Context {
                         renames,
                         keeps_self: *self_receiver && cx.keeps_self,
-                        prefix: format!("{}{}:{}:", cx.prefix, callee.0, callee.1),
+                        prefix: format!("{}{}:{}#{}:", cx.prefix, callee.0, callee.1, self.calls),
+                        globals: Some(&flow.globals),
                         site: cx.site.clone().or_else(|| Some(at.clone())),
                     };
                     self.function(*callee, &inner, out);
                 }
-                Step::Try { body, handlers, after } => {
+                Step::Try { body, handlers, orelse, finally } => {
                     let start = out.len();
                     self.steps(body, cx, out, deferred);
-                    // Per session, the work that may fail: the last flush, else the first work.
-                    let mut worked: Vec<(String, Location, bool)> = Vec::new();
-                    for e in &out[start..] {
-                        let (session, at, flush) = match e {
-                            Event::Add { session, row } => (session, &row.at, false),
-                            Event::Flush { session, at, .. } => (session, at, true),
-                            Event::Use { session, at, .. } => (session, at, false),
-                            _ => continue,
-                        };
-                        match worked.iter_mut().find(|(s, _, _)| s == session) {
-                            Some(found) if flush => *found = (session.clone(), at.clone(), true),
-                            Some(_) => {}
-                            None => worked.push((session.clone(), at.clone(), flush)),
-                        }
-                    }
+                    let worked = work_that_may_fail(&out[start..]);
+                    // The body raised nothing.
+                    self.steps(orelse, cx, out, deferred);
                     for handler in handlers {
-                        let mut handled = Vec::new();
-                        let mut handler_deferred = Vec::new();
-                        self.steps(&handler.steps, cx, &mut handled, &mut handler_deferred);
-                        if handler.raises {
+                        let swallows = handler.catches >= Catches::Some && !handler.raises;
+                        let leaves = handler.raises || handler.returns;
+                        let mut side = Vec::new();
+                        let path = if leaves { &mut side } else { &mut *out };
+                        if swallows {
+                            for (session, work) in &worked {
+                                path.push(Event::Swallow { session: session.clone(), handler: handler.at.clone(), work: work.clone() });
+                            }
+                        }
+                        let handled = path.len();
+                        self.steps(&handler.steps, cx, path, deferred);
+                        if !leaves {
                             continue;
                         }
-                        let recovered: HashSet<&String> = handled.iter().filter_map(|e| match e {
+                        // Returning leaves the failed session to the caller.
+                        let recovered: HashSet<&String> = side[handled..].iter().filter_map(|e| match e {
                             Event::Recover { session } => Some(session),
                             _ => None,
                         }).collect();
-                        for (session, work, _) in &worked {
-                            if recovered.contains(session) {
-                                continue;
-                            }
-                            let swallow = Event::Swallow { session: session.clone(), handler: handler.at.clone(), work: work.clone() };
-                            if handler.returns {
-                                deferred.push(swallow);
-                            } else {
-                                out.push(swallow);
+                        if swallows && handler.returns {
+                            for (session, work) in worked.iter().filter(|(s, _)| !recovered.contains(s)) {
+                                deferred.push(Event::Swallow { session: session.clone(), handler: handler.at.clone(), work: work.clone() });
                             }
                         }
+                        out.push(Event::SidePath(side));
                     }
-                    self.steps(after, cx, out, deferred);
+                    self.steps(finally, cx, out, deferred);
                 }
                 Step::Loop(body) => {
                     for _ in 0..self.loop_iterations {
@@ -179,11 +209,46 @@ impl Linearizer<'_> {
     }
 }
 
-fn linearize(flows: &HashMap<FnKey, Flow>, root: FnKey, loop_iterations: usize) -> Vec<Event> {
-    let mut linearizer = Linearizer { flows, loop_iterations, stack: Vec::new(), events: 0 };
+/// Per session, the work of a `try` body that may fail with a database
+/// error and reach its handlers: its last flush (a commit, a statement,
+/// a read that autoflushes; `add()` and `delete()` send nothing). Work inside a block
+/// that rolls its session back when the error leaves it (a savepoint, a
+/// `with` of its own) has been recovered before any handler runs.
+fn work_that_may_fail(events: &[Event]) -> Vec<(String, Location)> {
+    let mut worked: Vec<(String, Location)> = Vec::new();
+    let mut scopes: HashMap<&String, u32> = HashMap::new();
+    for e in events {
+        let (session, at) = match e {
+            Event::ScopeStart(s) => {
+                *scopes.entry(s).or_default() += 1;
+                continue;
+            }
+            Event::ScopeEnd(s) => {
+                if let Some(n) = scopes.get_mut(s) {
+                    *n = n.saturating_sub(1);
+                }
+                continue;
+            }
+            Event::Flush { session, at, .. } => (session, at),
+            _ => continue,
+        };
+        if scopes.get(session).is_some_and(|&n| n > 0) {
+            continue;
+        }
+        match worked.iter_mut().find(|(s, _)| s == session) {
+            Some(found) => found.1 = at.clone(),
+            None => worked.push((session.clone(), at.clone())),
+        }
+    }
+    worked
+}
+
+fn linearize(flows: &HashMap<FnKey, Flow>, root: FnKey, loop_iterations: usize) -> (Vec<Event>, HashMap<String, String>) {
+    let mut linearizer = Linearizer { flows, loop_iterations, stack: Vec::new(), events: 0, calls: 0, spelled: HashMap::new() };
     let mut out = Vec::new();
-    linearizer.function(root, &Context::root(), &mut out);
-    out
+    let globals = flows.get(&root).map(|f| &f.globals);
+    linearizer.function(root, &Context::root(globals), &mut out);
+    (out, linearizer.spelled)
 }
 
 /// Both flow facts for every function of the project.
@@ -193,12 +258,13 @@ pub fn facts(flows: &HashMap<FnKey, Flow>, models: &Models, schema: Option<&Sche
     let mut orders: Vec<InsertOrder> = Vec::new();
     let mut swallowed: Vec<SwallowedError> = Vec::new();
     for root in roots {
-        for order in insert_orders(&linearize(flows, root, 1), models, schema) {
+        for order in insert_orders(&linearize(flows, root, 1).0, models, schema) {
             if !orders.iter().any(|o| o.child_at == order.child_at && o.parent_at == order.parent_at && o.column == order.column) {
                 orders.push(order);
             }
         }
-        for s in swallowed_errors(&linearize(flows, root, 2)) {
+        let (events, spelled) = linearize(flows, root, 2);
+        for s in swallowed_errors(&events, &spelled) {
             if !swallowed.iter().any(|o| o.handler == s.handler) {
                 swallowed.push(s);
             }
@@ -207,13 +273,29 @@ pub fn facts(flows: &HashMap<FnKey, Flow>, models: &Models, schema: Option<&Sche
     (orders, swallowed)
 }
 
-fn swallowed_errors(events: &[Event]) -> Vec<SwallowedError> {
+fn swallowed_errors(events: &[Event], spelled: &HashMap<String, String>) -> Vec<SwallowedError> {
     let sessions: HashSet<&String> = events.iter().filter_map(|e| match e {
         Event::IsSession(s) => Some(s),
         _ => None,
     }).collect();
-    let mut failed: HashMap<String, (Location, Location)> = HashMap::new();
     let mut out = Vec::new();
+    follow_swallowed(events, &sessions, spelled, &mut HashMap::new(), &mut out, 0);
+    out
+}
+
+/// Walks one path: `failed` holds each session whose error was swallowed
+/// and not yet recovered.
+fn follow_swallowed(
+    events: &[Event],
+    sessions: &HashSet<&String>,
+    spelled: &HashMap<String, String>,
+    failed: &mut HashMap<String, (Location, Location)>,
+    out: &mut Vec<SwallowedError>,
+    depth: u32,
+) {
+    if depth > MAX_SIDE_PATHS {
+        return;
+    }
     for event in events {
         let (session, at) = match event {
             Event::Swallow { session, handler, work } => {
@@ -222,21 +304,25 @@ fn swallowed_errors(events: &[Event]) -> Vec<SwallowedError> {
                 }
                 continue;
             }
-            Event::Recover { session } => {
+            Event::Recover { session } | Event::Fresh(session) => {
                 failed.remove(session);
+                continue;
+            }
+            Event::SidePath(side) => {
+                // What happens there stays there: the function does not go on after it.
+                follow_swallowed(side, sessions, spelled, &mut failed.clone(), out, depth + 1);
                 continue;
             }
             Event::Add { session, row } => (session, row.at.clone()),
             Event::Flush { session, at, site, .. } => (session, site.clone().unwrap_or_else(|| at.clone())),
             Event::Use { session, at, site } => (session, site.clone().unwrap_or_else(|| at.clone())),
-            Event::IsSession(_) => continue,
+            Event::IsSession(_) | Event::ScopeStart(_) | Event::ScopeEnd(_) => continue,
         };
         if let Some((handler, work)) = failed.remove(session) {
-            let shown = session.rsplit(':').next().unwrap_or(session).to_string();
+            let shown = spelled.get(session).cloned().unwrap_or_else(|| session.rsplit(':').next().unwrap_or(session).to_string());
             out.push(SwallowedError { session: shown, handler, work, reused: at });
         }
     }
-    out
 }
 
 /// The column of `child` that references `parent`'s table, with where

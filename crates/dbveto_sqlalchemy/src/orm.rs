@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use dbveto_python::{ModuleId, ModuleIndex, ProjectIndex, Scope};
+use dbveto_python::{Catches, ModuleId, ModuleIndex, ProjectIndex, Scope};
 use dbveto_source::Location;
 use dbveto_writes::{Arg, Literal, TableRef, Write, WriteKind};
 use ruff_python_ast::{self as ast, Expr, Stmt};
@@ -18,6 +18,10 @@ use crate::models::{ClientDefault, MappedTable, Models};
 use crate::names::{path, Names};
 
 const MAX_DEPTH: u32 = 200;
+/// How many imports are followed to the module that binds a name.
+const MAX_IMPORT_HOPS: usize = 16;
+/// How many links of a method chain (`select(M).where(...).limit(1)`) are read.
+const MAX_CHAIN: usize = 32;
 
 /// A function of the repository: (module, offset of its `def`).
 pub type FnKey = (ModuleId, u32);
@@ -39,13 +43,21 @@ pub struct Row {
 pub enum Step {
     /// The key is known to be a session (annotation, factory, ORM call).
     IsSession(String),
+    /// A new session is bound to the key (`s = Session()`, `with
+    /// factory() as s`): what happened to the one it held before is over.
+    Fresh(String),
+    /// Work on the session inside a block whose context manager rolls it
+    /// back when an error leaves the block (`with s.begin_nested():`,
+    /// `with s.begin():`, `with Session() as s:`).
+    Scoped { session: String, body: Vec<Step> },
     Add { session: String, row: Row },
     Flush { session: String, commit: bool, at: Location },
     /// `rollback()` or `close()`.
     Recover { session: String },
     Use { session: String, at: Location },
     Call { callee: FnKey, args: Vec<(String, String)>, self_receiver: bool, at: Location },
-    Try { body: Vec<Step>, handlers: Vec<Handler>, after: Vec<Step> },
+    /// `orelse` runs only when the body raised nothing.
+    Try { body: Vec<Step>, handlers: Vec<Handler>, orelse: Vec<Step>, finally: Vec<Step> },
     Loop(Vec<Step>),
     Branch(Vec<Vec<Step>>),
 }
@@ -53,7 +65,10 @@ pub enum Step {
 #[derive(Debug, Clone)]
 pub struct Handler {
     pub steps: Vec<Step>,
-    /// The handler raises (re-raises, or raises another exception).
+    /// How much of the errors a flush raises its `except` clause catches.
+    pub catches: Catches,
+    /// Every path of the handler raises (re-raises, or raises another
+    /// exception).
     pub raises: bool,
     /// The handler leaves the function (`return`).
     pub returns: bool,
@@ -65,6 +80,10 @@ pub struct Handler {
 pub struct Flow {
     pub params: Vec<String>,
     pub steps: Vec<Step>,
+    /// Names the function reads from its module (or imports), by the
+    /// dotted name of what they are bound to: `db` of `db.session` is
+    /// `app.models.db` in every function that imports it.
+    pub globals: HashMap<String, String>,
 }
 
 #[derive(Default)]
@@ -122,8 +141,12 @@ fn walk_body<'a>(names: &mut Names<'_, 'a>, module: &ModuleIndex<'a>, models: &M
     }
 }
 
-/// Methods that only an ORM session has.
-const ORM_ONLY: &[&str] = &["add_all", "flush", "query", "merge", "bulk_save_objects", "bulk_insert_mappings", "bulk_update_mappings", "expunge", "expunge_all", "begin_nested", "scalars"];
+/// Methods that only an ORM session has. `flush()`, `merge()`, `query()`
+/// and `scalars()` are other objects' too (files, data frames, results):
+/// they show a session only with a row or a statement of SQLAlchemy's.
+const ORM_ONLY: &[&str] = &["add_all", "bulk_save_objects", "bulk_insert_mappings", "bulk_update_mappings", "expunge", "expunge_all", "begin_nested"];
+/// Methods of a session whose argument tells it is one.
+const ORM_WITH_ARGUMENT: &[&str] = &["query", "scalars"];
 /// Other methods of a session: work on it, if the receiver is one.
 const SESSION_METHODS: &[&str] = &["delete", "begin", "get", "scalar", "refresh", "execute"];
 /// Methods that read through a session: they autoflush pending objects.
@@ -140,6 +163,8 @@ struct Walker<'w, 'p, 'a> {
     rows: HashMap<String, Row>,
     /// Variables holding a list of rows.
     lists: HashMap<String, Vec<Row>>,
+    /// Variables holding a savepoint (`sp = s.begin_nested()`), by session.
+    savepoints: HashMap<String, String>,
     writes: Vec<Write>,
     depth: u32,
 }
@@ -147,7 +172,7 @@ struct Walker<'w, 'p, 'a> {
 impl<'w, 'p, 'a> Walker<'w, 'p, 'a> {
     fn new(names: &'w mut Names<'p, 'a>, module: &'w ModuleIndex<'a>, models: &'w Models, function: &'a ast::StmtFunctionDef, class: Option<&'a ast::StmtClassDef>) -> Self {
         let scope = module.function_scope(function);
-        Walker { names, module, models, function, class, scope, rows: HashMap::new(), lists: HashMap::new(), writes: Vec::new(), depth: 0 }
+        Walker { names, module, models, function, class, scope, rows: HashMap::new(), lists: HashMap::new(), savepoints: HashMap::new(), writes: Vec::new(), depth: 0 }
     }
 
     fn id(&self) -> ModuleId {
@@ -171,7 +196,43 @@ impl<'w, 'p, 'a> Walker<'w, 'p, 'a> {
             }
         }
         known.append(&mut steps);
-        Flow { params, steps: known }
+        let mut globals = HashMap::new();
+        let mut roots = Vec::new();
+        session_roots(&known, &mut roots, 0);
+        for root in roots {
+            if globals.contains_key(root) || matches!(root, "self" | "cls") || self.scope.bindings.get(root).is_some() {
+                continue;
+            }
+            if let Some(dotted) = self.global_name(root) {
+                globals.insert(root.to_string(), dotted);
+            }
+        }
+        Flow { params, steps: known, globals }
+    }
+
+    /// The dotted name of what a module-level name is bound to, imports
+    /// followed to the module that binds it.
+    fn global_name(&self, name: &str) -> Option<String> {
+        let mut module = self.id();
+        let mut name = name.to_string();
+        for _ in 0..MAX_IMPORT_HOPS {
+            let index = self.names.index.module(module)?;
+            match index.bindings.get(&name) {
+                Some(dbveto_python::Binding::Import(dbveto_python::Import::From { module: from, name: imported })) => {
+                    match self.names.index.table.lookup(&from.dotted, from.exact, module) {
+                        Some(target) => {
+                            module = target;
+                            name = imported.to_string();
+                        }
+                        None => return Some(format!("{}.{imported}", from.dotted)),
+                    }
+                }
+                Some(dbveto_python::Binding::Import(dbveto_python::Import::Module(path))) => return Some(path.dotted.clone()),
+                Some(_) => return Some(format!("{}.{name}", self.names.module_name(module))),
+                None => return None,
+            }
+        }
+        None
     }
 
     fn block(&mut self, body: &'a [Stmt]) -> Vec<Step> {
@@ -233,38 +294,61 @@ impl<'w, 'p, 'a> Walker<'w, 'p, 'a> {
                 steps.extend(orelse);
             }
             Stmt::With(w) => {
+                // What each item's context manager rolls back when an error leaves the block.
+                let mut scoped = Vec::new();
+                let mut closed = Vec::new();
                 for item in &w.items {
-                    self.expr(&item.context_expr, steps);
-                    if let Some(var) = item.optional_vars.as_deref().and_then(path) {
-                        if let Expr::Call(c) = &item.context_expr {
-                            if path(&c.func).is_some_and(|n| is_session_factory(&n)) {
-                                steps.push(Step::IsSession(var));
+                    let var = item.optional_vars.as_deref().and_then(path);
+                    if let Expr::Call(c) = &item.context_expr {
+                        // `with s.begin():`, `with s.begin_nested() as sp:`
+                        if let Some((session, nested)) = transaction_of(c) {
+                            // Its arguments are read, the call itself is no work that fails.
+                            for arg in &c.arguments.args {
+                                self.expr(arg, steps);
                             }
+                            if let (Some(var), true) = (&var, nested) {
+                                self.savepoints.insert(var.clone(), session.clone());
+                            }
+                            steps.push(Step::IsSession(session.clone()));
+                            scoped.push(session);
+                            continue;
                         }
+                        self.expr(&item.context_expr, steps);
+                        if let Some(var) = &var {
+                            // `with Session() as s:`, `with create_session() as s:`: a session of its own.
+                            if self.is_session_call(c) {
+                                steps.push(Step::Fresh(var.clone()));
+                                steps.push(Step::IsSession(var.clone()));
+                            }
+                            scoped.push(var.clone());
+                            closed.push(var.clone());
+                        }
+                    } else {
+                        self.expr(&item.context_expr, steps);
                     }
                 }
-                let body = self.block(&w.body);
+                let mut body = self.block(&w.body);
+                for session in scoped.into_iter().rev() {
+                    body = vec![Step::Scoped { session, body }];
+                }
                 steps.extend(body);
                 // Leaving `with Session() as s` closes `s`.
-                for item in &w.items {
-                    if let (Some(var), Expr::Call(c)) = (item.optional_vars.as_deref().and_then(path), &item.context_expr) {
-                        if path(&c.func).is_some_and(|n| is_session_factory(&n)) {
-                            steps.push(Step::Recover { session: var });
-                        }
-                    }
+                for var in closed {
+                    steps.push(Step::Recover { session: var });
                 }
             }
             Stmt::Try(t) => {
                 let body = self.block(&t.body);
+                let catches = dbveto_python::handlers_catch(&mut self.names.eval, self.module.id, &[&self.scope], &t.handlers);
                 let mut handlers = Vec::new();
-                for h in &t.handlers {
+                for (h, catches) in t.handlers.iter().zip(catches) {
                     let ast::ExceptHandler::ExceptHandler(h) = h;
                     let handler_steps = self.block(&h.body);
-                    handlers.push(Handler { steps: handler_steps, raises: contains(&h.body, &|s| matches!(s, Stmt::Raise(_))), returns: ends_with_return(&h.body), at: self.location(h) });
+                    handlers.push(Handler { steps: handler_steps, catches, raises: dbveto_python::always_raises(&h.body), returns: ends_with_return(&h.body), at: self.location(h) });
                 }
-                let mut after = self.block(&t.orelse);
-                after.extend(self.block(&t.finalbody));
-                steps.push(Step::Try { body, handlers, after });
+                let orelse = self.block(&t.orelse);
+                let finally = self.block(&t.finalbody);
+                steps.push(Step::Try { body, handlers, orelse, finally });
             }
             _ => {
                 // Other statements: calls inside them still count.
@@ -293,20 +377,30 @@ impl<'w, 'p, 'a> Walker<'w, 'p, 'a> {
                 let name = n.id.to_string();
                 self.rows.remove(&name);
                 self.lists.remove(&name);
+                self.savepoints.remove(&name);
                 if let Some(row) = self.construct(value) {
                     self.rows.insert(name, row);
                 } else if let Some(rows) = self.row_list(value) {
                     self.lists.insert(name, rows);
                 } else if let Expr::Call(c) = value {
+                    // `sp = s.begin_nested()`: `sp.rollback()` recovers `s`.
+                    if let Expr::Attribute(m) = c.func.as_ref() {
+                        if m.attr.as_str() == "begin_nested" {
+                            if let Some(session) = path(&m.value) {
+                                self.savepoints.insert(name.clone(), session);
+                            }
+                        }
+                    }
                     let factory = match c.func.as_ref() {
                         // `next(get_db())`
                         Expr::Name(f) if f.id.as_str() == "next" => c.arguments.args.first().and_then(|a| match a {
-                            Expr::Call(inner) => path(&inner.func),
+                            Expr::Call(inner) => Some(inner),
                             _ => None,
                         }),
-                        func => path(func),
+                        _ => Some(c),
                     };
-                    if factory.is_some_and(|f| is_session_factory(&f)) {
+                    if factory.is_some_and(|f| self.is_session_call(f)) {
+                        steps.push(Step::Fresh(name.clone()));
                         steps.push(Step::IsSession(name));
                     }
                 }
@@ -325,8 +419,9 @@ impl<'w, 'p, 'a> Walker<'w, 'p, 'a> {
                 }
                 // `self.session = SessionLocal()`
                 if let Expr::Call(c) = value {
-                    if path(&c.func).is_some_and(|f| is_session_factory(&f)) {
+                    if self.is_session_call(c) {
                         if let Some(p) = path(target) {
+                            steps.push(Step::Fresh(p.clone()));
                             steps.push(Step::IsSession(p));
                         }
                     }
@@ -334,6 +429,48 @@ impl<'w, 'p, 'a> Walker<'w, 'p, 'a> {
             }
             _ => {}
         }
+    }
+
+    /// Whether a call makes a new SQLAlchemy session: a factory named as
+    /// one (`SessionLocal()`, `get_db()`, `create_session()`) that is not
+    /// another library's (`requests.Session()`, `aiohttp.ClientSession()`).
+    fn is_session_call(&mut self, call: &'a ast::ExprCall) -> bool {
+        if !path(&call.func).is_some_and(|n| is_session_factory(&n)) {
+            return false;
+        }
+        match self.names.external(self.id(), &[&self.scope], &call.func) {
+            Some(dotted) => matches!(dotted.split('.').next(), Some("sqlalchemy" | "flask_sqlalchemy" | "sqlmodel")),
+            None => true,
+        }
+    }
+
+    /// Whether `expr` is a statement of SQLAlchemy's (`select(...)`,
+    /// `update(M).where(...)`, `text("...")`) or a mapped class or
+    /// attribute (`Model`, `Model.id`): what only a session's `query()`,
+    /// `scalars()` or `execute()` is given.
+    fn is_orm_argument(&mut self, expr: &'a Expr) -> bool {
+        let mut inner = expr;
+        for _ in 0..MAX_CHAIN {
+            match inner {
+                Expr::Call(c) => {
+                    if let Some(name) = self.names.sqlalchemy(self.id(), &[&self.scope], &c.func) {
+                        return matches!(name.as_str(), "select" | "insert" | "update" | "delete" | "text" | "func" | "count");
+                    }
+                    match c.func.as_ref() {
+                        Expr::Attribute(a) => inner = &a.value,
+                        _ => return false,
+                    }
+                }
+                Expr::Attribute(a) => {
+                    if self.model_of(expr).is_some() {
+                        return true;
+                    }
+                    inner = &a.value;
+                }
+                other => return self.model_of(other).is_some(),
+            }
+        }
+        false
     }
 
     /// The mapped table a class expression names.
@@ -430,6 +567,13 @@ impl<'w, 'p, 'a> Walker<'w, 'p, 'a> {
             self.helper_call(call, Some(method), steps);
             return;
         };
+        // `sp.rollback()` of `sp = s.begin_nested()`
+        if let Some(owner) = self.savepoints.get(&session) {
+            if name == "rollback" {
+                steps.push(Step::Recover { session: owner.clone() });
+            }
+            return;
+        }
         let first = call.arguments.args.first();
         match name {
             "add" => {
@@ -457,9 +601,9 @@ impl<'w, 'p, 'a> Walker<'w, 'p, 'a> {
             "merge" => {
                 if let Some(row) = first.and_then(|a| self.row_of(a)) {
                     self.orm_insert(&row, &at, Mode::Merge);
+                    steps.push(Step::IsSession(session.clone()));
                     steps.push(Step::Add { session: session.clone(), row });
                 }
-                steps.push(Step::IsSession(session));
             }
             "bulk_insert_mappings" => {
                 let table = first.and_then(|m| self.model_of(m));
@@ -476,6 +620,11 @@ impl<'w, 'p, 'a> Walker<'w, 'p, 'a> {
                 steps.push(Step::Flush { session, commit: false, at });
             }
             "flush" | "commit" => steps.push(Step::Flush { session, commit: name == "commit", at }),
+            // Sent at once, as `bulk_save_objects`.
+            "bulk_update_mappings" => {
+                steps.push(Step::IsSession(session.clone()));
+                steps.push(Step::Flush { session, commit: false, at });
+            }
             "rollback" | "close" | "remove" => steps.push(Step::Recover { session }),
             "execute" => {
                 // `session.execute(insert(Model).values(...))` runs at once.
@@ -485,7 +634,7 @@ impl<'w, 'p, 'a> Walker<'w, 'p, 'a> {
                 steps.push(Step::Flush { session, commit: false, at });
             }
             _ if AUTOFLUSHING.contains(&name) => {
-                if ORM_ONLY.contains(&name) {
+                if ORM_WITH_ARGUMENT.contains(&name) && first.is_some_and(|a| self.is_orm_argument(a)) {
                     steps.push(Step::IsSession(session.clone()));
                 }
                 steps.push(Step::Flush { session, commit: false, at });
@@ -743,16 +892,48 @@ fn path_or_subscript(expr: &Expr) -> Option<String> {
     }
 }
 
-fn contains(body: &[Stmt], predicate: &dyn Fn(&Stmt) -> bool) -> bool {
-    body.iter().any(|s| {
-        predicate(s)
-            || match s {
-                Stmt::If(i) => contains(&i.body, predicate) || i.elif_else_clauses.iter().any(|c| contains(&c.body, predicate)),
-                Stmt::With(w) => contains(&w.body, predicate),
-                Stmt::Try(t) => contains(&t.body, predicate) || contains(&t.finalbody, predicate) || contains(&t.orelse, predicate),
-                _ => false,
+/// `s.begin()` or `s.begin_nested()` (`true`): the session it begins a
+/// transaction of.
+fn transaction_of(call: &ast::ExprCall) -> Option<(String, bool)> {
+    let Expr::Attribute(m) = call.func.as_ref() else { return None };
+    let nested = match m.attr.as_str() {
+        "begin" => false,
+        "begin_nested" => true,
+        _ => return None,
+    };
+    Some((path(&m.value)?, nested))
+}
+
+/// The first names of the sessions steps work on (`db` of `db.session`).
+fn session_roots<'s>(steps: &'s [Step], out: &mut Vec<&'s str>, depth: u32) {
+    if depth > MAX_DEPTH {
+        return;
+    }
+    let root = |key: &'s str| key.split('.').next().unwrap_or(key);
+    for step in steps {
+        match step {
+            Step::IsSession(k) | Step::Fresh(k) | Step::Recover { session: k } | Step::Flush { session: k, .. } | Step::Use { session: k, .. } | Step::Add { session: k, .. } => out.push(root(k)),
+            Step::Scoped { session, body } => {
+                out.push(root(session));
+                session_roots(body, out, depth + 1);
             }
-    })
+            Step::Call { args, .. } => out.extend(args.iter().map(|(_, expr)| root(expr))),
+            Step::Try { body, handlers, orelse, finally } => {
+                session_roots(body, out, depth + 1);
+                for h in handlers {
+                    session_roots(&h.steps, out, depth + 1);
+                }
+                session_roots(orelse, out, depth + 1);
+                session_roots(finally, out, depth + 1);
+            }
+            Step::Loop(body) => session_roots(body, out, depth + 1),
+            Step::Branch(arms) => {
+                for arm in arms {
+                    session_roots(arm, out, depth + 1);
+                }
+            }
+        }
+    }
 }
 
 fn ends_with_return(body: &[Stmt]) -> bool {
