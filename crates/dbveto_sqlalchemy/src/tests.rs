@@ -262,3 +262,164 @@ fn unresolved_target_metadata_is_a_warning() {
     let warning = s.diagnostics.iter().find(|d| d.message.contains("target_metadata")).expect("warning");
     assert_eq!((warning.location.path.as_ref(), warning.location.line), ("db/env.py", 3));
 }
+
+/// Handlers on real code: what they catch, which session they leave
+/// broken, and whether it is used again.
+const REAL_HANDLERS: &str = r#"
+import logging
+import requests
+from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+from app.models import Child
+from app.db import db
+
+SessionLocal = sessionmaker()
+
+class AppError(Exception):
+    pass
+
+def save_one(i):
+    with SessionLocal() as s:
+        s.add(Child(parent_id=i))
+        s.commit()
+
+def fresh_session_per_call(ids):
+    for i in ids:
+        try:
+            save_one(i)
+        except Exception:
+            logging.error("x")
+
+def savepoint_block(db_: Session, ids):
+    for i in ids:
+        try:
+            with db_.begin_nested():
+                db_.add(Child(parent_id=i))
+                db_.flush()
+        except IntegrityError:
+            pass
+    db_.commit()
+
+def savepoint_variable(db_: Session, i):
+    sp = db_.begin_nested()
+    try:
+        db_.add(Child(parent_id=i))
+        db_.flush()
+    except IntegrityError:
+        sp.rollback()
+    db_.commit()
+
+def application_error(db_: Session, i):
+    try:
+        db_.add(Child(parent_id=i))
+        db_.commit()
+    except (KeyError, AppError, requests.RequestException):
+        pass
+    db_.commit()
+
+def reraised_before_catch_all(db_: Session, i):
+    try:
+        db_.add(Child(parent_id=i))
+        db_.commit()
+    except DBAPIError:
+        raise
+    except Exception:
+        pass
+    db_.commit()
+
+def data_frame(df):
+    try:
+        df.query("a > 1")
+        df.flush()
+    except Exception:
+        pass
+    df.query("b > 1")
+
+def transaction_block(db_: Session, i):
+    try:
+        with db_.begin():
+            db_.add(Child(parent_id=i))
+    except Exception:
+        pass
+    db_.query(Child).all()
+
+def nothing_sent(db_: Session, i):
+    try:
+        db_.add(Child(parent_id=i))
+    except Exception:
+        pass
+    db_.commit()
+
+def http_session(url):
+    s = requests.Session()
+    try:
+        s.get(url)
+    except Exception:
+        pass
+    s.get(url)
+
+def raises_on_every_path(db_: Session, i, strict):
+    try:
+        db_.add(Child(parent_id=i))
+        db_.commit()
+    except Exception:
+        if strict:
+            raise
+        else:
+            raise AppError()
+    db_.commit()
+
+def add_to_global():
+    db.session.add(Child(parent_id=1))
+    db.session.commit()
+
+def global_session():
+    try:
+        add_to_global()
+    except Exception:
+        logging.error("x")
+    db.session.query(Child).all()
+
+def query_in_handler(db_: Session):
+    try:
+        db_.commit()
+    except SQLAlchemyError:
+        logging.error("count %s", db_.query(Child).count())
+
+def raises_on_one_path(db_: Session, i, strict):
+    try:
+        db_.add(Child(parent_id=i))
+        db_.commit()
+    except Exception:
+        if strict:
+            raise
+        logging.error("x")
+    db_.commit()
+
+def specific_error(db_: Session, i):
+    try:
+        db_.add(Child(parent_id=i))
+        db_.commit()
+    except IntegrityError:
+        pass
+    db_.commit()
+"#;
+
+const FLASK_DB: &str = "from flask_sqlalchemy import SQLAlchemy\n\ndb = SQLAlchemy()\n";
+
+/// The function a line of `code` is in.
+fn function_at(code: &str, line: u32) -> String {
+    code.lines().take(line as usize).filter_map(|l| l.strip_prefix("def ")).last().and_then(|l| l.split('(').next()).unwrap_or_default().to_string()
+}
+
+#[test]
+fn handlers_on_real_code_swallow_only_what_they_catch_on_paths_that_go_on() {
+    let s = analyze(&[("app/models.py", MODELS), ("app/db.py", FLASK_DB), ("app/h.py", REAL_HANDLERS)]);
+    let mut found: Vec<(String, String)> = s.facts.swallowed_errors.iter().map(|e| (function_at(REAL_HANDLERS, e.handler.line), e.session.clone())).collect();
+    found.sort();
+    let expected = [("global_session", "db.session"), ("query_in_handler", "db_"), ("raises_on_one_path", "db_"), ("specific_error", "db_")];
+    assert_eq!(found, expected.map(|(f, s)| (f.to_string(), s.to_string())));
+    // The query in the handler itself is the reuse.
+    let in_handler = s.facts.swallowed_errors.iter().find(|e| function_at(REAL_HANDLERS, e.handler.line) == "query_in_handler").expect("found");
+    assert_eq!(in_handler.reused.line, in_handler.handler.line + 1);
+}
