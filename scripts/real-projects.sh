@@ -22,9 +22,14 @@ fi
 # projects, a Django + Celery project, a SQLAlchemy + Alembic project;
 # large Django applications with many apps, Celery, signals and squashed,
 # hand-written or generated migrations (NetBox, Weblate, Misago, Mayan
-# EDMS, Label Studio).
+# EDMS, Label Studio); large SQLAlchemy projects with Alembic: sessions
+# opened per call and injected by decorators (Airflow), savepoints, helper
+# columns and dialect branches in revisions (MLflow), Flask-SQLAlchemy's
+# db.session across helpers (Superset, privacyIDEA), active-record mixins
+# and a squashed revision chain beside a legacy one (Zou), Optuna's storage.
 projects=(Django==5.2.8 wagtail==6.3 django-oscar==4.2.1 django-cms==5.1.3 pretix==2026.8.0 prefect==3.4.0
-          netbox==4.7.3 weblate==5.14.3 misago==0.39.6 mayan-edms==4.12.2 label-studio==1.23.2)
+          netbox==4.7.3 weblate==5.14.3 misago==0.39.6 mayan-edms==4.12.2 label-studio==1.23.2
+          apache-airflow-core==3.1.0 mlflow==3.18.0 apache-superset==6.1.0 zou==1.0.97 privacyidea==3.14 optuna==5.0.0)
 
 actual=$work/actual
 : > "$actual"

@@ -19,6 +19,7 @@ use dbveto_source::SourceFile;
 use dbveto_writes::{Arg, EmbeddedQuery, Literal, Params, SqlText, Write, WriteKind};
 use serde_json::Value;
 use support::frameworks::{django_venv, Project, DJANGO_VERSION};
+use support::oracle::{differences, sources};
 use support::postgres::Postgres;
 
 const FIXTURE: &str = "tests/fixtures/django-orm-shapes";
@@ -70,25 +71,6 @@ fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repo root")
 }
 
-/// The Python files of the fixture, as dbveto reads them.
-fn sources(dir: &Path) -> Vec<SourceFile> {
-    let mut files = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).expect("fixture dir").flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if path.extension().is_some_and(|e| e == "py") {
-                let rel = path.strip_prefix(dir).expect("inside").to_string_lossy().replace('\\', "/");
-                files.push(SourceFile::new(rel, std::fs::read_to_string(&path).expect("utf-8 fixture")));
-            }
-        }
-    }
-    files.sort_by(|a, b| a.path.cmp(&b.path));
-    files
-}
-
 /// Django's statement as dbveto's SQL frontend reads it.
 fn django_write(sql: &str, params: &[Value]) -> Write {
     let args = params
@@ -109,38 +91,6 @@ fn django_write(sql: &str, params: &[Value]) -> Write {
     let (mut writes, diagnostics) = dbveto_sql::extract_writes(&query);
     assert!(diagnostics.is_empty() && writes.len() == 1, "dbveto's SQL frontend cannot read Django's `{sql}`: {diagnostics:?}");
     writes.remove(0)
-}
-
-fn columns(write: &Write) -> Vec<(String, &Arg)> {
-    write.columns.iter().flatten().cloned().zip(&write.values).collect()
-}
-
-/// How `ours` differs from Django's `theirs`; empty when it matches.
-fn differences(ours: &Write, theirs: &Write) -> Vec<String> {
-    let mut out = Vec::new();
-    let (ours_cols, theirs_cols) = (columns(ours), columns(theirs));
-    for (column, arg) in &ours_cols {
-        match theirs_cols.iter().find(|(c, _)| c == column) {
-            None => out.push(format!("dbveto sends `{column}`, Django does not")),
-            Some((_, sent)) => {
-                let claimed: Vec<&Literal> = if arg.unknown { Vec::new() } else { arg.known.iter().map(|k| &k.literal).collect() };
-                let actual: Vec<&Literal> = sent.known.iter().map(|k| &k.literal).collect();
-                if arg.default != sent.default {
-                    out.push(format!("`{column}`: dbveto's DEFAULT keyword is {}, Django's {}", arg.default, sent.default));
-                } else if !claimed.is_empty() && !sent.unknown && !claimed.iter().any(|c| actual.contains(c)) {
-                    out.push(format!("`{column}`: dbveto claims {claimed:?}, Django sends {actual:?}"));
-                }
-            }
-        }
-    }
-    if ours.kind == WriteKind::Insert && !ours.partial {
-        for (column, _) in &theirs_cols {
-            if !ours_cols.iter().any(|(c, _)| c == column) {
-                out.push(format!("Django sends `{column}`, dbveto does not"));
-            }
-        }
-    }
-    out
 }
 
 #[test]
@@ -222,7 +172,7 @@ fn django_sends_what_dbveto_reads() {
         // among those of the same table and kind.
         for sent in &theirs {
             let candidates: Vec<usize> = (0..ours.len()).filter(|&i| ours[i].table.name == sent.table.name && ours[i].kind == sent.kind).collect();
-            let matched = candidates.iter().copied().find(|&i| differences(&ours[i], sent).is_empty());
+            let matched = candidates.iter().copied().find(|&i| differences(&ours[i], sent, "Django").is_empty());
             match (matched, candidates.first()) {
                 (Some(i), _) if i >= own => {}
                 (Some(i), _) => {
@@ -230,7 +180,7 @@ fn django_sends_what_dbveto_reads() {
                     own -= 1;
                 }
                 (None, Some(&i)) => {
-                    report.push(format!("{name}: {:?} {}: {}", sent.kind, sent.table.name, differences(&ours[i], sent).join("; ")));
+                    report.push(format!("{name}: {:?} {}: {}", sent.kind, sent.table.name, differences(&ours[i], sent, "Django").join("; ")));
                     if i < own {
                         ours.remove(i);
                         own -= 1;

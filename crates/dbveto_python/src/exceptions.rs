@@ -101,8 +101,12 @@ pub fn handlers_catch<'a>(eval: &mut Evaluator<'_, 'a>, module: ModuleId, scopes
 }
 
 /// Calls that never return: they raise (`abort(404)` raises an
-/// `HTTPException`) or end the process.
-const NEVER_RETURN: &[&str] = &["abort", "sys.exit", "exit", "os._exit", "flask.abort", "pytest.fail", "pytest.skip"];
+/// `HTTPException`, click's `ctx.exit(1)` an `Exit`, `self.fail()` an
+/// `AssertionError`) or end the process (`sys.exit`, `os._exit`).
+fn never_returns(callee: &str) -> bool {
+    let last = callee.rsplit('.').next().unwrap_or(callee);
+    matches!(last, "abort" | "exit" | "_exit" | "fail" | "skip")
+}
 /// Bounds the statements nested inside one handler.
 const MAX_NESTING: u32 = 64;
 
@@ -160,7 +164,7 @@ fn stmt_raises(stmt: &ast::Stmt, depth: u32) -> bool {
     use ast::Stmt;
     match stmt {
         Stmt::Raise(_) => true,
-        Stmt::Expr(e) => matches!(e.value.as_ref(), Expr::Call(c) if dotted(&c.func).is_some_and(|p| NEVER_RETURN.contains(&p.as_str()))),
+        Stmt::Expr(e) => matches!(e.value.as_ref(), Expr::Call(c) if dotted(&c.func).is_some_and(|p| never_returns(&p))),
         Stmt::If(i) => {
             let has_else = i.elif_else_clauses.last().is_some_and(|c| c.test.is_none());
             has_else && block_raises(&i.body, depth) && i.elif_else_clauses.iter().all(|c| block_raises(&c.body, depth))

@@ -26,6 +26,9 @@ pub struct Applied {
     pub revisions: Vec<AppliedRevision>,
     /// The folder holding `versions/`.
     pub dir: String,
+    /// Tables that an operation dbveto could not read (or did not follow
+    /// into) may have changed: what they hold is not known for certain.
+    pub unread_tables: Vec<String>,
 }
 
 /// One revision as `alembic upgrade heads` applied it.
@@ -81,6 +84,36 @@ pub fn is_revision_path(path: &str) -> bool {
     file.ends_with(".py") && file != "__init__.py" && parts.any(|p| p == "versions")
 }
 
+/// The Alembic environments of the repository: each folder that holds an
+/// `env.py` and a `versions/` folder of revisions.
+pub fn script_dirs(index: &ProjectIndex<'_>) -> Vec<String> {
+    let mut dirs: Vec<String> = index
+        .modules
+        .iter()
+        .filter(|m| is_revision_path(&m.file.path))
+        .filter_map(|m| {
+            let path = format!("/{}", m.file.path);
+            let (dir, _) = path.rsplit_once("/versions/")?;
+            Some(dir.trim_start_matches('/').to_string())
+        })
+        .collect();
+    dirs.sort();
+    dirs.dedup();
+    let has_env = |dir: &str| {
+        let env = if dir.is_empty() { "env.py".to_string() } else { format!("{dir}/env.py") };
+        index.modules.iter().any(|m| *m.file.path == *env)
+    };
+    dirs.retain(|d| has_env(d));
+    dirs
+}
+
+/// Whether a module is part of an Alembic environment (`env.py`, its
+/// revisions and the helpers beside them): code that runs against the
+/// schema of its own revision, not the application's models or writes.
+pub fn is_migration_code(script_dirs: &[String], path: &str) -> bool {
+    is_revision_path(path) || script_dirs.iter().any(|d| d.is_empty() && path == "env.py" || path.strip_prefix(d.as_str()).is_some_and(|rest| rest.starts_with('/')))
+}
+
 struct Revision<'a> {
     module: ModuleId,
     id: String,
@@ -133,8 +166,11 @@ pub fn apply(index: &ProjectIndex<'_>, diagnostics: &mut Vec<Diagnostic>) -> Opt
         let folder = module.file.path.rsplit_once('/').map(|(d, _)| d.to_string()).unwrap_or_default();
         by_dir.entry(folder).or_default().push(Revision { module: module.id, id: revision, down, depends_on, upgrade });
     }
-    // Several sets (one per dialect): PostgreSQL's, else the largest.
-    let (folder, revisions) = by_dir.into_iter().max_by_key(|(folder, r)| (folder.contains("postgres"), r.len()))?;
+    // Several sets: PostgreSQL's (one folder per dialect), else those
+    // directly in a `versions/` folder, which Alembic reads without
+    // `recursive_version_locations` (not `versions/legacy/`), else the largest.
+    let direct = |folder: &str| folder == "versions" || folder.ends_with("/versions");
+    let (folder, revisions) = by_dir.into_iter().max_by_key(|(folder, r)| (folder.contains("postgres"), direct(folder), r.len()))?;
     let dir = match folder.rsplit_once("/versions") {
         Some((d, _)) => d.to_string(),
         None if folder.starts_with("versions") => ".".to_string(),
@@ -143,13 +179,13 @@ pub fn apply(index: &ProjectIndex<'_>, diagnostics: &mut Vec<Diagnostic>) -> Opt
     let order = plan(index, &revisions, diagnostics);
     let mut reader = TableReader::new(index);
     let conventions = crate::alembic_env::conventions(index, &mut reader, &dir, diagnostics);
-    let mut interpreter = Interpreter { reader, index, schema: Schema::default(), diagnostics, conventions, scope: None, changes: Vec::new() };
+    let mut interpreter = Interpreter { reader, index, schema: Schema::default(), diagnostics, conventions, scopes: Vec::new(), changes: Vec::new(), unread: 0, unread_tables: Vec::new() };
     let mut files = Vec::new();
     let mut applied = Vec::new();
     for i in order {
         let revision = &revisions[i];
         if let Some(upgrade) = revision.upgrade {
-            interpreter.scope = index.module(revision.module).map(|m| m.function_scope(upgrade));
+            interpreter.scopes = index.module(revision.module).map(|m| m.function_scope(upgrade)).into_iter().collect();
             interpreter.body(revision.module, &upgrade.body, None);
         }
         let changes = std::mem::take(&mut interpreter.changes);
@@ -164,7 +200,10 @@ pub fn apply(index: &ProjectIndex<'_>, diagnostics: &mut Vec<Diagnostic>) -> Opt
             });
         }
     }
-    Some(Applied { schema: interpreter.schema, files, revisions: applied, dir })
+    let mut unread_tables = interpreter.unread_tables;
+    unread_tables.sort();
+    unread_tables.dedup();
+    Some(Applied { schema: interpreter.schema, files, revisions: applied, dir, unread_tables })
 }
 
 /// Parents before children; among revisions ready at once, the one whose
@@ -205,6 +244,21 @@ fn plan(index: &ProjectIndex<'_>, revisions: &[Revision<'_>], diagnostics: &mut 
     order
 }
 
+/// How many elements of a loop in `upgrade()` are unrolled.
+const MAX_UNROLLED: usize = 256;
+/// How deeply loops nest in one `upgrade()`.
+const MAX_NESTED_LOOPS: usize = 8;
+
+/// `op.get_bind().dialect.name`, `bind.dialect.name`, `dialect_name`,
+/// `dialect`: an expression that names the dialect.
+fn is_dialect_name(expr: &Expr) -> bool {
+    match expr {
+        Expr::Attribute(a) => a.attr.as_str() == "name" && matches!(a.value.as_ref(), Expr::Attribute(d) if d.attr.as_str() == "dialect"),
+        Expr::Name(n) => matches!(n.id.as_str(), "dialect" | "dialect_name" | "db_dialect" | "engine_name"),
+        _ => false,
+    }
+}
+
 struct Interpreter<'i, 'p, 'a> {
     reader: TableReader<'p, 'a>,
     index: &'p ProjectIndex<'a>,
@@ -212,10 +266,14 @@ struct Interpreter<'i, 'p, 'a> {
     diagnostics: &'i mut Vec<Diagnostic>,
     /// The naming convention of `env.py`'s `target_metadata`.
     conventions: Conventions,
-    /// The scope of the `upgrade()` being applied.
-    scope: Option<Scope<'a>>,
+    /// The scope of the `upgrade()` being applied, then those of the
+    /// loops unrolled in it.
+    scopes: Vec<Scope<'a>>,
     /// The changes of the revision being applied.
     changes: Vec<Change>,
+    /// Operations that could not be read so far.
+    unread: usize,
+    unread_tables: Vec<String>,
 }
 
 /// The name argument of a constraint or index operation.
@@ -248,18 +306,18 @@ impl<'p, 'a> Interpreter<'_, 'p, 'a> {
                 return self.text(module, call.arguments.args.first());
             }
         }
-        let scopes: Vec<&Scope<'a>> = self.scope.iter().collect();
+        let scopes: Vec<&Scope<'a>> = self.scopes.iter().collect();
         self.reader.names().string(module, &scopes, expr)
     }
 
     /// The value of an expression of `upgrade()` (its local names included).
     fn value(&mut self, module: ModuleId, expr: &'a Expr) -> Option<Value<'a>> {
-        let scopes: Vec<&Scope<'a>> = self.scope.iter().collect();
+        let scopes: Vec<&Scope<'a>> = self.scopes.iter().collect();
         self.reader.names().value(module, &scopes, expr)
     }
 
     fn literal(&mut self, module: ModuleId, expr: &'a Expr) -> Option<Literal> {
-        let scopes: Vec<&Scope<'a>> = self.scope.iter().collect();
+        let scopes: Vec<&Scope<'a>> = self.scopes.iter().collect();
         self.reader.names().literal(module, &scopes, expr)
     }
 
@@ -292,12 +350,40 @@ impl<'p, 'a> Interpreter<'_, 'p, 'a> {
         }
     }
 
-    fn body(&mut self, module: ModuleId, body: &'a [Stmt], batch: Option<(&str, String)>) {
+    /// Applies the operations of a block; `true` when it returns.
+    fn body(&mut self, module: ModuleId, body: &'a [Stmt], batch: Option<(&str, String)>) -> bool {
+        if self.scopes.len() > MAX_NESTED_LOOPS {
+            return false;
+        }
         for stmt in body {
             match stmt {
+                Stmt::Return(_) => return true,
+                // `if op.get_bind().dialect.name == "sqlite":` — the branch PostgreSQL takes.
+                Stmt::If(i) if self.dialect_branch(module, i).is_some() => {
+                    let Some(branch) = self.dialect_branch(module, i) else { continue };
+                    if self.body(module, branch, batch.clone()) {
+                        return true;
+                    }
+                }
+                // `for table in ["a", "b"]:` — once per element.
+                Stmt::For(f) if self.constant_elements(module, f).is_some() => {
+                    let (Expr::Name(var), Some(elements)) = (f.target.as_ref(), self.constant_elements(module, f)) else { continue };
+                    for element in elements {
+                        self.scopes.push(Scope::bound(var.id.as_str(), element));
+                        let returned = self.body(module, &f.body, batch.clone());
+                        self.scopes.pop();
+                        if returned {
+                            return true;
+                        }
+                    }
+                }
                 Stmt::Expr(e) => {
                     if let Expr::Call(call) = e.value.as_ref() {
+                        let unread = self.unread;
                         self.operation(module, call, batch.as_ref().map(|(v, t)| (*v, t.as_str())));
+                        if self.unread > unread {
+                            self.tables_of(module, stmt, batch.as_ref().map(|(_, t)| t.as_str()));
+                        }
                     }
                 }
                 // `with op.batch_alter_table("t") as batch_op:` runs plain ALTERs on PostgreSQL.
@@ -311,22 +397,122 @@ impl<'p, 'a> Interpreter<'_, 'p, 'a> {
                         });
                         let table = self.text(module, argument(c, 0, "table_name"));
                         if let (true, Some(var), Some(table)) = (is_batch, var, table) {
-                            self.body(module, &w.body, Some((var, table)));
+                            if self.body(module, &w.body, Some((var, table))) {
+                                return true;
+                            }
                         }
                     }
                 }
                 Stmt::If(_) | Stmt::For(_) | Stmt::Try(_) => {
+                    self.tables_of(module, stmt, batch.as_ref().map(|(_, t)| t.as_str()));
                     let at = self.location(module, stmt);
                     self.code(&at, "control flow");
                     self.diagnostics.push(Diagnostic {
                         location: at,
                         severity: Severity::Warning,
-                        message: "Alembic `upgrade()` has control flow dbveto does not follow; the operations inside are not applied".into(),
+                        message: "Alembic `upgrade()` has control flow dbveto does not follow (only a test of the dialect's name and a loop over constants are); the operations inside are not applied".into(),
                     });
                 }
                 _ => {}
             }
         }
+        false
+    }
+
+    /// `sa.Column(...)`, or a call without arguments to a function of the
+    /// repository that returns one (`op.add_column("t", _workspace_column())`).
+    fn column(&mut self, module: ModuleId, call: &'a ast::ExprCall) -> Option<(crate::MappedColumn, Vec<String>)> {
+        if let Some(found) = self.reader.column(module, call) {
+            return Some(found);
+        }
+        let Expr::Name(helper) = call.func.as_ref() else { return None };
+        if !call.arguments.is_empty() {
+            return None;
+        }
+        let (owner, function) = self.reader.names().function(module, helper.id.as_str())?;
+        if function.parameters.iter().any(|p| p.default().is_none()) {
+            return None;
+        }
+        let Some(Stmt::Return(ast::StmtReturn { value: Some(returned), .. })) = function.body.last() else { return None };
+        let Expr::Call(column) = returned.as_ref() else { return None };
+        self.reader.column(owner, column)
+    }
+
+    /// The block PostgreSQL runs of an `if` that tests the dialect's name
+    /// (`dialect.name == "sqlite"`, `dialect_name in ("mysql", "mariadb")`,
+    /// `elif` and `else` included); `None` when a test is about anything else.
+    fn dialect_branch(&mut self, module: ModuleId, i: &'a ast::StmtIf) -> Option<&'a [Stmt]> {
+        if self.on_postgres(module, &i.test)? {
+            return Some(&i.body);
+        }
+        for clause in &i.elif_else_clauses {
+            match &clause.test {
+                None => return Some(&clause.body),
+                Some(test) if self.on_postgres(module, test)? => return Some(&clause.body),
+                Some(_) => {}
+            }
+        }
+        Some(&[])
+    }
+
+    /// Whether a test of the dialect's name holds on PostgreSQL.
+    fn on_postgres(&mut self, module: ModuleId, test: &'a Expr) -> Option<bool> {
+        match test {
+            Expr::UnaryOp(u) if u.op == ast::UnaryOp::Not => self.on_postgres(module, &u.operand).map(|b| !b),
+            Expr::BoolOp(b) => {
+                let values: Option<Vec<bool>> = b.values.iter().map(|v| self.on_postgres(module, v)).collect();
+                let values = values?;
+                Some(match b.op {
+                    ast::BoolOp::And => values.iter().all(|v| *v),
+                    ast::BoolOp::Or => values.iter().any(|v| *v),
+                })
+            }
+            Expr::Compare(c) => {
+                let ([op], [right]) = (&c.ops[..], &c.comparators[..]) else { return None };
+                let (subject, names) = if is_dialect_name(&c.left) {
+                    (true, right)
+                } else if is_dialect_name(right) {
+                    (true, c.left.as_ref())
+                } else {
+                    (false, right)
+                };
+                if !subject {
+                    return None;
+                }
+                let listed: Vec<String> = match names {
+                    Expr::Tuple(t) => t.elts.iter().map(|e| self.text(module, Some(e))).collect::<Option<_>>()?,
+                    Expr::List(l) => l.elts.iter().map(|e| self.text(module, Some(e))).collect::<Option<_>>()?,
+                    Expr::Set(l) => l.elts.iter().map(|e| self.text(module, Some(e))).collect::<Option<_>>()?,
+                    one => vec![self.text(module, Some(one))?],
+                };
+                let postgres = listed.iter().any(|n| n == "postgresql" || n == "postgres");
+                match op {
+                    ast::CmpOp::Eq | ast::CmpOp::In => Some(postgres),
+                    ast::CmpOp::NotEq | ast::CmpOp::NotIn => Some(!postgres),
+                    _ => None,
+                }
+            }
+            _ => None,
+        }
+    }
+
+    /// The elements of a loop over a constant list or tuple (written in
+    /// the loop or bound to a name), at most [`MAX_UNROLLED`].
+    fn constant_elements(&mut self, module: ModuleId, f: &'a ast::StmtFor) -> Option<Vec<&'a Expr>> {
+        if !matches!(f.target.as_ref(), Expr::Name(_)) || !f.orelse.is_empty() {
+            return None;
+        }
+        let mut iter = f.iter.as_ref();
+        if let Expr::Name(n) = iter {
+            let scopes: Vec<&Scope<'a>> = self.scopes.iter().collect();
+            iter = self.reader.names().bound(module, &scopes, n.id.as_str()).filter(|(owner, _)| *owner == module)?.1;
+        }
+        let elements: Vec<&'a Expr> = match iter {
+            Expr::List(l) => l.elts.iter().collect(),
+            Expr::Tuple(t) => t.elts.iter().collect(),
+            _ => return None,
+        };
+        (elements.len() <= MAX_UNROLLED && elements.iter().all(|e| !matches!(e, Expr::Starred(_)))).then_some(elements)
     }
 
     fn run(&mut self, generated: Generated) {
@@ -398,7 +584,7 @@ impl<'p, 'a> Interpreter<'_, 'p, 'a> {
             "add_column" => {
                 let Some(t) = table_arg(self, 0, "table_name") else { return self.unreadable(&at, name) };
                 let Some(Expr::Call(column_call)) = argument(call, shift, "column") else { return self.unreadable(&at, name) };
-                let Some((column, final_names)) = self.reader.column(module, column_call) else { return self.unreadable(&at, name) };
+                let Some((column, final_names)) = self.column(module, column_call) else { return self.unreadable(&at, name) };
                 let mut holder = self.reader.table(module, t.clone(), &[], schema.clone(), at.clone(), self.conventions.clone());
                 holder.final_names = final_names;
                 holder.columns.push(column.clone());
@@ -631,7 +817,39 @@ impl<'p, 'a> Interpreter<'_, 'p, 'a> {
         }
     }
 
+    /// Records the tables the operations in `stmt` name (`op.x("t", ...)`,
+    /// `op.batch_alter_table("t")`, the batch's own table) as not known
+    /// for certain.
+    fn tables_of(&mut self, module: ModuleId, stmt: &'a Stmt, batch: Option<&str>) {
+        struct Calls<'a>(Vec<&'a ast::ExprCall>);
+        impl<'a> ruff_python_ast::visitor::Visitor<'a> for Calls<'a> {
+            fn visit_expr(&mut self, expr: &'a Expr) {
+                if let Expr::Call(c) = expr {
+                    if self.0.len() < MAX_UNROLLED {
+                        self.0.push(c);
+                    }
+                }
+                ruff_python_ast::visitor::walk_expr(self, expr);
+            }
+        }
+        if let Some(table) = batch {
+            self.unread_tables.push(table.to_string());
+        }
+        let mut calls = Calls(Vec::new());
+        ruff_python_ast::visitor::Visitor::visit_stmt(&mut calls, stmt);
+        for call in calls.0 {
+            let Expr::Attribute(m) = call.func.as_ref() else { continue };
+            if !matches!(m.value.as_ref(), Expr::Name(n) if n.id.as_str() == "op") || m.attr.as_str() == "f" {
+                continue;
+            }
+            if let Some(table) = self.text(module, argument(call, 0, "table_name")) {
+                self.unread_tables.push(table);
+            }
+        }
+    }
+
     fn unreadable(&mut self, at: &Location, name: &str) {
+        self.unread += 1;
         self.diagnostics.push(Diagnostic {
             location: at.clone(),
             severity: Severity::Warning,

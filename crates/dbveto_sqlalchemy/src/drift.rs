@@ -7,12 +7,16 @@ use dbveto_schema::Schema;
 
 use crate::models::Models;
 
-pub fn drifts(models: &Models, schema: &Schema) -> Vec<ModelDrift> {
+pub fn drifts(models: &Models, schema: &Schema, unread_tables: &[String]) -> Vec<ModelDrift> {
     let mut out = Vec::new();
     for model in &models.tables {
         // A model dbveto cannot read completely may map what it does not see.
         let Some(class) = &model.class_name else { continue };
         if model.incomplete {
+            continue;
+        }
+        // A revision dbveto could not read may have changed the table.
+        if unread_tables.iter().any(|t| *t == model.name || t.rsplit('.').next() == Some(model.name.as_str())) {
             continue;
         }
         let Some(table) = schema.table(model.schema.as_deref(), &model.name) else { continue };

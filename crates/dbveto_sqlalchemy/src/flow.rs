@@ -34,7 +34,7 @@ enum Event {
     IsSession(String),
     Fresh(String),
     Add { session: String, row: Row },
-    Flush { session: String, commit: bool, at: Location, site: Option<Location> },
+    Flush { session: String, commit: bool, pending: bool, at: Location, site: Option<Location> },
     Recover { session: String },
     Use { session: String, at: Location, site: Option<Location> },
     /// A block whose context manager rolls the session back when an error
@@ -128,7 +128,7 @@ impl<'f> Linearizer<'f> {
                 Step::IsSession(k) => out.push(Event::IsSession(self.session(cx, k))),
                 Step::Fresh(k) => out.push(Event::Fresh(self.session(cx, k))),
                 Step::Add { session, row, .. } => out.push(Event::Add { session: self.session(cx, session), row: row.clone() }),
-                Step::Flush { session, commit, at } => out.push(Event::Flush { session: self.session(cx, session), commit: *commit, at: at.clone(), site: cx.site.clone() }),
+                Step::Flush { session, commit, pending, at } => out.push(Event::Flush { session: self.session(cx, session), commit: *commit, pending: *pending, at: at.clone(), site: cx.site.clone() }),
                 Step::Recover { session, .. } => out.push(Event::Recover { session: self.session(cx, session) }),
                 Step::Use { session, at } => out.push(Event::Use { session: self.session(cx, session), at: at.clone(), site: cx.site.clone() }),
                 Step::Scoped { session, body } => {
@@ -217,6 +217,9 @@ impl<'f> Linearizer<'f> {
 fn work_that_may_fail(events: &[Event]) -> Vec<(String, Location)> {
     let mut worked: Vec<(String, Location)> = Vec::new();
     let mut scopes: HashMap<&String, u32> = HashMap::new();
+    // Sessions whose pending objects a block just flushed: a `commit()`
+    // right after it sends no row.
+    let mut flushed: HashSet<&String> = HashSet::new();
     for e in events {
         let (session, at) = match e {
             Event::ScopeStart(s) => {
@@ -227,8 +230,14 @@ fn work_that_may_fail(events: &[Event]) -> Vec<(String, Location)> {
                 if let Some(n) = scopes.get_mut(s) {
                     *n = n.saturating_sub(1);
                 }
+                flushed.insert(s);
                 continue;
             }
+            Event::Add { session, .. } | Event::Use { session, .. } => {
+                flushed.remove(session);
+                continue;
+            }
+            Event::Flush { session, pending: true, .. } if flushed.contains(session) => continue,
             Event::Flush { session, at, .. } => (session, at),
             _ => continue,
         };

@@ -68,7 +68,7 @@ pub fn analyze(index: &ProjectIndex<'_>) -> SqlAlchemy {
     let alembic = alembic::apply(index, &mut diagnostics);
     let database = alembic.as_ref().map(|a| &a.schema).or(model_schema.as_ref());
     let (insert_orders, swallowed_errors) = flow::facts(&extracted.flows, &models, database);
-    let drifts = alembic.as_ref().map(|a| drift::drifts(&models, &a.schema)).unwrap_or_default();
+    let drifts = alembic.as_ref().map(|a| drift::drifts(&models, &a.schema, &a.unread_tables)).unwrap_or_default();
     let facts = dbveto_rules::ProjectFacts { insert_orders, swallowed_errors, drifts, ..Default::default() };
     SqlAlchemy { models, model_schema, model_dir, model_files, alembic, writes: extracted.writes, facts, diagnostics }
 }

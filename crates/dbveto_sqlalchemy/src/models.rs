@@ -18,6 +18,8 @@ use crate::types::{annotation_type, column_type, ColumnType};
 
 /// How deep a chain of base classes is followed.
 const MAX_BASES: u32 = 16;
+/// How deeply the statements of a `@validates` method are read.
+const MAX_NESTING: u32 = 32;
 
 /// What an unset attribute gets from the client side (`default=`).
 #[derive(Debug, Clone, PartialEq)]
@@ -99,11 +101,26 @@ pub struct MappedTable {
     pub incomplete: bool,
     /// Classes this class has a (non view-only) `relationship()` to.
     pub relationships: Vec<String>,
+    /// Each `relationship()` attribute and the class it leads to: setting
+    /// it (`Child(parent=p)`) fills the foreign key to that class at flush.
+    pub relationship_attrs: Vec<(String, String)>,
+    /// `@validates` hooks: setting one of their attributes runs them.
+    pub validators: Vec<Validator>,
     /// The class defines `__init__`: its keywords are not attributes.
     pub custom_init: bool,
     pub conventions: Conventions,
     /// Names marked as final (`op.f()`, `conv()`): no convention applies to them.
     pub final_names: Vec<String>,
+}
+
+/// A `@validates("a", "b")` method.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Validator {
+    pub attrs: Vec<String>,
+    /// The other attributes it sets (`self.name_key = value.lower()`).
+    pub sets: Vec<String>,
+    /// It returns the value it is given unchanged (`return value`).
+    pub keeps_value: bool,
 }
 
 impl MappedTable {
@@ -147,8 +164,9 @@ enum Kind {
 
 pub fn read(index: &ProjectIndex<'_>) -> Models {
     let mut reader = Reader { names: Names::new(index), memo: HashMap::new(), models: Models::default(), final_names: Vec::new() };
+    let migrations = crate::alembic::script_dirs(index);
     for module in &index.modules {
-        if crate::alembic::is_revision_path(&module.file.path) {
+        if crate::alembic::is_migration_code(&migrations, &module.file.path) {
             continue;
         }
         for stmt in module.body {
@@ -396,6 +414,8 @@ impl<'p, 'a> Reader<'p, 'a> {
         let mut tablename_from_class = false;
         let mut incomplete = false;
         let mut relationships = Vec::new();
+        let mut relationship_attrs: Vec<(String, String)> = Vec::new();
+        let mut validators: Vec<Validator> = Vec::new();
         // Bases are read right to left: the leftmost wins, as in the MRO.
         for base in class.bases().iter().rev() {
             if let Some(dotted) = self.names.external(module, &[], base) {
@@ -426,6 +446,8 @@ impl<'p, 'a> Reader<'p, 'a> {
                     let t = &self.models.tables[i];
                     declarative = Some((t.conventions.clone(), false));
                     relationships.extend(t.relationships.iter().cloned());
+                    relationship_attrs.extend(t.relationship_attrs.iter().cloned());
+                    validators.extend(t.validators.iter().cloned());
                     parent = Some(i);
                 }
             }
@@ -462,6 +484,9 @@ impl<'p, 'a> Reader<'p, 'a> {
                 match f.name.as_str() {
                     "__init__" => custom_init = true,
                     "__tablename__" => tablename_from_class |= returns_lowered_class_name(f),
+                    _ if f.decorator_list.iter().any(|d| matches!(&d.expression, Expr::Call(c) if self.names.sqlalchemy(module, &[], &c.func).as_deref() == Some("validates"))) => {
+                        validators.extend(validator(f, &mut self.names, module));
+                    }
                     _ if f.decorator_list.iter().any(|d| path(&d.expression).is_some_and(|p| p.ends_with("declared_attr"))) => incomplete = true,
                     _ => {}
                 }
@@ -496,7 +521,10 @@ impl<'p, 'a> Reader<'p, 'a> {
                     own.retain(|c| c.attr != column.attr);
                     own.push(*column);
                 }
-                Attribute::Relationship(Some(to)) => relationships.push(to),
+                Attribute::Relationship(Some(to)) => {
+                    relationship_attrs.push((target.to_string(), to.clone()));
+                    relationships.push(to);
+                }
                 Attribute::Relationship(None) | Attribute::Other => {}
                 Attribute::Unknown => incomplete = true,
             }
@@ -524,6 +552,8 @@ impl<'p, 'a> Reader<'p, 'a> {
             table.class_name = Some(class.name.to_string());
             table.sort_key = sort_key;
             table.relationships = relationships;
+            table.relationship_attrs = relationship_attrs;
+            table.validators = validators;
             table.custom_init = custom_init;
             return self.push(module, class, table);
         }
@@ -562,6 +592,8 @@ impl<'p, 'a> Reader<'p, 'a> {
             location,
             incomplete,
             relationships,
+            relationship_attrs,
+            validators,
             custom_init,
             conventions,
             final_names: std::mem::take(&mut self.final_names),
@@ -725,6 +757,8 @@ impl<'p, 'a> Reader<'p, 'a> {
             location,
             incomplete,
             relationships: Vec::new(),
+            relationship_attrs: Vec::new(),
+            validators: Vec::new(),
             custom_init: false,
             conventions,
             final_names: std::mem::replace(&mut self.final_names, outer),
@@ -1035,6 +1069,57 @@ fn merge_columns(columns: &mut Vec<MappedColumn>, more: Vec<MappedColumn>) {
     for c in more {
         columns.retain(|o| o.attr != c.attr);
         columns.push(c);
+    }
+}
+
+/// What a `@validates(...)` method validates and sets.
+fn validator<'a>(f: &'a ast::StmtFunctionDef, names: &mut Names<'_, 'a>, module: ModuleId) -> Option<Validator> {
+    let call = f.decorator_list.iter().find_map(|d| match &d.expression {
+        Expr::Call(c) => Some(c),
+        _ => None,
+    })?;
+    let attrs: Vec<String> = call.arguments.args.iter().filter_map(|a| names.string(module, &[], a)).collect();
+    // `def validate(self, key, value)`: the value is the third parameter.
+    let value = f.parameters.args.get(2).map(|p| p.parameter.name.as_str());
+    let mut sets = Vec::new();
+    let mut returns = Vec::new();
+    collect_self_sets(&f.body, &mut sets, &mut returns, 0);
+    let keeps_value = !returns.is_empty() && returns.iter().all(|r| matches!(r, Some(Expr::Name(n)) if Some(n.id.as_str()) == value));
+    Some(Validator { attrs, sets, keeps_value })
+}
+
+/// `self.x = ...` targets and `return` values of a method body.
+fn collect_self_sets<'a>(body: &'a [Stmt], sets: &mut Vec<String>, returns: &mut Vec<Option<&'a Expr>>, depth: u32) {
+    if depth > MAX_NESTING {
+        return;
+    }
+    for stmt in body {
+        match stmt {
+            Stmt::Assign(a) => {
+                for t in &a.targets {
+                    if let Expr::Attribute(at) = t {
+                        if matches!(at.value.as_ref(), Expr::Name(n) if n.id.as_str() == "self") {
+                            sets.push(at.attr.to_string());
+                        }
+                    }
+                }
+            }
+            Stmt::Return(r) => returns.push(r.value.as_deref()),
+            Stmt::If(i) => {
+                collect_self_sets(&i.body, sets, returns, depth + 1);
+                for c in &i.elif_else_clauses {
+                    collect_self_sets(&c.body, sets, returns, depth + 1);
+                }
+            }
+            Stmt::With(w) => collect_self_sets(&w.body, sets, returns, depth + 1),
+            Stmt::Try(t) => {
+                collect_self_sets(&t.body, sets, returns, depth + 1);
+                collect_self_sets(&t.orelse, sets, returns, depth + 1);
+                collect_self_sets(&t.finalbody, sets, returns, depth + 1);
+            }
+            Stmt::For(f) => collect_self_sets(&f.body, sets, returns, depth + 1),
+            _ => {}
+        }
     }
 }
 

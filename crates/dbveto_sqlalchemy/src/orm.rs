@@ -51,7 +51,9 @@ pub enum Step {
     /// `with s.begin():`, `with Session() as s:`).
     Scoped { session: String, body: Vec<Step> },
     Add { session: String, row: Row },
-    Flush { session: String, commit: bool, at: Location },
+    /// `pending`: it sends only what is pending (`flush()`, `commit()`),
+    /// not a statement of its own.
+    Flush { session: String, commit: bool, pending: bool, at: Location },
     /// `rollback()` or `close()`.
     Recover { session: String },
     Use { session: String, at: Location },
@@ -97,10 +99,11 @@ pub fn extract(index: &ProjectIndex<'_>, models: &Models) -> Extracted {
     if models.tables.is_empty() {
         return Extracted::default();
     }
+    let migrations = crate::alembic::script_dirs(index);
     let parts: Vec<Extracted> = index
         .modules
         .par_iter()
-        .filter(|m| !crate::alembic::is_revision_path(&m.file.path))
+        .filter(|m| !crate::alembic::is_migration_code(&migrations, &m.file.path))
         .map(|module| {
             let mut out = Extracted::default();
             let mut names = Names::new(index);
@@ -407,16 +410,6 @@ impl<'w, 'p, 'a> Walker<'w, 'p, 'a> {
             }
             // `row.attr = value` on a row being built.
             Expr::Attribute(a) => {
-                let Some(var) = path(&a.value) else { return };
-                let Some(row) = self.rows.get(&var) else { return };
-                let table = &self.models.tables[row.table];
-                let Some(column) = table.column_of_attr(a.attr.as_str()).map(|c| c.name.clone()) else { return };
-                let position = format!("`{var}.{}`", a.attr);
-                let arg = self.names.arg(self.module.id, &[&self.scope], value, &position);
-                if let Some(row) = self.rows.get_mut(&var) {
-                    row.given.retain(|(c, _)| *c != column);
-                    row.given.push((column, arg));
-                }
                 // `self.session = SessionLocal()`
                 if let Expr::Call(c) = value {
                     if self.is_session_call(c) {
@@ -424,6 +417,16 @@ impl<'w, 'p, 'a> Walker<'w, 'p, 'a> {
                             steps.push(Step::Fresh(p.clone()));
                             steps.push(Step::IsSession(p));
                         }
+                    }
+                }
+                let Some(var) = path(&a.value) else { return };
+                let Some(table) = self.rows.get(&var).map(|r| r.table) else { return };
+                let position = format!("`{var}.{}`", a.attr);
+                let given = self.member_values(table, a.attr.as_str(), value, &position, None);
+                if let Some(row) = self.rows.get_mut(&var) {
+                    for (column, arg) in given {
+                        row.given.retain(|(c, _)| *c != column);
+                        row.given.push((column, arg));
                     }
                 }
             }
@@ -503,12 +506,77 @@ impl<'w, 'p, 'a> Walker<'w, 'p, 'a> {
                 row.rest = true;
                 continue;
             };
-            let Some(column) = self.models.tables[row.table].column_of_attr(name.as_str()).map(|c| c.name.clone()) else { continue };
             let position = format!("`{name}=`");
-            let scopes: Vec<&Scope<'a>> = std::iter::once(&self.scope).chain(hidden).collect();
-            let arg = self.names.arg(self.module.id, &scopes, &kw.value, &position);
-            row.given.push((column, arg));
+            let given = self.member_values(row.table, name.as_str(), &kw.value, &position, hidden);
+            row.given.extend(given);
         }
+    }
+
+    /// What setting `attr` of a `table` object to `value` gives its
+    /// columns: the column's value (a Python enum member as SQLAlchemy
+    /// stores it); for a `relationship()`, its foreign key, filled at flush.
+    fn member_values(&mut self, table: usize, attr: &str, value: &'a Expr, position: &str, hidden: Option<&Scope<'a>>) -> Vec<(String, Arg)> {
+        let scopes: Vec<&Scope<'a>> = std::iter::once(&self.scope).chain(hidden).collect();
+        let scopes = &scopes[..];
+        let module = self.module;
+        let t = &self.models.tables[table];
+        if let Some(column) = t.column_of_attr(attr) {
+            let name = column.name.clone();
+            let members = match &column.ty {
+                Some(crate::types::ColumnType::Enum(e)) => Some(e.members),
+                _ => None,
+            };
+            if let Some(members) = members {
+                if let Some(member) = enum_member(self.names, module.id, scopes, value) {
+                    let arg = match members {
+                        crate::types::Members::Names => Arg::known(Literal::Str(member), Some(module.file.location(value.start().to_usize())), Some(format!("{position}: SQLAlchemy stores the member's name"))),
+                        crate::types::Members::Values => self.names.arg(self.module.id, scopes, value, position),
+                        crate::types::Members::Unknown => Arg::unknown(),
+                    };
+                    return vec![(name, arg)];
+                }
+            }
+            return vec![(name, self.names.arg(self.module.id, scopes, value, position))];
+        }
+        let Some((_, to)) = t.relationship_attrs.iter().find(|(a, _)| a == attr) else { return Vec::new() };
+        let Some(target) = self.models.tables.iter().find(|m| m.class_name.as_deref() == Some(to.as_str())) else { return Vec::new() };
+        let arg = match value {
+            Expr::NoneLiteral(_) => Arg::known(Literal::Null, Some(module.file.location(value.start().to_usize())), Some(format!("{position}: no related object"))),
+            _ => Arg::unknown(),
+        };
+        t.columns
+            .iter()
+            .filter(|c| c.foreign_keys.iter().any(|fk| fk.table_column().is_some_and(|(tt, _)| tt == target.name)))
+            .map(|c| (c.name.clone(), arg.clone()))
+            .collect()
+    }
+
+    /// The row as the ORM flushes it: each `@validates` hook of an
+    /// attribute given has run (it may set other columns, or change the
+    /// value it checks).
+    fn with_hooks(&self, row: &Row) -> Row {
+        let table = &self.models.tables[row.table];
+        let mut row = row.clone();
+        for validator in &table.validators {
+            let ran = validator.attrs.iter().filter_map(|a| table.column_of_attr(a)).any(|c| row.given.iter().any(|(g, _)| *g == c.name));
+            if !ran {
+                continue;
+            }
+            if !validator.keeps_value {
+                for column in validator.attrs.iter().filter_map(|a| table.column_of_attr(a)) {
+                    for (c, arg) in row.given.iter_mut() {
+                        if *c == column.name {
+                            *arg = Arg::unknown();
+                        }
+                    }
+                }
+            }
+            for column in validator.sets.iter().filter_map(|a| table.column_of_attr(a)) {
+                row.given.retain(|(c, _)| *c != column.name);
+                row.given.push((column.name.clone(), Arg::unknown()));
+            }
+        }
+        row
     }
 
     /// `[Model(...), ...]`, `[Model(...) for ...]`, or a variable holding rows.
@@ -595,7 +663,7 @@ impl<'w, 'p, 'a> Walker<'w, 'p, 'a> {
                     steps.push(Step::Add { session: session.clone(), row });
                 }
                 if mode == Mode::Bulk {
-                    steps.push(Step::Flush { session, commit: false, at });
+                    steps.push(Step::Flush { session, commit: false, pending: false, at });
                 }
             }
             "merge" => {
@@ -617,13 +685,13 @@ impl<'w, 'p, 'a> Walker<'w, 'p, 'a> {
                         }
                     }
                 }
-                steps.push(Step::Flush { session, commit: false, at });
+                steps.push(Step::Flush { session, commit: false, pending: false, at });
             }
-            "flush" | "commit" => steps.push(Step::Flush { session, commit: name == "commit", at }),
+            "flush" | "commit" => steps.push(Step::Flush { session, commit: name == "commit", pending: true, at }),
             // Sent at once, as `bulk_save_objects`.
             "bulk_update_mappings" => {
                 steps.push(Step::IsSession(session.clone()));
-                steps.push(Step::Flush { session, commit: false, at });
+                steps.push(Step::Flush { session, commit: false, pending: false, at });
             }
             "rollback" | "close" | "remove" => steps.push(Step::Recover { session }),
             "execute" => {
@@ -631,13 +699,13 @@ impl<'w, 'p, 'a> Walker<'w, 'p, 'a> {
                 if let Some(row) = first.and_then(|a| self.insert_row(a)) {
                     steps.push(Step::Add { session: session.clone(), row });
                 }
-                steps.push(Step::Flush { session, commit: false, at });
+                steps.push(Step::Flush { session, commit: false, pending: false, at });
             }
             _ if AUTOFLUSHING.contains(&name) => {
                 if ORM_WITH_ARGUMENT.contains(&name) && first.is_some_and(|a| self.is_orm_argument(a)) {
                     steps.push(Step::IsSession(session.clone()));
                 }
-                steps.push(Step::Flush { session, commit: false, at });
+                steps.push(Step::Flush { session, commit: false, pending: false, at });
             }
             _ if ORM_ONLY.contains(&name) => {
                 steps.push(Step::IsSession(session.clone()));
@@ -769,6 +837,8 @@ impl<'w, 'p, 'a> Walker<'w, 'p, 'a> {
 
     /// The INSERT the ORM runs for a new object (`add`, `add_all`, `merge`).
     fn orm_insert(&mut self, row: &Row, call: &Location, mode: Mode) {
+        let hooked = self.with_hooks(row);
+        let row = &hooked;
         let table = &self.models.tables[row.table];
         let mut columns = Vec::new();
         let mut values = Vec::new();
@@ -780,6 +850,8 @@ impl<'w, 'p, 'a> Walker<'w, 'p, 'a> {
             let given = given.filter(|a| !(has_default && only_none(a)));
             let arg = match given {
                 Some(arg) => arg,
+                // The database numbers it: SQLAlchemy leaves it out.
+                None if crate::ddl::is_serial(table, column) => continue,
                 None if column.primary_key && column.default == ClientDefault::None => Arg::unknown(),
                 None if column.server_default.is_some() && !row.rest => continue,
                 None if row.rest || mode == Mode::Merge => Arg::unknown(),
@@ -890,6 +962,13 @@ fn path_or_subscript(expr: &Expr) -> Option<String> {
         Expr::StringLiteral(s) => Some(s.value.to_str().to_string()),
         other => path(other),
     }
+}
+
+/// `Status.ACTIVE` of a Python enum class of the repository: the member's name.
+fn enum_member<'a>(names: &mut Names<'_, 'a>, module: ModuleId, scopes: &[&Scope<'a>], value: &'a Expr) -> Option<String> {
+    let Expr::Attribute(a) = value else { return None };
+    let (owner, class) = names.class(module, scopes, &a.value)?;
+    crate::types::is_enum_class(names, owner, class).then(|| a.attr.to_string())
 }
 
 /// `s.begin()` or `s.begin_nested()` (`true`): the session it begins a

@@ -33,6 +33,19 @@ pub struct EnumSpec {
     /// `create_constraint=True` on a non-native enum adds a CHECK
     /// (the default is `False` since SQLAlchemy 1.4).
     pub create_constraint: bool,
+    /// What a member of the Python enum class is stored as.
+    pub members: Members,
+}
+
+/// What SQLAlchemy sends for a member of an `Enum(PyEnum)` column.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Members {
+    /// The member's name (`Status.ACTIVE` → `'ACTIVE'`): the default.
+    Names,
+    /// The member's value (`values_callable=lambda e: [m.value for m in e]`).
+    Values,
+    /// A `values_callable` dbveto does not read.
+    Unknown,
 }
 
 impl ColumnType {
@@ -212,11 +225,15 @@ fn enum_spec<'a>(names: &mut Names<'_, 'a>, module: ModuleId, scopes: &[&Scope<'
         let by_value = match keyword(call, "values_callable") {
             None => false,
             Some(callable) if values_of_members(callable) => true,
-            Some(_) => return Some(EnumSpec { name, labels: None, native, create_constraint }),
+            Some(_) => return Some(EnumSpec { name, labels: None, native, create_constraint, members: Members::Unknown }),
         };
         labels.extend(enum_members(names, owner, class, by_value)?);
     }
-    Some(EnumSpec { name, labels: Some(labels), native, create_constraint })
+    let members = match keyword(call, "values_callable") {
+        None => Members::Names,
+        Some(_) => Members::Values,
+    };
+    Some(EnumSpec { name, labels: Some(labels), native, create_constraint, members })
 }
 
 /// `lambda x: [e.value for e in x]`: the labels are the members' values.
@@ -251,9 +268,26 @@ pub fn enum_members<'a>(names: &mut Names<'_, 'a>, module: ModuleId, class: &'a 
     Some(out)
 }
 
-/// Whether a class of the repository is a Python `enum.Enum`.
+/// Whether a class of the repository is a Python `enum.Enum`: a base is
+/// one of `enum`'s (or the `strenum` package's), or a class of the
+/// repository that is.
 pub fn is_enum_class<'a>(names: &mut Names<'_, 'a>, module: ModuleId, class: &'a ast::StmtClassDef) -> bool {
-    class.bases().iter().any(|b| names.external(module, &[], b).is_some_and(|d| d.starts_with("enum.")))
+    enum_class_at(names, module, class, 0)
+}
+
+fn enum_class_at<'a>(names: &mut Names<'_, 'a>, module: ModuleId, class: &'a ast::StmtClassDef, depth: u32) -> bool {
+    if depth > MAX_DEPTH {
+        return false;
+    }
+    class.bases().iter().any(|b| {
+        if let Some(dotted) = names.external(module, &[], b) {
+            return dotted.starts_with("enum.") || dotted.starts_with("strenum.");
+        }
+        match names.class(module, &[], b) {
+            Some((owner, base)) => enum_class_at(names, owner, base, depth + 1),
+            None => false,
+        }
+    })
 }
 
 /// The type SQLAlchemy maps a `Mapped[...]` annotation's Python type to.
@@ -272,7 +306,7 @@ pub fn annotation_type<'a>(names: &mut Names<'_, 'a>, module: ModuleId, expr: &'
     if let Some((owner, class)) = names.class(module, &[], expr) {
         if is_enum_class(names, owner, class) {
             let labels = enum_members(names, owner, class, false);
-            return Some(ColumnType::Enum(EnumSpec { name: Some(class.name.to_lowercase()), labels, native: true, create_constraint: false }));
+            return Some(ColumnType::Enum(EnumSpec { name: Some(class.name.to_lowercase()), labels, native: true, create_constraint: false, members: Members::Names }));
         }
         return None;
     }

@@ -4,5 +4,6 @@
 pub mod catalog;
 pub mod cli;
 pub mod frameworks;
+pub mod oracle;
 pub mod postgres;
 pub mod venv;

@@ -9,7 +9,27 @@ pub const RULE: Rule = Rule {
 Finds an `except` handler around SQLAlchemy session work (in the function
 or in the helpers it calls) that neither raises nor calls `rollback()` or
 `close()` on the session, when the same session is used again afterwards:
-by later statements, by the next turn of a loop, or by the caller.
+by later statements, in the handler itself, by the next turn of a loop, or
+by the caller.
+
+Only what can go wrong is counted:
+- the handler must be able to catch a database error: `except Exception`,
+  a bare `except:`, `SQLAlchemyError`, `DBAPIError` or one of its
+  subclasses (`IntegrityError`, `OperationalError`, ...). A driver's,
+  another library's or the application's own exception class never
+  catches one: SQLAlchemy wraps every driver error in a `DBAPIError`. A
+  handler after `except DBAPIError: raise` sees none;
+- the work must send something: a flush, a commit, a statement, a read
+  that autoflushes (`add()` and `delete()` send nothing);
+- work inside `with session.begin_nested():`, `with session.begin():` or
+  `with Session() as s:` was rolled back by the block when the error left
+  it; `savepoint.rollback()` recovers too;
+- the session is one object: a fresh session per call (`with
+  create_session() as s`, a decorator that opens one) is not the caller's;
+  a module-level one (`db.session`, `Session = scoped_session(...)`) is the
+  same in every function;
+- a handler that raises (or calls `abort()`, `sys.exit()`) on every path
+  swallows nothing; one that raises on some paths swallows on the others.
 
 ## Why is this bad?
 When a flush fails, SQLAlchemy rolls the session's transaction back and
@@ -54,7 +74,10 @@ fn check(facts: &ProjectFacts, out: &mut Vec<Finding>) {
 fn finding(s: &SwallowedError) -> Finding {
     Finding {
         rule: RULE.id,
-        message: format!("this handler swallows a failed flush without `{}.rollback()`, and `{}` is used again afterwards: every later use raises PendingRollbackError", s.session, s.session),
+        message: format!(
+            "this handler swallows a database error without `{}.rollback()`, and `{}` is used again afterwards: every later use fails (PendingRollbackError after a failed flush; on PostgreSQL, \"current transaction is aborted\" after a failed statement)",
+            s.session, s.session
+        ),
         location: s.handler.clone(),
         table: String::new(),
         column: None,
