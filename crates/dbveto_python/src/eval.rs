@@ -540,3 +540,35 @@ mod tests {
         assert!(!is_sqlalchemy_text("sqlalchemy.textual"));
     }
 }
+
+/// How many bases are followed to find a method.
+const MAX_MRO: u32 = 32;
+
+/// The method `name` of a class of the repository, found as Python's MRO
+/// finds it: the class's own body, then its bases left to right, depth
+/// first (the repository's classes only; a base outside it ends the
+/// search there).
+pub fn method_in_mro<'a>(eval: &mut Evaluator<'_, 'a>, module: ModuleId, class: &'a ast::StmtClassDef, name: &str) -> Option<(ModuleId, &'a ast::StmtFunctionDef)> {
+    mro_at(eval, module, class, name, 0)
+}
+
+fn mro_at<'a>(eval: &mut Evaluator<'_, 'a>, module: ModuleId, class: &'a ast::StmtClassDef, name: &str, depth: u32) -> Option<(ModuleId, &'a ast::StmtFunctionDef)> {
+    if depth > MAX_MRO {
+        return None;
+    }
+    let own = class.body.iter().find_map(|s| match s {
+        ast::Stmt::FunctionDef(f) if f.name.as_str() == name => Some(f),
+        _ => None,
+    });
+    if let Some(f) = own {
+        return Some((module, f));
+    }
+    for base in class.bases() {
+        if let Some(Value::Class { module: owner, class: base }) = eval.eval(module, &[], base) {
+            if let Some(found) = mro_at(eval, owner, base, name, depth + 1) {
+                return Some(found);
+            }
+        }
+    }
+    None
+}

@@ -29,7 +29,7 @@ use rustc_hash::FxHashSet;
 pub use exceptions::{always_raises, database_errors, handlers_catch, Catches};
 pub use flow::{attribute_values, dict_entries, AttributeValues};
 pub use bindings::{target_names, Binding, Bindings, Import, ModulePath, Scope, ScopeKind, Source};
-pub use eval::{Binds, Const, ConstValue, Evaluator, ModuleRef, TextClause, Value};
+pub use eval::{method_in_mro, Binds, Const, ConstValue, Evaluator, ModuleRef, TextClause, Value};
 pub use index::{ModuleIndex, ProjectIndex};
 pub use modules::{ModuleId, ModuleName, ModuleTable};
 pub use parse::{ParsedModule, ParsedProject};

@@ -137,9 +137,15 @@ impl<'f> Linearizer<'f> {
                     self.steps(body, cx, out, deferred);
                     out.push(Event::ScopeEnd(session));
                 }
-                Step::Call { callee, args, self_receiver, at } => {
+                Step::Call { callee, args, self_receiver, closure, at } => {
                     let Some(flow) = self.flows.get(callee) else { continue };
                     let mut renames = HashMap::new();
+                    // A nested function's free names are the enclosing call's.
+                    if *closure {
+                        for name in &flow.free {
+                            renames.insert(name.clone(), cx.rename(name));
+                        }
+                    }
                     for (param, expr) in args {
                         let name = match param.strip_prefix('#') {
                             Some(i) => i.parse::<usize>().ok().and_then(|i| flow.params.get(i)).cloned(),

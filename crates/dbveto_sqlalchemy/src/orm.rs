@@ -57,7 +57,9 @@ pub enum Step {
     /// `rollback()` or `close()`.
     Recover { session: String },
     Use { session: String, at: Location },
-    Call { callee: FnKey, args: Vec<(String, String)>, self_receiver: bool, at: Location },
+    /// `closure`: the callee is a function nested in this one, whose free
+    /// names are this function's.
+    Call { callee: FnKey, args: Vec<(String, String)>, self_receiver: bool, closure: bool, at: Location },
     /// `orelse` runs only when the body raised nothing.
     Try { body: Vec<Step>, handlers: Vec<Handler>, orelse: Vec<Step>, finally: Vec<Step> },
     Loop(Vec<Step>),
@@ -86,6 +88,9 @@ pub struct Flow {
     /// dotted name of what they are bound to: `db` of `db.session` is
     /// `app.models.db` in every function that imports it.
     pub globals: HashMap<String, String>,
+    /// Names the function reads that neither it nor its module binds: an
+    /// enclosing function's, when it is nested.
+    pub free: Vec<String>,
 }
 
 #[derive(Default)]
@@ -200,17 +205,21 @@ impl<'w, 'p, 'a> Walker<'w, 'p, 'a> {
         }
         known.append(&mut steps);
         let mut globals = HashMap::new();
+        let mut free = Vec::new();
         let mut roots = Vec::new();
         session_roots(&known, &mut roots, 0);
         for root in roots {
-            if globals.contains_key(root) || matches!(root, "self" | "cls") || self.scope.bindings.get(root).is_some() {
+            if globals.contains_key(root) || free.iter().any(|f| f == root) || matches!(root, "self" | "cls") || self.scope.bindings.get(root).is_some() {
                 continue;
             }
-            if let Some(dotted) = self.global_name(root) {
-                globals.insert(root.to_string(), dotted);
+            match self.global_name(root) {
+                Some(dotted) => {
+                    globals.insert(root.to_string(), dotted);
+                }
+                None => free.push(root.to_string()),
             }
         }
-        Flow { params, steps: known, globals }
+        Flow { params, steps: known, globals, free }
     }
 
     /// The dotted name of what a module-level name is bound to, imports
@@ -792,7 +801,11 @@ impl<'w, 'p, 'a> Walker<'w, 'p, 'a> {
                 args.push((name.to_string(), p));
             }
         }
-        steps.push(Step::Call { callee, args, self_receiver, at: self.location(call) });
+        let closure = match (method, call.func.as_ref()) {
+            (None, Expr::Name(n)) => nested_function(&self.function.body, n.id.as_str(), 0).is_some(),
+            _ => false,
+        };
+        steps.push(Step::Call { callee, args, self_receiver, closure, at: self.location(call) });
     }
 
     /// The function a call runs; whether its first parameter is bound
@@ -801,23 +814,43 @@ impl<'w, 'p, 'a> Walker<'w, 'p, 'a> {
         let id = self.id();
         let Some(method) = method else {
             let Expr::Name(n) = call.func.as_ref() else { return None };
+            if let Some(f) = nested_function(&self.function.body, n.id.as_str(), 0) {
+                return Some(((id, f.start().to_u32()), false, false));
+            }
             let (m, f) = self.names.function(id, n.id.as_str())?;
             return Some(((m, f.start().to_u32()), false, false));
         };
         let name = method.attr.as_str();
         let is_static = |f: &ast::StmtFunctionDef| f.decorator_list.iter().any(|d| path(&d.expression).is_some_and(|p| p == "staticmethod"));
         if let Expr::Name(receiver) = method.value.as_ref() {
+            // A mixin's method (active record: `self.save()`, `cls(...).save()`).
             if matches!(receiver.id.as_str(), "self" | "cls") {
                 let class = self.class?;
-                let f = Names::method(class, name)?;
-                return Some(((id, f.start().to_u32()), !is_static(f), receiver.id.as_str() == "self"));
+                let (owner, f) = dbveto_python::method_in_mro(&mut self.names.eval, id, class, name)?;
+                return Some(((owner, f.start().to_u32()), !is_static(f), receiver.id.as_str() == "self"));
             }
+            // `host.save()` on an object the function builds.
+            if let Some((module, offset)) = self.rows.get(receiver.id.as_str()).and_then(|r| self.models.tables[r.table].class) {
+                let class = self.names.index.module(module).and_then(|m| class_at(m.body, offset))?;
+                let (owner, f) = dbveto_python::method_in_mro(&mut self.names.eval, module, class, name)?;
+                return Some(((owner, f.start().to_u32()), !is_static(f), false));
+            }
+        }
+        // `cls(**fields).save()`, `Host(...).save()`: a method of the object just built.
+        if let Expr::Call(ctor) = method.value.as_ref() {
+            let class = match ctor.func.as_ref() {
+                Expr::Name(n) if n.id.as_str() == "cls" => self.class.map(|c| (id, c)),
+                func => self.names.class(id, &[&self.scope], func),
+            };
+            let (module, class) = class?;
+            let (owner, f) = dbveto_python::method_in_mro(&mut self.names.eval, module, class, name)?;
+            return Some(((owner, f.start().to_u32()), !is_static(f), false));
         }
         match self.names.value(id, &[&self.scope], &method.value) {
             Some(dbveto_python::Value::Class { module, class }) => {
-                let f = Names::method(class, name)?;
+                let (owner, f) = dbveto_python::method_in_mro(&mut self.names.eval, module, class, name)?;
                 let classmethod = f.decorator_list.iter().any(|d| path(&d.expression).is_some_and(|p| p == "classmethod"));
-                return Some(((module, f.start().to_u32()), classmethod, false));
+                return Some(((owner, f.start().to_u32()), classmethod, false));
             }
             Some(dbveto_python::Value::Module(m)) => {
                 let target = self.names.index.table.lookup(&m.path.dotted, m.path.exact, m.importer)?;
@@ -831,8 +864,8 @@ impl<'w, 'p, 'a> Walker<'w, 'p, 'a> {
         let (owner, bound) = self.names.bound(id, &[&self.scope], receiver.id.as_str())?;
         let Expr::Call(ctor) = bound else { return None };
         let (class_module, class) = self.names.class(owner, &[], &ctor.func)?;
-        let f = Names::method(class, name)?;
-        Some(((class_module, f.start().to_u32()), !is_static(f), false))
+        let (owner, f) = dbveto_python::method_in_mro(&mut self.names.eval, class_module, class, name)?;
+        Some(((owner, f.start().to_u32()), !is_static(f), false))
     }
 
     /// The INSERT the ORM runs for a new object (`add`, `add_all`, `merge`).
@@ -962,6 +995,28 @@ fn path_or_subscript(expr: &Expr) -> Option<String> {
         Expr::StringLiteral(s) => Some(s.value.to_str().to_string()),
         other => path(other),
     }
+}
+
+/// The class of a module's body that starts at `offset`.
+fn class_at(body: &[Stmt], offset: u32) -> Option<&ast::StmtClassDef> {
+    body.iter().find_map(|s| match s {
+        Stmt::ClassDef(c) if c.start().to_u32() == offset => Some(c),
+        _ => None,
+    })
+}
+
+/// A function defined in `body` (in its blocks too), by name.
+fn nested_function<'a>(body: &'a [Stmt], name: &str, depth: u32) -> Option<&'a ast::StmtFunctionDef> {
+    if depth > MAX_DEPTH {
+        return None;
+    }
+    body.iter().find_map(|stmt| match stmt {
+        Stmt::FunctionDef(f) if f.name.as_str() == name => Some(f),
+        Stmt::If(i) => nested_function(&i.body, name, depth + 1).or_else(|| i.elif_else_clauses.iter().find_map(|c| nested_function(&c.body, name, depth + 1))),
+        Stmt::With(w) => nested_function(&w.body, name, depth + 1),
+        Stmt::Try(t) => nested_function(&t.body, name, depth + 1),
+        _ => None,
+    })
 }
 
 /// `Status.ACTIVE` of a Python enum class of the repository: the member's name.

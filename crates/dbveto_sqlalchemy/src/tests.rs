@@ -423,3 +423,54 @@ fn handlers_on_real_code_swallow_only_what_they_catch_on_paths_that_go_on() {
     let in_handler = s.facts.swallowed_errors.iter().find(|e| function_at(REAL_HANDLERS, e.handler.line) == "query_in_handler").expect("found");
     assert_eq!(in_handler.reused.line, in_handler.handler.line + 1);
 }
+
+/// Active record (cookiecutter-flask's `CRUDMixin`) and nested helpers:
+/// the session work is reached through the MRO, `cls(...)` and closures.
+const ACTIVE_RECORD: &str = r#"
+import logging
+from app.db import db
+from sqlalchemy.orm import Session
+
+class CRUDMixin:
+    @classmethod
+    def create(cls, **kwargs):
+        return cls(**kwargs).save()
+
+    def save(self, commit=True):
+        db.session.add(self)
+        if commit:
+            db.session.commit()
+        return self
+
+class Account(CRUDMixin, db.Model):
+    __tablename__ = "account"
+    id = db.Column(db.Integer, primary_key=True)
+    email = db.Column(db.String(80), nullable=False)
+
+def import_accounts(emails):
+    for email in emails:
+        try:
+            Account.create(email=email)
+        except Exception:
+            logging.error("skipped %s", email)
+    return db.session.query(Account).count()
+
+def nested(session: Session, ids):
+    def save_one(i):
+        session.add(Account(email=str(i)))
+        session.commit()
+    for i in ids:
+        try:
+            save_one(i)
+        except Exception:
+            logging.error("x")
+"#;
+
+#[test]
+fn session_work_is_reached_through_mixins_and_nested_functions() {
+    let s = analyze(&[("app/db.py", FLASK_DB), ("app/accounts.py", ACTIVE_RECORD)]);
+    let mut found: Vec<(String, String)> = s.facts.swallowed_errors.iter().map(|e| (function_at(ACTIVE_RECORD, e.handler.line), e.session.clone())).collect();
+    found.sort();
+    found.dedup();
+    assert_eq!(found, [("import_accounts".to_string(), "db.session".to_string()), ("nested".to_string(), "session".to_string())]);
+}
