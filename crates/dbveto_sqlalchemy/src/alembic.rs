@@ -176,6 +176,7 @@ pub fn apply(index: &ProjectIndex<'_>, diagnostics: &mut Vec<Diagnostic>) -> Opt
         None if folder.starts_with("versions") => ".".to_string(),
         None => folder.clone(),
     };
+    let first_diagnostic = diagnostics.len();
     let order = plan(index, &revisions, diagnostics);
     let mut reader = TableReader::new(index);
     let conventions = crate::alembic_env::conventions(index, &mut reader, &dir, diagnostics);
@@ -200,10 +201,49 @@ pub fn apply(index: &ProjectIndex<'_>, diagnostics: &mut Vec<Diagnostic>) -> Opt
             });
         }
     }
+    collapse_missing_tables(interpreter.diagnostics, first_diagnostic);
     let mut unread_tables = interpreter.unread_tables;
     unread_tables.sort();
     unread_tables.dedup();
     Some(Applied { schema: interpreter.schema, files, revisions: applied, dir, unread_tables })
+}
+
+/// The operations on a table no revision creates each give a warning;
+/// they become one per table, at the first, saying why and what to do.
+fn collapse_missing_tables(diagnostics: &mut Vec<Diagnostic>, from: usize) {
+    const MISSING: &str = ", which no earlier migration creates; statement skipped";
+    let table_of = |message: &str| -> Option<String> {
+        let head = message.strip_suffix(MISSING)?;
+        let start = head.rfind(" `")? + 2;
+        Some(head[start..].trim_end_matches('`').to_string())
+    };
+    let applied: Vec<Diagnostic> = diagnostics.drain(from.min(diagnostics.len())..).collect();
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    for d in &applied {
+        if let Some(table) = table_of(&d.message) {
+            *counts.entry(table).or_default() += 1;
+        }
+    }
+    let mut seen: Vec<String> = Vec::new();
+    let mut kept = Vec::new();
+    for mut d in applied {
+        let Some(table) = table_of(&d.message) else {
+            kept.push(d);
+            continue;
+        };
+        if seen.contains(&table) {
+            continue;
+        }
+        let more = counts.get(&table).copied().unwrap_or(1) - 1;
+        let action = d.message.split(':').next().unwrap_or_default().to_string();
+        let later = if more > 0 { format!(" (and {more} more operations of the revisions)") } else { String::new() };
+        d.message = format!(
+            "{action}: no revision creates `{table}`, which this changes{later}: the revisions start from tables made outside them (an older history that was removed, or `create_all()`), so these changes are skipped; check against a migrated database with `--database-url`"
+        );
+        seen.push(table);
+        kept.push(d);
+    }
+    diagnostics.extend(kept);
 }
 
 /// Parents before children; among revisions ready at once, the one whose
@@ -403,9 +443,40 @@ impl<'p, 'a> Interpreter<'_, 'p, 'a> {
                         }
                     }
                 }
-                Stmt::If(_) | Stmt::For(_) | Stmt::Try(_) => {
-                    self.tables_of(module, stmt, batch.as_ref().map(|(_, t)| t.as_str()));
+                // The path without errors: what a fresh database runs.
+                Stmt::Try(t) => {
+                    let before = self.diagnostics.len();
+                    let returned = self.body(module, &t.body, batch.clone());
+                    // `try: op.add_column(...) except ...: pass`: the revision expects the
+                    // operation may fail on a database that has it already, as the replay does.
+                    if !t.handlers.is_empty() {
+                        let mut i = before;
+                        while i < self.diagnostics.len() {
+                            let message = &self.diagnostics[i].message;
+                            if message.ends_with("already exists; statement skipped") || message.ends_with("does not exist; statement skipped") {
+                                self.diagnostics.remove(i);
+                            } else {
+                                i += 1;
+                            }
+                        }
+                    }
+                    if returned {
+                        return true;
+                    }
+                    for block in [&t.orelse, &t.finalbody] {
+                        if self.body(module, block, batch.clone()) {
+                            return true;
+                        }
+                    }
+                }
+                Stmt::If(_) | Stmt::For(_) | Stmt::While(_) => {
                     let at = self.location(module, stmt);
+                    // Rows changed in a loop over a query: data, not the schema.
+                    if !self.may_change_schema(module, stmt, batch.as_ref().map(|(v, _)| *v)) {
+                        self.code(&at, "control flow");
+                        continue;
+                    }
+                    self.tables_of(module, stmt, batch.as_ref().map(|(_, t)| t.as_str()));
                     self.code(&at, "control flow");
                     self.diagnostics.push(Diagnostic {
                         location: at,
@@ -535,9 +606,13 @@ impl<'p, 'a> Interpreter<'_, 'p, 'a> {
 
     /// One `op.<name>(...)` (or `batch_op.<name>(...)` for `batch`'s table).
     fn operation(&mut self, module: ModuleId, call: &'a ast::ExprCall, batch: Option<(&str, &str)>) {
+        let at = self.location(module, call);
+        // `create_table("t", ...)`: a helper of the repository that hands its arguments to `op.create_table`.
+        if let Some(forwarded) = self.forwarded_operation(module, call) {
+            return self.op(module, call, forwarded, None, 1, at);
+        }
         let Expr::Attribute(method) = call.func.as_ref() else { return };
         let name = method.attr.as_str();
-        let at = self.location(module, call);
         let Expr::Name(receiver) = method.value.as_ref() else {
             // `op.get_bind().execute(...)`: SQL dbveto does not follow.
             if matches!(name, "execute" | "exec_driver_sql") {
@@ -545,7 +620,6 @@ impl<'p, 'a> Interpreter<'_, 'p, 'a> {
             }
             return;
         };
-        let action = format!("`op.{name}`");
         // In a batch, the table is implicit: positional arguments shift by one.
         let (table, shift) = match batch {
             Some((var, table)) if receiver.id.as_str() == var => (Some(table.to_string()), 0),
@@ -554,6 +628,55 @@ impl<'p, 'a> Interpreter<'_, 'p, 'a> {
             _ if matches!(name, "execute" | "exec_driver_sql") => return self.code(&at, &format!("`{}.{name}`", receiver.id)),
             _ => return,
         };
+        self.op(module, call, name, table, shift, at);
+    }
+
+    /// The `op.<name>` a call of a repository function stands for: one
+    /// whose body hands its parameters, in order, to that operation
+    /// (`def create_table(table_name, *columns, **kw): ... op.create_table(table_name, *columns, **kw)`),
+    /// whatever guards surround it.
+    fn forwarded_operation(&mut self, module: ModuleId, call: &'a ast::ExprCall) -> Option<&'a str> {
+        let Expr::Name(helper) = call.func.as_ref() else { return None };
+        let (_, function) = self.reader.names().function(module, helper.id.as_str())?;
+        let params = &function.parameters;
+        struct Forward<'a>(Vec<&'a ast::ExprCall>);
+        impl<'a> ruff_python_ast::visitor::Visitor<'a> for Forward<'a> {
+            fn visit_expr(&mut self, expr: &'a Expr) {
+                if let Expr::Call(c) = expr {
+                    if matches!(c.func.as_ref(), Expr::Attribute(a) if matches!(a.value.as_ref(), Expr::Name(n) if n.id.as_str() == "op")) && self.0.len() < MAX_UNROLLED {
+                        self.0.push(c);
+                    }
+                }
+                ruff_python_ast::visitor::walk_expr(self, expr);
+            }
+        }
+        let mut found = Forward(Vec::new());
+        for stmt in &function.body {
+            ruff_python_ast::visitor::Visitor::visit_stmt(&mut found, stmt);
+        }
+        let named = |e: &Expr, name: &str| matches!(e, Expr::Name(n) if n.id.as_str() == name);
+        let positional: Vec<&str> = params.args.iter().map(|p| p.parameter.name.as_str()).collect();
+        let forwards = |inner: &ast::ExprCall| {
+            let args = &inner.arguments.args;
+            let mut ok = args.len() == positional.len() + usize::from(params.vararg.is_some()) && positional.iter().zip(args.iter()).all(|(p, a)| named(a, p));
+            if let Some(vararg) = &params.vararg {
+                ok &= matches!(args.last(), Some(Expr::Starred(s)) if named(&s.value, vararg.name.as_str()));
+            }
+            let keywords = &inner.arguments.keywords;
+            ok && keywords.len() == usize::from(params.kwarg.is_some())
+                && params.kwarg.as_ref().is_none_or(|k| keywords.first().is_some_and(|kw| kw.arg.is_none() && named(&kw.value, k.name.as_str())))
+        };
+        let mut forwarded = found.0.into_iter().filter(|c| forwards(c));
+        let inner = forwarded.next()?;
+        if forwarded.next().is_some() {
+            return None;
+        }
+        let Expr::Attribute(method) = inner.func.as_ref() else { return None };
+        Some(method.attr.as_str())
+    }
+
+    fn op(&mut self, module: ModuleId, call: &'a ast::ExprCall, name: &str, table: Option<String>, shift: usize, at: Location) {
+        let action = format!("`op.{name}`");
         let args = &call.arguments.args;
         let table_arg = |this: &mut Self, i: usize, kw: &str| -> Option<String> {
             match &table {
@@ -815,6 +938,32 @@ impl<'p, 'a> Interpreter<'_, 'p, 'a> {
         if let Some(new) = self.text(module, keyword(call, "new_column_name")) {
             self.sql(format!("ALTER TABLE {} RENAME COLUMN {} TO {}", qualified(schema, &t), quote(&column), quote(&new)), at, action);
         }
+    }
+
+    /// Whether `stmt` calls an operation (`op.x`, the batch's `batch_op.x`)
+    /// or a function of the repository, which may.
+    fn may_change_schema(&mut self, module: ModuleId, stmt: &'a Stmt, batch: Option<&str>) -> bool {
+        struct Calls<'a>(Vec<&'a ast::ExprCall>);
+        impl<'a> ruff_python_ast::visitor::Visitor<'a> for Calls<'a> {
+            fn visit_expr(&mut self, expr: &'a Expr) {
+                if let Expr::Call(c) = expr {
+                    if self.0.len() < MAX_UNROLLED {
+                        self.0.push(c);
+                    }
+                }
+                ruff_python_ast::visitor::walk_expr(self, expr);
+            }
+        }
+        let mut calls = Calls(Vec::new());
+        ruff_python_ast::visitor::Visitor::visit_stmt(&mut calls, stmt);
+        if calls.0.len() >= MAX_UNROLLED {
+            return true;
+        }
+        calls.0.into_iter().any(|c| match c.func.as_ref() {
+            Expr::Attribute(a) => matches!(a.value.as_ref(), Expr::Name(n) if n.id.as_str() == "op" || Some(n.id.as_str()) == batch),
+            Expr::Name(n) => self.reader.names().function(module, n.id.as_str()).is_some(),
+            _ => false,
+        })
     }
 
     /// Records the tables the operations in `stmt` name (`op.x("t", ...)`,

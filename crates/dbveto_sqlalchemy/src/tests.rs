@@ -474,3 +474,67 @@ fn session_work_is_reached_through_mixins_and_nested_functions() {
     found.dedup();
     assert_eq!(found, [("import_accounts".to_string(), "db.session".to_string()), ("nested".to_string(), "session".to_string())]);
 }
+
+/// Revisions as large projects write them: dialect branches, loops over
+/// constants, helpers that return a column or forward to an operation,
+/// idempotent `try` blocks and data loops; a legacy chain in a subfolder.
+#[test]
+fn alembic_revisions_of_real_projects_are_followed() {
+    let env = "from alembic import context\n";
+    let helpers = "from alembic import op\n\ndef create_table(table_name, *columns, **kw):\n    if op.get_bind() is None:\n        return\n    op.create_table(table_name, *columns, **kw)\n";
+    let first = r#"
+revision = "r1"
+down_revision = None
+from alembic import op
+import sqlalchemy as sa
+from migrations.shared import create_table
+
+def upgrade():
+    create_table("a", sa.Column("id", sa.Integer(), primary_key=True))
+    create_table("b", sa.Column("id", sa.Integer(), primary_key=True))
+"#;
+    let second = r#"
+revision = "r2"
+down_revision = "r1"
+from alembic import op
+import sqlalchemy as sa
+
+def _workspace():
+    return sa.Column("workspace", sa.String(63), nullable=False, server_default="default")
+
+def upgrade():
+    bind = op.get_bind()
+    if bind.dialect.name == "sqlite":
+        with op.batch_alter_table("a") as batch_op:
+            batch_op.add_column(sa.Column("lite", sa.Integer()))
+        return
+    for table in ["a", "b"]:
+        op.add_column(table, _workspace())
+    try:
+        op.add_column("a", sa.Column("workspace", sa.String(63)))
+    except Exception:
+        pass
+    for row in bind.execute(sa.text("SELECT id FROM a")):
+        bind.execute(sa.text("UPDATE a SET workspace = 'x'"))
+"#;
+    let legacy = "revision = 'old1'\ndown_revision = None\nfrom alembic import op\nimport sqlalchemy as sa\ndef upgrade():\n    op.create_table('legacy', sa.Column('id', sa.Integer(), primary_key=True))\n";
+    let files = [
+        ("migrations/env.py", env),
+        ("migrations/shared.py", helpers),
+        ("migrations/versions/r1.py", first),
+        ("migrations/versions/r2.py", second),
+        ("migrations/versions/legacy/old1.py", legacy),
+        ("migrations/versions/legacy/old2.py", &legacy.replace("old1", "old2").replace("None", "'old1'").replace("legacy'", "legacy2'")),
+        ("migrations/versions/legacy/old3.py", &legacy.replace("old1", "old3").replace("None", "'old2'").replace("legacy'", "legacy3'")),
+    ];
+    let s = analyze(&files);
+    let applied = s.alembic.expect("alembic");
+    assert_eq!(applied.revisions.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), ["r1", "r2"], "the chain directly in versions/");
+    for table in ["a", "b"] {
+        let t = applied.schema.table(None, table).unwrap_or_else(|| panic!("{table}"));
+        let names: Vec<&str> = t.columns.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["id", "workspace"], "{table}: PostgreSQL's branch, once per element, the helper's column");
+    }
+    let warnings: Vec<&str> = s.diagnostics.iter().map(|d| d.message.as_str()).collect();
+    assert!(warnings.iter().all(|w| !w.contains("control flow") && !w.contains("already exists")), "{warnings:?}");
+}
