@@ -19,7 +19,7 @@ use dbveto_source::SourceFile;
 use dbveto_writes::{Arg, EmbeddedQuery, Literal, Params, SqlText, Write, WriteKind};
 use serde_json::Value;
 use support::frameworks::{django_venv, Project, DJANGO_VERSION};
-use support::oracle::{differences, sources};
+use support::oracle::{match_statements, merge_rows, sources};
 use support::postgres::Postgres;
 
 const FIXTURE: &str = "tests/fixtures/django-orm-shapes";
@@ -127,20 +127,8 @@ fn django_sends_what_dbveto_reads() {
     // writes of its objects, one per object, are one statement, their
     // values merged as the SQL frontend merges the rows of a VALUES list.
     let ours_in = |first: u32, last: u32| -> Vec<Write> {
-        let mut merged: Vec<Write> = Vec::new();
-        for w in django.writes.iter().filter(|w| w.location.path.as_ref() == "shop/writes.py" && (first..=last).contains(&w.location.line)) {
-            let bulk = w.kind == WriteKind::Insert && w.statement.contains("bulk_create");
-            let same = |m: &&mut Write| bulk && m.statement == w.statement && m.table == w.table && m.columns == w.columns;
-            match merged.iter_mut().find(|m| same(m)) {
-                Some(m) => {
-                    for (mine, theirs) in m.values.iter_mut().zip(&w.values) {
-                        mine.merge(theirs.clone());
-                    }
-                }
-                _ => merged.push(w.clone()),
-            }
-        }
-        merged
+        let in_shape = django.writes.iter().filter(|w| w.location.path.as_ref() == "shop/writes.py" && (first..=last).contains(&w.location.line));
+        merge_rows(in_shape, |m, w| w.kind == WriteKind::Insert && w.statement.contains("bulk_create") && m.statement == w.statement && m.table == w.table && m.columns == w.columns)
     };
 
     // Writes outside every shape (a signal handler's) may be what a shape
@@ -163,36 +151,16 @@ fn django_sends_what_dbveto_reads() {
             .map(|s| django_write(s["sql"].as_str().unwrap_or_default(), s["params"].as_array().map(Vec::as_slice).unwrap_or(&[])))
             .collect();
         let mut ours = ours_in(first, last);
-        let mut own = ours.len();
+        let own = ours.len();
         ours.extend(helpers.iter().cloned());
         if theirs.is_empty() {
             report.push(format!("{name}: Django sent no INSERT or UPDATE"));
         }
-        // Each statement Django sent is one dbveto reads, matched in order
-        // among those of the same table and kind.
-        for sent in &theirs {
-            let candidates: Vec<usize> = (0..ours.len()).filter(|&i| ours[i].table.name == sent.table.name && ours[i].kind == sent.kind).collect();
-            let matched = candidates.iter().copied().find(|&i| differences(&ours[i], sent, "Django").is_empty());
-            match (matched, candidates.first()) {
-                (Some(i), _) if i >= own => {}
-                (Some(i), _) => {
-                    ours.remove(i);
-                    own -= 1;
-                }
-                (None, Some(&i)) => {
-                    report.push(format!("{name}: {:?} {}: {}", sent.kind, sent.table.name, differences(&ours[i], sent, "Django").join("; ")));
-                    if i < own {
-                        ours.remove(i);
-                        own -= 1;
-                    }
-                }
-                (None, None) => report.push(format!("{name}: Django sent {:?} {} that dbveto does not read", sent.kind, sent.table.name)),
-            }
-        }
+        let unsent = match_statements(name, "Django", ours, own, &theirs, &mut report);
         // `get_or_create` and `update_or_create` take one of two branches;
         // any other write dbveto reads here must have been sent.
         let one_branch = name.contains("_or_");
-        for unsent in ours.iter().take(own).filter(|_| !one_branch) {
+        for unsent in unsent.iter().filter(|_| !one_branch) {
             report.push(format!("{name}: dbveto reads {:?} {} that Django did not send", unsent.kind, unsent.table.name));
         }
     }

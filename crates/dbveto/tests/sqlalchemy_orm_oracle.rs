@@ -18,7 +18,7 @@ use dbveto_source::SourceFile;
 use dbveto_writes::{EmbeddedQuery, Params, SqlText, Write, WriteKind};
 use serde_json::Value;
 use support::frameworks::{sqlalchemy_url, sqlalchemy_venv, SQLALCHEMY_VERSION};
-use support::oracle::{differences, sources};
+use support::oracle::{match_statements, merge_rows, sources};
 use support::postgres::Postgres;
 
 const FIXTURE: &str = "tests/fixtures/sqlalchemy-orm-shapes";
@@ -105,19 +105,8 @@ fn sqlalchemy_sends_what_dbveto_reads() {
     // them, one per object, are merged as the SQL frontend merges the rows
     // of a VALUES list.
     let ours_in = |first: u32, last: u32| -> Vec<Write> {
-        let mut merged: Vec<Write> = Vec::new();
-        for w in sqlalchemy.writes.iter().filter(|w| w.location.path.as_ref() == WRITES && (first..=last).contains(&w.location.line)) {
-            let same = |m: &&mut Write| m.kind == WriteKind::Insert && m.statement == w.statement && m.table == w.table && m.columns == w.columns && m.call.is_some() && m.call == w.call;
-            match merged.iter_mut().find(|m| same(m)) {
-                Some(m) => {
-                    for (mine, theirs) in m.values.iter_mut().zip(&w.values) {
-                        mine.merge(theirs.clone());
-                    }
-                }
-                None => merged.push(w.clone()),
-            }
-        }
-        merged
+        let in_shape = sqlalchemy.writes.iter().filter(|w| w.location.path.as_ref() == WRITES && (first..=last).contains(&w.location.line));
+        merge_rows(in_shape, |m, w| m.kind == WriteKind::Insert && m.statement == w.statement && m.table == w.table && m.columns == w.columns && m.call.is_some() && m.call == w.call)
     };
 
     let mut report = Vec::new();
@@ -125,25 +114,13 @@ fn sqlalchemy_sends_what_dbveto_reads() {
         let name = shape["name"].as_str().unwrap_or("?");
         let (first, last) = (shape["first"].as_u64().unwrap_or(0) as u32, shape["last"].as_u64().unwrap_or(0) as u32);
         let theirs: Vec<Write> = shape["sent"].as_array().into_iter().flatten().map(|s| sqlalchemy_write(s.as_str().unwrap_or_default())).collect();
-        let mut ours = ours_in(first, last);
+        let ours = ours_in(first, last);
         if theirs.is_empty() {
             report.push(format!("{name}: SQLAlchemy sent no INSERT or UPDATE"));
         }
-        for sent in &theirs {
-            let candidates: Vec<usize> = (0..ours.len()).filter(|&i| ours[i].table.name == sent.table.name && ours[i].kind == sent.kind).collect();
-            let matched = candidates.iter().copied().find(|&i| differences(&ours[i], sent, "SQLAlchemy").is_empty());
-            match (matched, candidates.first()) {
-                (Some(i), _) => {
-                    ours.remove(i);
-                }
-                (None, Some(&i)) => {
-                    report.push(format!("{name}: {:?} {}: {}", sent.kind, sent.table.name, differences(&ours[i], sent, "SQLAlchemy").join("; ")));
-                    ours.remove(i);
-                }
-                (None, None) => report.push(format!("{name}: SQLAlchemy sent {:?} {} that dbveto does not read", sent.kind, sent.table.name)),
-            }
-        }
-        for unsent in &ours {
+        let own = ours.len();
+        let unsent = match_statements(name, "SQLAlchemy", ours, own, &theirs, &mut report);
+        for unsent in &unsent {
             report.push(format!("{name}: dbveto reads {:?} {} that SQLAlchemy did not send", unsent.kind, unsent.table.name));
         }
     }

@@ -289,6 +289,24 @@ const MAX_UNROLLED: usize = 256;
 /// How deeply loops nest in one `upgrade()`.
 const MAX_NESTED_LOOPS: usize = 8;
 
+/// The calls in a statement, at any depth, at most [`MAX_UNROLLED`].
+fn calls_in(stmt: &Stmt) -> Vec<&ast::ExprCall> {
+    struct Calls<'a>(Vec<&'a ast::ExprCall>);
+    impl<'a> ruff_python_ast::visitor::Visitor<'a> for Calls<'a> {
+        fn visit_expr(&mut self, expr: &'a Expr) {
+            if let Expr::Call(c) = expr {
+                if self.0.len() < MAX_UNROLLED {
+                    self.0.push(c);
+                }
+            }
+            ruff_python_ast::visitor::walk_expr(self, expr);
+        }
+    }
+    let mut calls = Calls(Vec::new());
+    ruff_python_ast::visitor::Visitor::visit_stmt(&mut calls, stmt);
+    calls.0
+}
+
 /// `op.get_bind().dialect.name`, `bind.dialect.name`, `dialect_name`,
 /// `dialect`: an expression that names the dialect.
 fn is_dialect_name(expr: &Expr) -> bool {
@@ -639,21 +657,8 @@ impl<'p, 'a> Interpreter<'_, 'p, 'a> {
         let Expr::Name(helper) = call.func.as_ref() else { return None };
         let (_, function) = self.reader.names().function(module, helper.id.as_str())?;
         let params = &function.parameters;
-        struct Forward<'a>(Vec<&'a ast::ExprCall>);
-        impl<'a> ruff_python_ast::visitor::Visitor<'a> for Forward<'a> {
-            fn visit_expr(&mut self, expr: &'a Expr) {
-                if let Expr::Call(c) = expr {
-                    if matches!(c.func.as_ref(), Expr::Attribute(a) if matches!(a.value.as_ref(), Expr::Name(n) if n.id.as_str() == "op")) && self.0.len() < MAX_UNROLLED {
-                        self.0.push(c);
-                    }
-                }
-                ruff_python_ast::visitor::walk_expr(self, expr);
-            }
-        }
-        let mut found = Forward(Vec::new());
-        for stmt in &function.body {
-            ruff_python_ast::visitor::Visitor::visit_stmt(&mut found, stmt);
-        }
+        let on_op = |c: &&ast::ExprCall| matches!(c.func.as_ref(), Expr::Attribute(a) if matches!(a.value.as_ref(), Expr::Name(n) if n.id.as_str() == "op"));
+        let found: Vec<&ast::ExprCall> = function.body.iter().flat_map(calls_in).filter(on_op).collect();
         let named = |e: &Expr, name: &str| matches!(e, Expr::Name(n) if n.id.as_str() == name);
         let positional: Vec<&str> = params.args.iter().map(|p| p.parameter.name.as_str()).collect();
         let forwards = |inner: &ast::ExprCall| {
@@ -666,7 +671,7 @@ impl<'p, 'a> Interpreter<'_, 'p, 'a> {
             ok && keywords.len() == usize::from(params.kwarg.is_some())
                 && params.kwarg.as_ref().is_none_or(|k| keywords.first().is_some_and(|kw| kw.arg.is_none() && named(&kw.value, k.name.as_str())))
         };
-        let mut forwarded = found.0.into_iter().filter(|c| forwards(c));
+        let mut forwarded = found.into_iter().filter(|c| forwards(c));
         let inner = forwarded.next()?;
         if forwarded.next().is_some() {
             return None;
@@ -943,23 +948,11 @@ impl<'p, 'a> Interpreter<'_, 'p, 'a> {
     /// Whether `stmt` calls an operation (`op.x`, the batch's `batch_op.x`)
     /// or a function of the repository, which may.
     fn may_change_schema(&mut self, module: ModuleId, stmt: &'a Stmt, batch: Option<&str>) -> bool {
-        struct Calls<'a>(Vec<&'a ast::ExprCall>);
-        impl<'a> ruff_python_ast::visitor::Visitor<'a> for Calls<'a> {
-            fn visit_expr(&mut self, expr: &'a Expr) {
-                if let Expr::Call(c) = expr {
-                    if self.0.len() < MAX_UNROLLED {
-                        self.0.push(c);
-                    }
-                }
-                ruff_python_ast::visitor::walk_expr(self, expr);
-            }
-        }
-        let mut calls = Calls(Vec::new());
-        ruff_python_ast::visitor::Visitor::visit_stmt(&mut calls, stmt);
-        if calls.0.len() >= MAX_UNROLLED {
+        let calls = calls_in(stmt);
+        if calls.len() >= MAX_UNROLLED {
             return true;
         }
-        calls.0.into_iter().any(|c| match c.func.as_ref() {
+        calls.into_iter().any(|c| match c.func.as_ref() {
             Expr::Attribute(a) => matches!(a.value.as_ref(), Expr::Name(n) if n.id.as_str() == "op" || Some(n.id.as_str()) == batch),
             Expr::Name(n) => self.reader.names().function(module, n.id.as_str()).is_some(),
             _ => false,
@@ -970,23 +963,10 @@ impl<'p, 'a> Interpreter<'_, 'p, 'a> {
     /// `op.batch_alter_table("t")`, the batch's own table) as not known
     /// for certain.
     fn tables_of(&mut self, module: ModuleId, stmt: &'a Stmt, batch: Option<&str>) {
-        struct Calls<'a>(Vec<&'a ast::ExprCall>);
-        impl<'a> ruff_python_ast::visitor::Visitor<'a> for Calls<'a> {
-            fn visit_expr(&mut self, expr: &'a Expr) {
-                if let Expr::Call(c) = expr {
-                    if self.0.len() < MAX_UNROLLED {
-                        self.0.push(c);
-                    }
-                }
-                ruff_python_ast::visitor::walk_expr(self, expr);
-            }
-        }
         if let Some(table) = batch {
             self.unread_tables.push(table.to_string());
         }
-        let mut calls = Calls(Vec::new());
-        ruff_python_ast::visitor::Visitor::visit_stmt(&mut calls, stmt);
-        for call in calls.0 {
+        for call in calls_in(stmt) {
             let Expr::Attribute(m) = call.func.as_ref() else { continue };
             if !matches!(m.value.as_ref(), Expr::Name(n) if n.id.as_str() == "op") || m.attr.as_str() == "f" {
                 continue;

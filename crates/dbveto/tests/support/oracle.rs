@@ -57,3 +57,50 @@ pub fn differences(ours: &Write, theirs: &Write, orm: &str) -> Vec<String> {
     out
 }
 
+
+/// dbveto's writes of one shape, the rows of one multi-row INSERT (those
+/// `same` pairs) merged into one write as the SQL frontend merges the rows
+/// of a VALUES list.
+pub fn merge_rows<'w>(writes: impl Iterator<Item = &'w Write>, same: impl Fn(&Write, &Write) -> bool) -> Vec<Write> {
+    let mut merged: Vec<Write> = Vec::new();
+    for w in writes {
+        match merged.iter_mut().find(|m| same(m, w)) {
+            Some(m) => {
+                for (mine, theirs) in m.values.iter_mut().zip(&w.values) {
+                    mine.merge(theirs.clone());
+                }
+            }
+            None => merged.push(w.clone()),
+        }
+    }
+    merged
+}
+
+/// Matches each statement the ORM sent, in order, with one of `ours` of
+/// the same table and kind that it does not contradict, and reports the
+/// rest. `ours[..own]` are the shape's own writes, each to be matched at
+/// most once; those after it (a signal handler's) may match any number of
+/// times. Returns the shape's own writes that were not sent.
+pub fn match_statements(name: &str, orm: &str, mut ours: Vec<Write>, mut own: usize, theirs: &[Write], report: &mut Vec<String>) -> Vec<Write> {
+    for sent in theirs {
+        let candidates: Vec<usize> = (0..ours.len()).filter(|&i| ours[i].table.name == sent.table.name && ours[i].kind == sent.kind).collect();
+        let matched = candidates.iter().copied().find(|&i| differences(&ours[i], sent, orm).is_empty());
+        match (matched, candidates.first()) {
+            (Some(i), _) if i >= own => {}
+            (Some(i), _) => {
+                ours.remove(i);
+                own -= 1;
+            }
+            (None, Some(&i)) => {
+                report.push(format!("{name}: {:?} {}: {}", sent.kind, sent.table.name, differences(&ours[i], sent, orm).join("; ")));
+                if i < own {
+                    ours.remove(i);
+                    own -= 1;
+                }
+            }
+            (None, None) => report.push(format!("{name}: {orm} sent {:?} {} that dbveto does not read", sent.kind, sent.table.name)),
+        }
+    }
+    ours.truncate(own);
+    ours
+}
