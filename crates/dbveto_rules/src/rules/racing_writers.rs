@@ -13,8 +13,11 @@ Celery tasks, RQ jobs, scheduled jobs, signal handlers; Go HTTP handlers,
 cron and ticker jobs, goroutines), following calls between the
 repository's functions, where at least one of the writes loads the row,
 changes it in Python and saves it, and the writers do not all write one
-constant. A management command is not counted: it runs when a person or a
-scheduler dbveto does not see runs it. A row loaded with
+constant, nor one copy of the value of the object whose method saves
+(`child.site = self.site` in `Device.save()`). A management command is
+not counted: it runs when a person or a scheduler dbveto does not see runs
+it. The columns one statement writes from the same entry points are one
+finding. A row loaded with
 `select_for_update()` where no transaction is open (no
 `transaction.atomic()` around the load or around every call that leads to
 it, and not a Django view under `ATOMIC_REQUESTS`) counts as such a write:
@@ -74,9 +77,37 @@ fn entry_functions(sites: &[&WriterSite]) -> BTreeSet<(String, String, dbveto_so
 }
 
 fn check(facts: &ProjectFacts, out: &mut Vec<Finding>) {
+    // One finding per statement: the columns one `save()` writes from the
+    // same entry points are one race, reported at the first of them.
+    let mut found: Vec<(String, Vec<(Finding, String)>)> = Vec::new();
     for column in &facts.jobs.columns {
-        check_column(column, out);
+        let Some((statement, finding)) = check_column(column) else { continue };
+        let entry = (finding, column.column.clone());
+        match found.iter_mut().find(|(s, group)| *s == statement && group[0].0.table == entry.0.table) {
+            Some((_, group)) => group.push(entry),
+            None => found.push((statement, vec![entry])),
+        }
     }
+    for (_, mut group) in found {
+        group.sort_by(|a, b| (&a.0.location.path, a.0.location.line).cmp(&(&b.0.location.path, b.0.location.line)));
+        let mut columns = group.iter().map(|(_, c)| c.clone());
+        let (Some(first), rest) = (columns.next(), columns.collect::<Vec<_>>()) else { continue };
+        let Some((mut finding, _)) = group.into_iter().next() else { continue };
+        if !rest.is_empty() {
+            let more: Vec<String> = rest.iter().map(|c| format!("`{c}`")).collect();
+            finding.message = finding.message.replacen(&format!("`{}.{first}` is written", finding.table), &format!("`{}.{first}` (and {} of the same statement) is written", finding.table, more.join(", ")), 1);
+        }
+        out.push(finding);
+    }
+}
+
+/// Whether a value is copied from the model object whose method saves
+/// another one (`device.site = self.site` in `Device.save()`, propagating
+/// a parent's value to its children): every writer writes what that one
+/// row holds. A per-call object's value (`request.user`) is not one value.
+fn is_copied(value: &str, receiver: &str) -> bool {
+    let Some(attribute) = value.strip_prefix("self.") else { return false };
+    !attribute.is_empty() && attribute.chars().all(|c| c.is_alphanumeric() || c == '_') && receiver != "self"
 }
 
 /// Whether a value as the code spells it is a constant: a plain string
@@ -94,7 +125,8 @@ fn runs_concurrently(entry: &crate::EntryPoint) -> bool {
     entry.kind != crate::EntryKind::ManagementCommand
 }
 
-fn check_column(column: &ColumnWriters, out: &mut Vec<Finding>) {
+/// The finding for one column, with the statement it is reported at.
+fn check_column(column: &ColumnWriters) -> Option<(String, Finding)> {
     let concurrent: Vec<WriterSite> = column
         .sites
         .iter()
@@ -102,11 +134,14 @@ fn check_column(column: &ColumnWriters, out: &mut Vec<Finding>) {
         .collect();
     let sites: Vec<&WriterSite> =
         concurrent.iter().filter(|s| s.atomicity != Atomicity::Insert && !s.entry_points.is_empty()).collect();
-    let Some(first_rmw) = sites.iter().find(|s| s.atomicity.loses_updates()) else { return };
-    // Writers that all write one constant cannot lose each other's.
+    let first_rmw = sites.iter().find(|s| s.atomicity.loses_updates())?;
+    let receiver = first_rmw.statement.split(".save(").next().unwrap_or("obj");
+    // Writers that all write one constant, or one copy of another object's
+    // value, cannot lose each other's.
     if let Some(Some(value)) = sites.first().map(|s| &s.value) {
-        if is_constant(value) && sites.iter().all(|s| s.value.as_ref() == Some(value)) {
-            return;
+        let same = sites.iter().all(|s| s.value.as_ref() == Some(value));
+        if same && (is_constant(value) || is_copied(value, receiver)) {
+            return None;
         }
     }
     let entries = entry_functions(&sites);
@@ -114,7 +149,7 @@ fn check_column(column: &ColumnWriters, out: &mut Vec<Finding>) {
     let mut functions: Vec<(&String, &dbveto_source::Location)> = entries.iter().map(|(n, _, l)| (n, l)).collect();
     functions.dedup();
     if functions.len() < 2 {
-        return;
+        return None;
     }
     let rmw = sites.iter().filter(|s| s.atomicity.loses_updates()).count();
     let names: Vec<String> = functions.iter().map(|(n, _)| format!("`{n}`")).collect();
@@ -133,8 +168,9 @@ fn check_column(column: &ColumnWriters, out: &mut Vec<Finding>) {
     }
     let model = column.model.as_deref().unwrap_or("Model");
     let value = first_rmw.value.as_deref().filter(|v| v.starts_with('\'') || v.parse::<f64>().is_ok()).unwrap_or("...");
-    let receiver = first_rmw.statement.split(".save(").next().unwrap_or("obj");
-    out.push(Finding {
+    let statement = first_rmw.statement_location.as_ref().unwrap_or(&first_rmw.location);
+    let key = format!("{}:{}:{}", statement.path, statement.line, names.join(","));
+    Some((key, Finding {
         rule: RULE.id,
         message: format!(
             "`{}.{}` is written from {} entry points that can run at the same time ({}); {} that can lose a concurrent update",
@@ -162,7 +198,7 @@ fn check_column(column: &ColumnWriters, out: &mut Vec<Finding>) {
         sqlstate: None,
         severity: Severity::Warning,
         verification: None,
-    });
+    }))
 }
 
 #[cfg(test)]
@@ -249,6 +285,35 @@ mod tests {
         assert!(findings(vec![same(3, vec![view.clone()]), same(7, vec![task.clone()])]).is_empty());
         let unknown = WriterSite { value: None, ..site(7, Atomicity::ReadModifyWrite, vec![task]) };
         assert_eq!(findings(vec![same(3, vec![view]), unknown]).len(), 1);
+    }
+
+    #[test]
+    fn a_copy_of_another_objects_value_does_not_race() {
+        let view = entry("DeviceEdit.post", EntryKind::HttpView, 1);
+        let task = entry("sync_devices", EntryKind::CeleryTask, 12);
+        let copied = |value: &str| WriterSite { value: Some(value.into()), statement: "device.save()".into(), ..site(3, Atomicity::ReadModifyWrite, vec![view.clone(), task.clone()]) };
+        assert!(findings(vec![copied("self.site")]).is_empty());
+        // The object's own value, read and written back, and a per-call value are not one copy.
+        assert_eq!(findings(vec![copied("device.site")]).len(), 1);
+        assert_eq!(findings(vec![copied("request.user")]).len(), 1);
+    }
+
+    #[test]
+    fn the_columns_of_one_statement_are_one_finding() {
+        let view = entry("FabricSyncView.post", EntryKind::HttpView, 1);
+        let task = entry("sync_fabric_task", EntryKind::CeleryTask, 9);
+        let save = at("app/sync.py", 20);
+        let column = |name: &str, line| ColumnWriters {
+            table: "app_fabric".into(),
+            column: name.into(),
+            model: Some("Fabric".into()),
+            sites: vec![WriterSite { statement_location: Some(save.clone()), value: Some(format!("compute_{name}()")), ..site(line, Atomicity::ReadModifyWrite, vec![view.clone(), task.clone()]) }],
+        };
+        let facts = ProjectFacts { jobs: JobFacts { columns: vec![column("status", 3), column("error", 4)], ..Default::default() }, ..Default::default() };
+        let mut out = Vec::new();
+        check(&facts, &mut out);
+        assert_eq!(out.len(), 1);
+        assert!(out[0].message.contains("`app_fabric.status` (and `error` of the same statement)"), "{}", out[0].message);
     }
 
     #[test]
