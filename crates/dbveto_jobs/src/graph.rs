@@ -20,6 +20,9 @@ pub struct Graph {
     by_path: FxHashMap<Arc<str>, Vec<usize>>,
     callees: Vec<Vec<usize>>,
     callers: Vec<Vec<usize>>,
+    /// Functions sent to a worker (`task.delay()`, `queue.enqueue(f)`):
+    /// they run in another entry point, but what a job does includes them.
+    dispatched: Vec<Vec<usize>>,
     entries: Vec<Vec<(EntryKind, Option<String>)>>,
     decorated: Vec<Vec<(Framework, Location)>>,
     used: Vec<Vec<JobUse>>,
@@ -37,6 +40,7 @@ impl Graph {
             by_path: FxHashMap::default(),
             callees: vec![Vec::new(); n],
             callers: vec![Vec::new(); n],
+            dispatched: vec![Vec::new(); n],
             entries: vec![Vec::new(); n],
             decorated: vec![Vec::new(); n],
             used: vec![Vec::new(); n],
@@ -73,6 +77,7 @@ impl Graph {
         self.last_lines.push(last_line);
         self.callees.push(Vec::new());
         self.callers.push(Vec::new());
+        self.dispatched.push(Vec::new());
         self.entries.push(Vec::new());
         self.decorated.push(Vec::new());
         self.used.push(Vec::new());
@@ -84,6 +89,13 @@ impl Graph {
         if caller < self.len() && callee < self.len() && !self.callees[caller].contains(&callee) {
             self.callees[caller].push(callee);
             self.callers[callee].push(caller);
+        }
+    }
+
+    /// `caller` sends `task` to a worker.
+    pub fn dispatch(&mut self, caller: usize, task: usize) {
+        if caller < self.len() && task < self.len() && !self.dispatched[caller].contains(&task) {
+            self.dispatched[caller].push(task);
         }
     }
 
@@ -150,15 +162,16 @@ impl Graph {
     /// The entry points from which a chain of calls reaches `f`, sorted.
     pub fn entry_points(&self, f: usize) -> Vec<EntryPoint> {
         let mut found: Vec<EntryPoint> =
-            walk(f, self.len(), |g| &self.callers[g]).into_iter().flat_map(|g| self.own_entry_points(g)).collect();
+            walk(f, self.len(), |g| self.callers[g].iter().copied()).into_iter().flat_map(|g| self.own_entry_points(g)).collect();
         found.sort();
         found.dedup();
         found
     }
 
-    /// Every function a chain of calls from `f` reaches, `f` included.
+    /// Every function a chain of calls from `f` reaches, `f` included,
+    /// through the tasks it sends to workers too.
     pub fn reachable(&self, f: usize) -> Vec<usize> {
-        walk(f, self.len(), |g| &self.callees[g])
+        walk(f, self.len(), |g| self.callees[g].iter().chain(self.dispatched.get(g).into_iter().flatten()).copied())
     }
 
     /// The functions a framework runs as jobs: decorated, enqueued, scheduled.
@@ -185,7 +198,7 @@ impl Graph {
 }
 
 /// Breadth-first from `start` along `next`; each function once, so cycles end.
-fn walk<'g>(start: usize, len: usize, next: impl Fn(usize) -> &'g Vec<usize>) -> Vec<usize> {
+fn walk<I: IntoIterator<Item = usize>>(start: usize, len: usize, next: impl Fn(usize) -> I) -> Vec<usize> {
     if start >= len {
         return Vec::new();
     }
@@ -196,7 +209,7 @@ fn walk<'g>(start: usize, len: usize, next: impl Fn(usize) -> &'g Vec<usize>) ->
     let mut queue = VecDeque::from([start]);
     while let Some(f) = queue.pop_front() {
         order.push(f);
-        for &g in next(f) {
+        for g in next(f) {
             if seen.insert(g) {
                 queue.push_back(g);
             }

@@ -108,6 +108,16 @@ pub fn analyze(index: &ProjectIndex<'_>, models: &Models) -> Jobs {
         for (id, framework, location, how) in s.uses {
             graph.used(id, JobUse { framework, location, how });
         }
+        for (caller, task, _) in s.dispatches {
+            if let Some(caller) = caller {
+                graph.dispatch(caller, task);
+            }
+        }
+        for (caller, name) in s.sent_by_name {
+            if let (Some(caller), Some(id)) = (caller, task(&name, module)) {
+                graph.dispatch(caller, id);
+            }
+        }
         for (id, call) in s.bare_dispatches {
             graph.dispatched_bare(id, call);
         }

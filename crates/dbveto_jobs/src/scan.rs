@@ -53,6 +53,8 @@ pub struct ModuleScan {
     pub bare_dispatches: Vec<(FnId, Related)>,
     /// Functions sent to a worker (`.delay()`, `.apply_async()`, `enqueue()`) from `FnId`.
     pub dispatches: Vec<(Option<FnId>, FnId, Location)>,
+    /// Tasks sent by their registered name (`app.send_task("app.tasks.sync")`) from `FnId`.
+    pub sent_by_name: Vec<(Option<FnId>, String)>,
     pub schedules: Vec<RawSchedule>,
     pub configs: Vec<(Framework, Related)>,
     /// Celery task names (or glob patterns) routed by `task_routes`, their
@@ -536,6 +538,13 @@ impl<'r, 'p, 'a> Walker<'r, 'p, 'a> {
         }
         if name == "update" && self.frames.len() == 1 && of_databases(&method.value) {
             self.out.atomic_requests.push(None);
+        }
+        // `app.send_task("app.tasks.sync_fabric", args=[...])`
+        if name == "send_task" {
+            if let Some(task) = call.arguments.find_argument_value("name", 0).and_then(|n| self.string(n)) {
+                self.out.sent_by_name.push((self.current(), task));
+            }
+            return;
         }
         // `task.delay()`, `task.apply_async()`: sent to a worker.
         if name == "delay" || CELERY_ONLY_DISPATCH.contains(&name) {

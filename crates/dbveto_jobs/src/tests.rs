@@ -257,3 +257,24 @@ func handleSync(w http.ResponseWriter, r *http.Request) {\n\tdb.Exec(`UPDATE app
         "ReadModifyWrite sync [CeleryTask sync]",
     ]);
 }
+
+/// Seed 004's shape: a master task on Celery beat sends one task per
+/// fabric to a worker; what the schedule does includes what those do.
+#[test]
+fn a_schedule_reaches_the_tasks_it_dispatches() {
+    let celery = "from celery import Celery\n\napp = Celery('proj')\n\
+app.conf.beat_schedule = {'master': {'task': 'app.tasks.master_sync', 'schedule': 60.0}}\n";
+    let tasks = "from celery import shared_task, chain\nfrom .models import Fabric\nfrom .celery import app\n\n\
+@shared_task\ndef sync_fabric(fabric_id):\n    fabric = Fabric.objects.get(pk=fabric_id)\n    fabric.status = 'synced'\n    fabric.save()\n\n\
+@shared_task(name='app.count')\ndef count_fabric(fabric_id):\n    Fabric.objects.filter(pk=fabric_id).update(count=1)\n\n\
+@shared_task\ndef master_sync():\n    for fabric in Fabric.objects.all():\n        sync_fabric.delay(fabric.pk)\n    chain(sync_fabric.si(1), sync_fabric.si(2))()\n    app.send_task('app.count', args=[1])\n\n\
+@shared_task\ndef idle():\n    pass\n";
+    let facts = facts_of(&[("app/celery.py", celery), ("app/tasks.py", tasks)]);
+    let schedule = &facts.schedules[0];
+    assert_eq!(schedule.function.as_deref(), Some("master_sync"));
+    assert_eq!(schedule.columns, ["app_fabric.count", "app_fabric.status"]);
+    // The task still runs in its own worker: the master is not its entry point.
+    let status = facts.columns.iter().find(|c| c.column == "status").map(|c| &c.sites[0]);
+    let entries: Vec<&str> = status.map(|s| s.entry_points.iter().map(|e| e.name.as_str()).collect()).unwrap_or_default();
+    assert_eq!(entries, ["sync_fabric"]);
+}
