@@ -538,3 +538,12 @@ def upgrade():
     let warnings: Vec<&str> = s.diagnostics.iter().map(|d| d.message.as_str()).collect();
     assert!(warnings.iter().all(|w| !w.contains("control flow") && !w.contains("already exists")), "{warnings:?}");
 }
+
+#[test]
+fn helpers_in_test_folders_and_generated_code_are_not_the_applications_writes() {
+    let helper = "from app.models import Child\n\ndef make(db):\n    db.add(Child())\n";
+    let generated = format!("# Generated from Query.g4 by ANTLR 4.13\n{helper}");
+    let s = analyze(&[("app/models.py", MODELS), ("app/tests/factories.py", helper), ("app/parser/QueryParser.py", &generated), ("app/svc.py", helper)]);
+    let paths: Vec<&str> = s.writes.iter().map(|w| w.location.path.as_ref()).collect();
+    assert_eq!(paths, ["app/svc.py"]);
+}
