@@ -2,7 +2,7 @@
 //! migrations give, the columns migrations add to tables that may hold
 //! rows, and where models and tables disagree.
 
-use dbveto_rules::{AddedColumn, GivenName, ModelDrift, NameLimit, ProjectFacts, Related};
+use dbveto_facts::{AddedColumn, GivenName, ModelDrift, NameLimit, ProjectFacts, Related};
 use dbveto_schema::Schema;
 
 use crate::naming::INDEX_MAX_NAME;

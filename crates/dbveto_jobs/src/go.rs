@@ -2,7 +2,7 @@
 //! as Python's functions: a column written from Go and from Python has
 //! one list of writers.
 
-use dbveto_rules::EntryKind;
+use dbveto_facts::EntryKind;
 use dbveto_source::{Location, SourceFile};
 use dbveto_writes::Write;
 

@@ -5,7 +5,7 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use dbveto_rules::{EntryKind, EntryPoint, Framework, JobFunction, JobUse, Related};
+use dbveto_facts::{EntryKind, EntryPoint, Framework, JobFunction, JobUse, Related};
 use dbveto_source::Location;
 use rustc_hash::{FxHashMap, FxHashSet};
 

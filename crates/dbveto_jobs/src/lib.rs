@@ -21,7 +21,7 @@ use std::collections::HashMap;
 
 use dbveto_django::Models;
 use dbveto_python::ProjectIndex;
-use dbveto_rules::{
+use dbveto_facts::{
     Atomicity, ColumnWriters, EntryKind, EntryPoint, Framework, JobFacts, JobSystem, JobUse, Related, ScheduledJob, WriterSite,
 };
 use dbveto_source::Location;

@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 
 use dbveto_python::ProjectIndex;
-use dbveto_rules::EntryKind;
+use dbveto_facts::EntryKind;
 
 use crate::defs::Defs;
 use crate::graph::Graph;

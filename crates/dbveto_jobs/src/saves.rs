@@ -4,7 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use dbveto_rules::Atomicity;
+use dbveto_facts::Atomicity;
 use dbveto_source::Location;
 
 use crate::defs::FnId;

@@ -4,7 +4,7 @@
 //! and saved in Python.
 
 use dbveto_python::{ConstValue, Evaluator, ModuleIndex, Scope, Value};
-use dbveto_rules::{EntryKind, Framework, Related};
+use dbveto_facts::{EntryKind, Framework, Related};
 use dbveto_source::Location;
 use dbveto_writes::Literal;
 use ruff_python_ast::visitor::{self, Visitor};

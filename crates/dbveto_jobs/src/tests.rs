@@ -1,6 +1,6 @@
 //! Small repositories inline: entry points, call chains, atomicity.
 
-use dbveto_rules::{Atomicity, EntryKind, JobFacts};
+use dbveto_facts::{Atomicity, EntryKind, JobFacts};
 use dbveto_source::SourceFile;
 
 const MODELS: &str = "from django.db import models\n\n\

@@ -8,7 +8,7 @@
 
 use std::collections::{HashSet, VecDeque};
 
-use dbveto_rules::{Atomicity, EntryKind};
+use dbveto_facts::{Atomicity, EntryKind};
 
 use crate::graph::Graph;
 use crate::SaveSite;

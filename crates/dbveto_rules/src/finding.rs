@@ -1,14 +1,7 @@
 use dbveto_source::{Location, Severity};
+use crate::Related;
 use dbveto_writes::Literal;
 use serde::Serialize;
-
-/// Another place that explains a finding: the migration that made the
-/// constraint, the call that runs the statement.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Related {
-    pub location: Location,
-    pub message: String,
-}
 
 /// A write that the database will reject, with both ends of the drift.
 #[derive(Debug, Clone, PartialEq, Serialize)]

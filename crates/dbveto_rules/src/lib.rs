@@ -5,17 +5,16 @@
 //! known statically, a table or column the schema does not have, is not a
 //! finding.
 
-mod facts;
 mod finding;
-mod job_facts;
 pub mod rules;
 
-pub use facts::{AddedColumn, GivenName, InsertOrder, ModelDrift, NameLimit, ProjectFacts, SwallowedError};
-pub use finding::{Finding, Related, Verification, VerificationStatus};
-pub use job_facts::{
-    Atomicity, ColumnWriters, EntryKind, EntryPoint, Framework, JobFacts, JobFunction, JobSystem, JobUse, ScheduledJob,
+// The facts rules read are written by the frontends (`dbveto_facts`).
+pub use dbveto_facts::{
+    AddedColumn, Atomicity, ColumnWriters, EntryKind, EntryPoint, Framework, GivenName, InsertOrder, JobFacts,
+    JobFunction, JobSystem, JobUse, ModelDrift, NameLimit, ProjectFacts, Related, ScheduledJob, SwallowedError,
     WriterSite,
 };
+pub use finding::{Finding, Verification, VerificationStatus};
 
 use dbveto_schema::{Schema, Table};
 use dbveto_writes::Write;

@@ -2,7 +2,7 @@
 //! the database has that no model maps (the ORM never sends them), and
 //! mapped columns no revision creates.
 
-use dbveto_rules::ModelDrift;
+use dbveto_facts::ModelDrift;
 use dbveto_schema::Schema;
 
 use crate::models::Models;

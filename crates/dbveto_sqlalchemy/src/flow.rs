@@ -12,7 +12,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use dbveto_rules::{InsertOrder, SwallowedError};
+use dbveto_facts::{InsertOrder, SwallowedError};
 use dbveto_schema::{ConstraintKind, Schema};
 use dbveto_source::Location;
 use dbveto_writes::Literal;

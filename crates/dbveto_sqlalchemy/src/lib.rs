@@ -41,7 +41,7 @@ pub struct SqlAlchemy {
     pub alembic: Option<alembic::Applied>,
     /// What the code sends through the ORM and Core.
     pub writes: Vec<Write>,
-    pub facts: dbveto_rules::ProjectFacts,
+    pub facts: dbveto_facts::ProjectFacts,
     pub diagnostics: Vec<Diagnostic>,
 }
 
@@ -69,7 +69,7 @@ pub fn analyze(index: &ProjectIndex<'_>) -> SqlAlchemy {
     let database = alembic.as_ref().map(|a| &a.schema).or(model_schema.as_ref());
     let (insert_orders, swallowed_errors) = flow::facts(&extracted.flows, &models, database);
     let drifts = alembic.as_ref().map(|a| drift::drifts(&models, &a.schema, &a.unread_tables)).unwrap_or_default();
-    let facts = dbveto_rules::ProjectFacts { insert_orders, swallowed_errors, drifts, ..Default::default() };
+    let facts = dbveto_facts::ProjectFacts { insert_orders, swallowed_errors, drifts, ..Default::default() };
     SqlAlchemy { models, model_schema, model_dir, model_files, alembic, writes: extracted.writes, facts, diagnostics }
 }
 
