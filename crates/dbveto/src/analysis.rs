@@ -121,7 +121,7 @@ fn replay_set(set: MigrationSet) -> (Database, Vec<Diagnostic>) {
 fn python_frontends(
     files: &[SourceFile],
 ) -> (dbveto_python::PythonExtraction, dbveto_django::Django, dbveto_sqlalchemy::SqlAlchemy, dbveto_jobs::Jobs) {
-    let mut project = dbveto_python::ParsedProject::parse(files);
+    let mut project = dbveto_python_semantic::ParsedProject::parse(files);
     let parse_diagnostics = std::mem::take(&mut project.diagnostics);
     let index = project.index();
     let (mut python, ((django, jobs), sqlalchemy)) = rayon::join(

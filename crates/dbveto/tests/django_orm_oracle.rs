@@ -120,7 +120,7 @@ fn django_sends_what_dbveto_reads() {
     let shapes: Vec<Value> = serde_json::from_slice(&output.stdout).expect("oracle JSON");
 
     let files = sources(&dir);
-    let parsed = dbveto_python::ParsedProject::parse(&files);
+    let parsed = dbveto_python_semantic::ParsedProject::parse(&files);
     let index = parsed.index();
     let django = dbveto_django::analyze(&index);
     // `bulk_create()` sends its objects as the rows of one INSERT: dbveto's

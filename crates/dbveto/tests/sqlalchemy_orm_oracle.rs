@@ -97,7 +97,7 @@ fn sqlalchemy_sends_what_dbveto_reads() {
     let shapes: Vec<Value> = serde_json::from_slice(&output.stdout).expect("oracle JSON");
 
     let files = sources(&dir);
-    let parsed = dbveto_python::ParsedProject::parse(&files);
+    let parsed = dbveto_python_semantic::ParsedProject::parse(&files);
     let index = parsed.index();
     let sqlalchemy = dbveto_sqlalchemy::analyze(&index);
     // The objects of one flush that share a statement go out as the rows

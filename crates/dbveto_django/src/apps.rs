@@ -2,7 +2,7 @@
 //! `models` module is an app; its label is the folder's name unless its
 //! `apps.py` sets `label`.
 
-use dbveto_python::ProjectIndex;
+use dbveto_python_semantic::ProjectIndex;
 use ruff_python_ast::{Expr, Stmt};
 
 use crate::read::class_attribute;

@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use dbveto_python::{Evaluator, ModuleId, ProjectIndex};
+use dbveto_python_semantic::{Evaluator, ModuleId, ProjectIndex};
 use dbveto_source::{Diagnostic, Location, Severity, SourceFile};
 use dbveto_writes::Literal;
 use ruff_python_ast::{self as ast, Expr, Stmt};

@@ -32,7 +32,7 @@ pub use naming::{INDEX_MAX_NAME, POSTGRES_MAX_NAME};
 pub use operations::{AddedField, Applied, AppliedMigration, Change, GivenName};
 pub use state::{ModelKey, ModelState, ProjectState};
 
-use dbveto_python::ProjectIndex;
+use dbveto_python_semantic::ProjectIndex;
 use dbveto_source::Diagnostic;
 use dbveto_writes::Write;
 

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use dbveto_python::{Evaluator, ModuleId, ProjectIndex, Value};
+use dbveto_python_semantic::{Evaluator, ModuleId, ProjectIndex, Value};
 use dbveto_source::Location;
 use ruff_python_ast::{self as ast, Expr, Stmt};
 use ruff_text_size::Ranged;

@@ -2,7 +2,7 @@
 //! model state the way `state_forwards` does, and the database the way
 //! `database_forwards` does (through the schema editor's SQL).
 
-use dbveto_python::{Evaluator, ModuleId, ProjectIndex, Scope, Value};
+use dbveto_python_semantic::{Evaluator, ModuleId, ProjectIndex, Scope, Value};
 use dbveto_schema::{Constraint, ConstraintKind as DbConstraint, History, Predicate, Provenance, Schema};
 use dbveto_source::{Diagnostic, Location, SourceFile};
 use dbveto_writes::Literal;
@@ -396,7 +396,7 @@ impl<'p, 'a> Interpreter<'_, 'p, 'a> {
     fn constant_sequence(&mut self, expr: &'a Expr) -> Option<&'a [Expr]> {
         let sequence = match expr {
             Expr::Name(name) => match self.eval.project().module(self.module)?.bindings.get(name.id.as_str())? {
-                dbveto_python::Binding::Value(value) => *value,
+                dbveto_python_semantic::Binding::Value(value) => *value,
                 _ => return None,
             },
             other => other,

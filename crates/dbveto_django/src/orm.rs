@@ -3,7 +3,7 @@
 //! the INSERT and UPDATE statements Django runs (`Model._save_table`,
 //! `QuerySet._extract_model_params`).
 
-use dbveto_python::{Binding, Evaluator, ModuleId, ModuleIndex, ProjectIndex, Scope, Source, Value};
+use dbveto_python_semantic::{Binding, Evaluator, ModuleId, ModuleIndex, ProjectIndex, Scope, Source, Value};
 use dbveto_source::Location;
 use dbveto_writes::{Arg, Literal, TableRef, Write, WriteKind};
 use ruff_python_ast::visitor::{self, Visitor};
@@ -175,7 +175,7 @@ impl<'p, 'a> Walker<'p, 'a> {
             given.rest = true;
             return;
         };
-        let Some(entries) = self.bodies.last().and_then(|body| dbveto_python::dict_entries(body, name.id.as_str(), call.start())) else {
+        let Some(entries) = self.bodies.last().and_then(|body| dbveto_python_semantic::dict_entries(body, name.id.as_str(), call.start())) else {
             given.rest = true;
             return;
         };
@@ -391,7 +391,7 @@ impl<'p, 'a> Walker<'p, 'a> {
     /// (`setattr`, `name.attr += 1`) makes `rest` true for that object.
     fn attributes_set(&mut self, name: &str, before: ruff_text_size::TextSize) -> Given {
         let mut given = Given::default();
-        let Some(values) = self.bodies.last().and_then(|body| dbveto_python::attribute_values(body, name, before)) else { return given };
+        let Some(values) = self.bodies.last().and_then(|body| dbveto_python_semantic::attribute_values(body, name, before)) else { return given };
         given.rest = values.rest;
         for (attr, assigned) in values.attributes {
             // `name.attr += 1`: the object may hold anything.
@@ -590,7 +590,7 @@ impl<'p, 'a> Walker<'p, 'a> {
                             | Some(Expr::Generator(ast::ExprGenerator { elt, generators, .. })) => {
                                 let mut names = Vec::new();
                                 for generator in generators {
-                                    dbveto_python::target_names(&generator.target, &mut names);
+                                    dbveto_python_semantic::target_names(&generator.target, &mut names);
                                 }
                                 (std::slice::from_ref(elt.as_ref()), names)
                             }

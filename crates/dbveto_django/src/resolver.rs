@@ -2,7 +2,7 @@
 //! across modules, field classes through subclasses in the repository, and
 //! model references.
 
-use dbveto_python::{ConstValue, Evaluator, ModuleId, Scope, Value};
+use dbveto_python_semantic::{ConstValue, Evaluator, ModuleId, Scope, Value};
 use dbveto_source::Location;
 use dbveto_writes::Literal;
 use ruff_python_ast::{self as ast, Expr, Stmt};

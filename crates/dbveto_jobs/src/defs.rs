@@ -1,7 +1,7 @@
 //! Every function and method of the repository, with its qualified name
 //! and its lines, so that calls, decorators and writes can be tied to it.
 
-use dbveto_python::{ModuleId, ProjectIndex};
+use dbveto_python_semantic::{ModuleId, ProjectIndex};
 use dbveto_source::Location;
 use ruff_python_ast::visitor::{self, Visitor};
 use ruff_python_ast::{self as ast, Stmt};

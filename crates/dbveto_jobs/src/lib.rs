@@ -20,7 +20,7 @@ mod transactions;
 use std::collections::HashMap;
 
 use dbveto_django::Models;
-use dbveto_python::ProjectIndex;
+use dbveto_python_semantic::ProjectIndex;
 use dbveto_facts::{
     Atomicity, ColumnWriters, EntryKind, EntryPoint, Framework, JobFacts, JobSystem, JobUse, Related, ScheduledJob, WriterSite,
 };
@@ -62,7 +62,7 @@ pub struct Schedule {
 pub fn analyze(index: &ProjectIndex<'_>, models: &Models) -> Jobs {
     let defs = defs::Defs::collect(index);
     let resolver = resolve::Resolver { index, defs: &defs, models };
-    let scans: Vec<(dbveto_python::ModuleId, scan::ModuleScan)> = index
+    let scans: Vec<(dbveto_python_semantic::ModuleId, scan::ModuleScan)> = index
         .modules
         .par_iter()
         .filter(|m| !is_migration(&m.file.path))
@@ -70,7 +70,7 @@ pub fn analyze(index: &ProjectIndex<'_>, models: &Models) -> Jobs {
         .collect();
     let mut graph = Graph::new(&defs);
     let mut explicit: HashMap<String, usize> = HashMap::new();
-    let mut task_classes: HashMap<(dbveto_python::ModuleId, u32), usize> = HashMap::new();
+    let mut task_classes: HashMap<(dbveto_python_semantic::ModuleId, u32), usize> = HashMap::new();
     for (_, s) in &scans {
         explicit.extend(s.task_names.iter().cloned());
         task_classes.extend(s.task_classes.iter().copied());

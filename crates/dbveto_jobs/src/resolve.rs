@@ -5,7 +5,7 @@
 //! marks a call). Anything else is unknown.
 
 use dbveto_django::Models;
-use dbveto_python::{Binding, Import, ModuleId, ProjectIndex, Scope, ScopeKind};
+use dbveto_python_semantic::{Binding, Import, ModuleId, ProjectIndex, Scope, ScopeKind};
 use ruff_python_ast::{self as ast, Expr, Stmt};
 use rustc_hash::FxHashMap;
 

@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use dbveto_python::ProjectIndex;
+use dbveto_python_semantic::ProjectIndex;
 use dbveto_facts::EntryKind;
 
 use crate::defs::Defs;

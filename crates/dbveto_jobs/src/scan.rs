@@ -3,7 +3,7 @@
 //! where job frameworks are configured, and the objects loaded, changed
 //! and saved in Python.
 
-use dbveto_python::{ConstValue, Evaluator, ModuleIndex, Scope, Value};
+use dbveto_python_semantic::{ConstValue, Evaluator, ModuleIndex, Scope, Value};
 use dbveto_facts::{EntryKind, Framework, Related};
 use dbveto_source::Location;
 use dbveto_writes::Literal;
@@ -63,7 +63,7 @@ pub struct ModuleScan {
     /// Celery task names given explicitly (`@shared_task(name=...)`, a task class's `name`).
     pub task_names: Vec<(String, FnId)>,
     /// Task classes registered with an app: (module, class offset) and their `run`.
-    pub task_classes: Vec<((dbveto_python::ModuleId, u32), FnId)>,
+    pub task_classes: Vec<((dbveto_python_semantic::ModuleId, u32), FnId)>,
     pub saves: Saves,
     /// Model objects passed to functions of the repository: callee,
     /// parameter position (`self` is 0), where the object comes from, and
@@ -691,7 +691,7 @@ impl<'r, 'p, 'a> Walker<'r, 'p, 'a> {
     }
 
     /// The hooks a task class defines run under the task `task`.
-    fn task_hooks(&mut self, task: FnId, module: dbveto_python::ModuleId, class: &'a ast::StmtClassDef) {
+    fn task_hooks(&mut self, task: FnId, module: dbveto_python_semantic::ModuleId, class: &'a ast::StmtClassDef) {
         for hook in TASK_HOOKS {
             if let Some(id) = self.resolver.method(module, class, hook, 0).filter(|id| *id != task) {
                 self.out.calls.push((task, id));
@@ -791,7 +791,7 @@ impl<'r, 'p, 'a> Walker<'r, 'p, 'a> {
         match expr {
             Expr::Dict(dict) => Some(dict),
             Expr::Name(name) => match self.module.bindings.get(name.id.as_str()) {
-                Some(dbveto_python::Binding::Value(Expr::Dict(dict))) => Some(dict),
+                Some(dbveto_python_semantic::Binding::Value(Expr::Dict(dict))) => Some(dict),
                 _ => None,
             },
             _ => None,
@@ -1015,7 +1015,7 @@ impl<'r, 'p, 'a> Walker<'r, 'p, 'a> {
         }
         let index = self.resolver.index.module(module)?;
         let scope = index.class_scope(class)?;
-        let Some(dbveto_python::Binding::Value(assigned)) = scope.bindings.get(member.attr.as_str()) else { return None };
+        let Some(dbveto_python_semantic::Binding::Value(assigned)) = scope.bindings.get(member.attr.as_str()) else { return None };
         let value = match assigned {
             Expr::Tuple(t) => t.elts.first()?,
             other => other,
@@ -1076,7 +1076,7 @@ impl<'r, 'p, 'a> Walker<'r, 'p, 'a> {
             | Expr::Generator(ast::ExprGenerator { generators, .. })
             | Expr::DictComp(ast::ExprDictComp { generators, .. }) => {
                 for generator in generators {
-                    dbveto_python::target_names(&generator.target, &mut names);
+                    dbveto_python_semantic::target_names(&generator.target, &mut names);
                 }
             }
             _ => {}

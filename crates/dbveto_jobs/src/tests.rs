@@ -9,7 +9,7 @@ class Fabric(models.Model):\n    status = models.CharField(max_length=20)\n    c
 fn facts_of(files: &[(&str, &str)]) -> JobFacts {
     let mut all: Vec<SourceFile> = vec![SourceFile::new("app/models.py", MODELS)];
     all.extend(files.iter().map(|(p, t)| SourceFile::new(*p, *t)));
-    let project = dbveto_python::ParsedProject::parse(&all);
+    let project = dbveto_python_semantic::ParsedProject::parse(&all);
     let index = project.index();
     let django = dbveto_django::analyze(&index);
     let jobs = crate::analyze(&index, &django.models);
@@ -230,7 +230,7 @@ fn a_go_handler_and_a_python_task_write_one_column() {
     let go = "package api\n\nimport \"net/http\"\n\nfunc Routes(mux *http.ServeMux) {\n\tmux.HandleFunc(\"POST /sync\", handleSync)\n}\n\n\
 func handleSync(w http.ResponseWriter, r *http.Request) {\n\tdb.Exec(`UPDATE app_fabric SET status = 'queued' WHERE id = $1`, 1)\n}\n";
     let python = [SourceFile::new("app/models.py", MODELS), SourceFile::new("app/tasks.py", task)];
-    let project = dbveto_python::ParsedProject::parse(&python);
+    let project = dbveto_python_semantic::ParsedProject::parse(&python);
     let index = project.index();
     let django = dbveto_django::analyze(&index);
     let mut jobs = crate::analyze(&index, &django.models);

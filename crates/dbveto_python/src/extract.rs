@@ -7,11 +7,12 @@ use ruff_python_ast::{self as ast, Expr, Stmt};
 use ruff_text_size::Ranged;
 use rustc_hash::FxHashSet;
 
-use crate::bindings::{binary_operands, target_names, Scope, MAX_DEPTH};
-use crate::eval::{Binds, Const, ConstValue, Evaluator, Value};
-use crate::index::{ModuleIndex, ProjectIndex};
+use dbveto_python_semantic::{
+    binary_operands, string_expr_text, target_names, Binds, Const, ConstValue, Evaluator, LiteralKey, ModuleIndex,
+    ProjectIndex, Scope, Text, Value, MAX_DEPTH,
+};
+
 use crate::params::ExecuteCall;
-use crate::text::{string_expr_text, LiteralKey, Text};
 
 /// What one module contributes.
 #[derive(Default)]

@@ -2,38 +2,21 @@
 //! uses raw SQL (DB-API cursors, asyncpg, SQLAlchemy `text()`), with what
 //! is known statically about the values they bind.
 //!
-//! Every file is parsed once ([`ParsedProject`]); a module-level index of
-//! constants, imports and classes ([`ProjectIndex`]) lets an
-//! [`Evaluator`] resolve names across modules. Frontends for ORMs reuse
-//! these three.
+//! It reads the trees, the index and the evaluator of the semantic model
+//! (`dbveto_python_semantic`) that the ORM frontends read too.
 //!
 //! Invariant: a value that cannot be determined statically is unknown,
 //! never guessed; no input makes this crate panic.
 
-mod bindings;
-mod eval;
-mod exceptions;
 mod extract;
-mod flow;
-mod index;
-mod modules;
 mod params;
-mod parse;
-mod text;
 
 use dbveto_source::{Diagnostic, SourceFile};
 use dbveto_writes::EmbeddedQuery;
 use rayon::prelude::*;
 use rustc_hash::FxHashSet;
 
-pub use exceptions::{always_raises, database_errors, handlers_catch, Catches};
-pub use flow::{attribute_values, dict_entries, AttributeValues};
-pub use bindings::{target_names, Binding, Bindings, Import, ModulePath, Scope, ScopeKind, Source};
-pub use eval::{method_in_mro, Binds, Const, ConstValue, Evaluator, ModuleRef, TextClause, Value};
-pub use index::{ModuleIndex, ProjectIndex};
-pub use modules::{ModuleId, ModuleName, ModuleTable};
-pub use parse::{ParsedModule, ParsedProject};
-pub use text::{LiteralKey, Text};
+use dbveto_python_semantic::{LiteralKey, ParsedProject, ProjectIndex};
 
 /// What the Python files of a repository send to the database.
 #[derive(Debug, Default)]

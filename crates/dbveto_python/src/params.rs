@@ -6,9 +6,7 @@ use std::collections::BTreeMap;
 use dbveto_writes::{Arg, Params};
 use ruff_python_ast::{self as ast, Expr};
 
-use crate::bindings::{target_names, Binding, Scope};
-use crate::eval::{Binds, Const, ConstValue, Evaluator, Value};
-use crate::index::ModuleId;
+use dbveto_python_semantic::{target_names, Binding, Binds, Const, ConstValue, Evaluator, ModuleId, Scope, Value};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Method {

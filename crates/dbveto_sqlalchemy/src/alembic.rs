@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use dbveto_python::{ModuleId, ProjectIndex, Scope, Value};
+use dbveto_python_semantic::{ModuleId, ProjectIndex, Scope, Value};
 use dbveto_schema::Schema;
 use dbveto_source::{Diagnostic, Location, Severity, SourceFile};
 use dbveto_writes::Literal;

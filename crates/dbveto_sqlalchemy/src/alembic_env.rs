@@ -4,7 +4,7 @@
 //! or SQLAlchemy's default one when it has none: the names of the
 //! constraints and indexes a revision leaves unnamed come from it.
 
-use dbveto_python::{Binding, Import, ModuleId, ProjectIndex, Scope};
+use dbveto_python_semantic::{Binding, Import, ModuleId, ProjectIndex, Scope};
 use dbveto_source::{Diagnostic, Severity};
 use ruff_python_ast::{self as ast, Expr, Stmt};
 use ruff_text_size::Ranged;

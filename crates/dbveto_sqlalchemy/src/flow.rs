@@ -18,7 +18,7 @@ use dbveto_source::Location;
 use dbveto_writes::Literal;
 
 use crate::models::{Models, TableItem};
-use dbveto_python::Catches;
+use dbveto_python_semantic::Catches;
 
 use crate::orm::{FnKey, Flow, Row, Step};
 

@@ -21,7 +21,7 @@ mod types;
 pub use alembic::{is_revision_path, Applied, AppliedRevision, Change};
 pub use models::{ClientDefault, MappedColumn, MappedTable, Models};
 
-use dbveto_python::ProjectIndex;
+use dbveto_python_semantic::ProjectIndex;
 use dbveto_schema::Schema;
 use dbveto_source::{Diagnostic, SourceFile};
 use dbveto_writes::Write;

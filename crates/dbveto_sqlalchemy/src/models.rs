@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use dbveto_python::{ModuleId, ProjectIndex, Value};
+use dbveto_python_semantic::{ModuleId, ProjectIndex, Value};
 use dbveto_source::Location;
 use dbveto_writes::Literal;
 use ruff_python_ast::{self as ast, Expr, Stmt};

@@ -3,7 +3,7 @@
 //! Flask-SQLAlchemy's `db.Column`), classes of the repository, constants,
 //! and the expressions module-level names are bound to.
 
-use dbveto_python::{Binding, ConstValue, Evaluator, Import, ModuleId, ProjectIndex, Scope, Value};
+use dbveto_python_semantic::{Binding, ConstValue, Evaluator, Import, ModuleId, ProjectIndex, Scope, Value};
 use dbveto_source::Location;
 use dbveto_writes::{Arg, Literal};
 use ruff_python_ast::{self as ast, Expr, Stmt};

@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use dbveto_python::{Catches, ModuleId, ModuleIndex, ProjectIndex, Scope};
+use dbveto_python_semantic::{Catches, ModuleId, ModuleIndex, ProjectIndex, Scope};
 use dbveto_source::Location;
 use dbveto_writes::{Arg, Literal, TableRef, Write, WriteKind};
 use ruff_python_ast::{self as ast, Expr, Stmt};
@@ -230,7 +230,7 @@ impl<'w, 'p, 'a> Walker<'w, 'p, 'a> {
         for _ in 0..MAX_IMPORT_HOPS {
             let index = self.names.index.module(module)?;
             match index.bindings.get(&name) {
-                Some(dbveto_python::Binding::Import(dbveto_python::Import::From { module: from, name: imported })) => {
+                Some(dbveto_python_semantic::Binding::Import(dbveto_python_semantic::Import::From { module: from, name: imported })) => {
                     match self.names.index.table.lookup(&from.dotted, from.exact, module) {
                         Some(target) => {
                             module = target;
@@ -239,7 +239,7 @@ impl<'w, 'p, 'a> Walker<'w, 'p, 'a> {
                         None => return Some(format!("{}.{imported}", from.dotted)),
                     }
                 }
-                Some(dbveto_python::Binding::Import(dbveto_python::Import::Module(path))) => return Some(path.dotted.clone()),
+                Some(dbveto_python_semantic::Binding::Import(dbveto_python_semantic::Import::Module(path))) => return Some(path.dotted.clone()),
                 Some(_) => return Some(format!("{}.{name}", self.names.module_name(module))),
                 None => return None,
             }
@@ -351,12 +351,12 @@ impl<'w, 'p, 'a> Walker<'w, 'p, 'a> {
             }
             Stmt::Try(t) => {
                 let body = self.block(&t.body);
-                let catches = dbveto_python::handlers_catch(&mut self.names.eval, self.module.id, &[&self.scope], &t.handlers);
+                let catches = dbveto_python_semantic::handlers_catch(&mut self.names.eval, self.module.id, &[&self.scope], &t.handlers);
                 let mut handlers = Vec::new();
                 for (h, catches) in t.handlers.iter().zip(catches) {
                     let ast::ExceptHandler::ExceptHandler(h) = h;
                     let handler_steps = self.block(&h.body);
-                    handlers.push(Handler { steps: handler_steps, catches, raises: dbveto_python::always_raises(&h.body), returns: ends_with_return(&h.body), at: self.location(h) });
+                    handlers.push(Handler { steps: handler_steps, catches, raises: dbveto_python_semantic::always_raises(&h.body), returns: ends_with_return(&h.body), at: self.location(h) });
                 }
                 let orelse = self.block(&t.orelse);
                 let finally = self.block(&t.finalbody);
@@ -597,7 +597,7 @@ impl<'w, 'p, 'a> Walker<'w, 'p, 'a> {
                 // The comprehension's names are unknown here.
                 let mut hidden = Vec::new();
                 for g in &c.generators {
-                    dbveto_python::target_names(&g.target, &mut hidden);
+                    dbveto_python_semantic::target_names(&g.target, &mut hidden);
                 }
                 let hidden = Scope::hidden(hidden);
                 let Expr::Call(call) = c.elt.as_ref() else { return None };
@@ -826,13 +826,13 @@ impl<'w, 'p, 'a> Walker<'w, 'p, 'a> {
             // A mixin's method (active record: `self.save()`, `cls(...).save()`).
             if matches!(receiver.id.as_str(), "self" | "cls") {
                 let class = self.class?;
-                let (owner, f) = dbveto_python::method_in_mro(&mut self.names.eval, id, class, name)?;
+                let (owner, f) = dbveto_python_semantic::method_in_mro(&mut self.names.eval, id, class, name)?;
                 return Some(((owner, f.start().to_u32()), !is_static(f), receiver.id.as_str() == "self"));
             }
             // `host.save()` on an object the function builds.
             if let Some((module, offset)) = self.rows.get(receiver.id.as_str()).and_then(|r| self.models.tables[r.table].class) {
                 let class = self.names.index.module(module).and_then(|m| class_at(m.body, offset))?;
-                let (owner, f) = dbveto_python::method_in_mro(&mut self.names.eval, module, class, name)?;
+                let (owner, f) = dbveto_python_semantic::method_in_mro(&mut self.names.eval, module, class, name)?;
                 return Some(((owner, f.start().to_u32()), !is_static(f), false));
             }
         }
@@ -843,16 +843,16 @@ impl<'w, 'p, 'a> Walker<'w, 'p, 'a> {
                 func => self.names.class(id, &[&self.scope], func),
             };
             let (module, class) = class?;
-            let (owner, f) = dbveto_python::method_in_mro(&mut self.names.eval, module, class, name)?;
+            let (owner, f) = dbveto_python_semantic::method_in_mro(&mut self.names.eval, module, class, name)?;
             return Some(((owner, f.start().to_u32()), !is_static(f), false));
         }
         match self.names.value(id, &[&self.scope], &method.value) {
-            Some(dbveto_python::Value::Class { module, class }) => {
-                let (owner, f) = dbveto_python::method_in_mro(&mut self.names.eval, module, class, name)?;
+            Some(dbveto_python_semantic::Value::Class { module, class }) => {
+                let (owner, f) = dbveto_python_semantic::method_in_mro(&mut self.names.eval, module, class, name)?;
                 let classmethod = f.decorator_list.iter().any(|d| path(&d.expression).is_some_and(|p| p == "classmethod"));
                 return Some(((owner, f.start().to_u32()), classmethod, false));
             }
-            Some(dbveto_python::Value::Module(m)) => {
+            Some(dbveto_python_semantic::Value::Module(m)) => {
                 let target = self.names.index.table.lookup(&m.path.dotted, m.path.exact, m.importer)?;
                 let (owner, f) = self.names.function(target, name)?;
                 return Some(((owner, f.start().to_u32()), false, false));
@@ -864,7 +864,7 @@ impl<'w, 'p, 'a> Walker<'w, 'p, 'a> {
         let (owner, bound) = self.names.bound(id, &[&self.scope], receiver.id.as_str())?;
         let Expr::Call(ctor) = bound else { return None };
         let (class_module, class) = self.names.class(owner, &[], &ctor.func)?;
-        let (owner, f) = dbveto_python::method_in_mro(&mut self.names.eval, class_module, class, name)?;
+        let (owner, f) = dbveto_python_semantic::method_in_mro(&mut self.names.eval, class_module, class, name)?;
         Some(((owner, f.start().to_u32()), !is_static(f), false))
     }
 

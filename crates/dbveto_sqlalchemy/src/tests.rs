@@ -7,7 +7,7 @@ use crate::SqlAlchemy;
 
 fn analyze(files: &[(&str, &str)]) -> SqlAlchemy {
     let files: Vec<SourceFile> = files.iter().map(|(p, t)| SourceFile::new(p.to_string(), t.to_string())).collect();
-    let project = dbveto_python::ParsedProject::parse(&files);
+    let project = dbveto_python_semantic::ParsedProject::parse(&files);
     let index = project.index();
     crate::analyze(&index)
 }

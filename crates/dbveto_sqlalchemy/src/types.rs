@@ -4,7 +4,7 @@
 //! `type_annotation_map`). A type dbveto does not know is kept by name,
 //! never guessed.
 
-use dbveto_python::{ModuleId, Scope};
+use dbveto_python_semantic::{ModuleId, Scope};
 use ruff_python_ast::{self as ast, Expr, Stmt};
 
 use crate::names::{argument, keyword, quote, Names};

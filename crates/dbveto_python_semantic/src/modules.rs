@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use dbveto_source::SourceFile;
 
-/// Index of a file in the slice given to [`crate::extract`].
+/// Index of a file in the slice given to [`crate::ParsedProject::parse`].
 pub type ModuleId = u32;
 
 /// A module's dotted name from the repository root.
