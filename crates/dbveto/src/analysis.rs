@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use dbveto_discover::{discover_with, Migration, MigrationSet, MigrationTool, Options};
+use dbveto_python_semantic::Environment;
 use dbveto_report::Sources;
 use dbveto_rules::{Finding, Rule};
 use dbveto_schema::Schema;
@@ -54,7 +55,10 @@ pub fn analyze_with(root: &Path, options: &Options) -> Analysis {
 
     let (replayed, (go, (python, django, sqlalchemy, mut jobs))) = rayon::join(
         || d.migration_sets.into_par_iter().map(replay_set).collect::<Vec<_>>(),
-        || rayon::join(|| dbveto_go::extract(&d.go_files, &d.go_mods), || python_frontends(&d.python_files)),
+        || rayon::join(|| dbveto_go::extract(&d.go_files, &d.go_mods), || {
+            let environment = Environment::find(root, options.python_environment.as_deref(), std::env::var_os("VIRTUAL_ENV").as_deref().map(Path::new));
+            python_frontends(&d.python_files, &environment)
+        }),
     );
     let mut databases = Vec::new();
     let mut facts = dbveto_django::facts(&django);
@@ -120,6 +124,7 @@ fn replay_set(set: MigrationSet) -> (Database, Vec<Diagnostic>) {
 /// Python is parsed once; the raw-SQL, Django, SQLAlchemy and jobs frontends read the same trees.
 fn python_frontends(
     files: &[SourceFile],
+    environment: &Environment,
 ) -> (dbveto_python::PythonExtraction, dbveto_django::Django, dbveto_sqlalchemy::SqlAlchemy, dbveto_jobs::Jobs) {
     let mut project = dbveto_python_semantic::ParsedProject::parse(files);
     let parse_diagnostics = std::mem::take(&mut project.diagnostics);
@@ -130,7 +135,7 @@ fn python_frontends(
             rayon::join(
                 || {
                     // Jobs attribute the ORM's saves to the models Django reads.
-                    let django = dbveto_django::analyze(&index);
+                    let django = dbveto_django::analyze(&index, environment);
                     let jobs = dbveto_jobs::analyze(&index, &django.models);
                     (django, jobs)
                 },

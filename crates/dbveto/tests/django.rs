@@ -3,7 +3,7 @@
 
 mod support;
 
-use support::cli::{dbveto, summary};
+use support::cli::{dbveto, dbveto_at, repo, summary};
 
 #[test]
 fn seed_000_columns_the_model_never_declares() {
@@ -81,6 +81,43 @@ fn columns_of_external_bases_are_judged_column_by_column() {
     let (_, out) = dbveto(&["check", "--color", "never", "--select", "not-null-omitted"], "tests/fixtures/external-bases");
     assert!(out.contains("nor does its base `NetBoxModel`, whose fields dbveto knows from NetBox 4.2 to 4.7"), "{out}");
     assert!(out.contains("nor does its base `AuditedModel`: of the 1 other model on it here, 1 has no such column"), "{out}");
+}
+
+#[test]
+fn external_bases_are_read_from_the_projects_environment() {
+    // A lone model on a library's base: its mixin's and its own fields
+    // read from `.venv`, the column only the repository added judged.
+    let (code, lines) = summary("tests/fixtures/external-bases-environment");
+    assert_eq!(code, 1);
+    assert_eq!(lines, ["error not-null-omitted catalog/services.py:7 batch null"]);
+    let (_, out) = dbveto(&["check", "--color", "never"], "tests/fixtures/external-bases-environment");
+    assert!(out.contains("nor does its base `VendorModel`, read from `vendorlib/models/base.py` in the project's environment `.venv`"), "{out}");
+}
+
+#[test]
+fn the_environment_may_be_configured_or_come_from_virtual_env() {
+    let dir = std::env::temp_dir().join(format!("dbveto-configured-env-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let copied = std::process::Command::new("cp").arg("-r").arg(repo("tests/fixtures/external-bases-environment")).arg(&dir).status();
+    assert!(copied.is_ok_and(|s| s.success()));
+    std::fs::create_dir_all(dir.join("deps")).expect("mkdir");
+    std::fs::rename(dir.join(".venv"), dir.join("deps/py")).expect("move the environment");
+    // Not found where none is said: the lone base is not judged.
+    let (code, _) = dbveto_at(&["check"], &dir);
+    assert_eq!(code, 0);
+    std::fs::write(dir.join("dbveto.toml"), "python-environment = \"deps/py\"\n").expect("config");
+    let (code, out) = dbveto_at(&["check", "--color", "never"], &dir);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("in the project's environment `deps/py`"), "{out}");
+    std::fs::remove_file(dir.join("dbveto.toml")).expect("config");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_dbveto"))
+        .args(["check", "--color", "never"])
+        .arg(&dir)
+        .env("VIRTUAL_ENV", dir.join("deps/py"))
+        .output()
+        .expect("run dbveto");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("in the project's environment `$VIRTUAL_ENV`"));
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

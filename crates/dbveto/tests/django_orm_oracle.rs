@@ -122,7 +122,7 @@ fn django_sends_what_dbveto_reads() {
     let files = sources(&dir);
     let parsed = dbveto_python_semantic::ParsedProject::parse(&files);
     let index = parsed.index();
-    let django = dbveto_django::analyze(&index);
+    let django = dbveto_django::analyze(&index, &dbveto_python_semantic::Environment::default());
     // `bulk_create()` sends its objects as the rows of one INSERT: dbveto's
     // writes of its objects, one per object, are one statement, their
     // values merged as the SQL frontend merges the rows of a VALUES list.

@@ -32,6 +32,9 @@ pub struct Config {
     pub dialect: Option<String>,
     /// Migration folders declared by hand.
     pub migrations: Vec<DeclaredMigrations>,
+    /// The project's Python virtual environment (or its `site-packages`),
+    /// where model bases from libraries are read.
+    pub python_environment: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -134,7 +137,7 @@ impl Config {
             .collect();
         // Validated when read.
         let filter = PathFilter::new(&self.include, &self.exclude).unwrap_or_default();
-        Options { filter, declared }
+        Options { filter, declared, python_environment: self.python_environment.as_ref().map(std::path::PathBuf::from) }
     }
 }
 

@@ -26,6 +26,9 @@ pub struct Options {
     pub filter: PathFilter,
     /// Migration folders declared by hand, in the order they are declared.
     pub declared: Vec<DeclaredSet>,
+    /// The project's Python environment, relative to the root (else
+    /// `.venv`, `venv` or `$VIRTUAL_ENV` is looked for).
+    pub python_environment: Option<std::path::PathBuf>,
 }
 
 /// Files bigger than this are not read.

@@ -32,7 +32,7 @@ pub use naming::{INDEX_MAX_NAME, POSTGRES_MAX_NAME};
 pub use operations::{AddedField, Applied, AppliedMigration, Change, GivenName};
 pub use state::{ModelKey, ModelState, ProjectState};
 
-use dbveto_python_semantic::ProjectIndex;
+use dbveto_python_semantic::{Environment, ProjectIndex};
 use dbveto_source::Diagnostic;
 use dbveto_writes::Write;
 
@@ -49,7 +49,8 @@ pub struct Django {
 }
 
 /// Reads the Django apps of an indexed Python project.
-pub fn analyze(index: &ProjectIndex<'_>) -> Django {
+/// Model bases from libraries are read from `environment` where it has them.
+pub fn analyze(index: &ProjectIndex<'_>, environment: &Environment) -> Django {
     let apps = Apps::find(index);
     let mut diagnostics = Vec::new();
     let modules = graph::load(index, &apps, &mut diagnostics);
@@ -59,7 +60,7 @@ pub fn analyze(index: &ProjectIndex<'_>) -> Django {
         let order = graph::plan(&modules, &mut diagnostics);
         Some(operations::apply(index, &apps, &modules, &order, &mut diagnostics))
     };
-    let models = models::read(index, &apps, migrations.as_ref().map(|m| &m.state));
+    let models = models::read(index, &apps, migrations.as_ref().map(|m| &m.state), environment);
     let writes = orm::writes(index, &models);
     Django { apps, migrations, models, writes, diagnostics }
 }

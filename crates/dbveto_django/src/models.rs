@@ -3,7 +3,8 @@
 
 use std::collections::HashMap;
 
-use dbveto_python_semantic::{Evaluator, ModuleId, ProjectIndex, Value};
+use dbveto_python_semantic::{Environment, Evaluator, LibraryClass, ModuleId, ProjectIndex, Value};
+use rustc_hash::FxHashMap;
 use dbveto_source::Location;
 use ruff_python_ast::{self as ast, Expr, Stmt};
 use ruff_text_size::Ranged;
@@ -96,7 +97,7 @@ struct Reader<'r, 'p, 'a> {
     memo: HashMap<(ModuleId, u32), Kind>,
 }
 
-pub fn read(index: &ProjectIndex<'_>, apps: &Apps, migrated: Option<&ProjectState>) -> Models {
+pub fn read(index: &ProjectIndex<'_>, apps: &Apps, migrated: Option<&ProjectState>, environment: &Environment) -> Models {
     let mut reader = Reader { eval: Evaluator::new(index), apps, index, migrated, memo: HashMap::new() };
     let mut models = Models::default();
     for module in &index.modules {
@@ -115,9 +116,27 @@ pub fn read(index: &ProjectIndex<'_>, apps: &Apps, migrated: Option<&ProjectStat
         }
     }
     if let Some(state) = migrated {
-        judge_external_bases(&mut models.models, state);
+        let library = library_bases(&models.models, environment);
+        judge_external_bases(&mut models.models, state, &Library { classes: library, environment: &environment.name });
     }
     models
+}
+
+/// The external bases of the models, read from the project's environment
+/// where it has them.
+fn library_bases(models: &[Model], environment: &Environment) -> FxHashMap<String, LibraryClass> {
+    let mut bases: Vec<String> = models.iter().flat_map(|m| m.external.iter()).filter(|b| *b != UNRESOLVED).cloned().collect();
+    bases.sort();
+    bases.dedup();
+    // Django's `Model` adds no field of its own (the automatic `id` is the
+    // concrete model's).
+    environment.classes(&bases, &|dotted| matches!(dotted, "django.db.models.Model" | "django.db.models.base.Model"))
+}
+
+/// External bases as the project's environment declares them.
+struct Library<'e> {
+    classes: FxHashMap<String, LibraryClass>,
+    environment: &'e str,
 }
 
 fn auto_pk(location: Location) -> Field {
@@ -443,11 +462,11 @@ fn undeclared<'s>(model: &Model, state: &'s ProjectState) -> Vec<(&'s str, Strin
 /// outside the repository: a column the repository's migrations added that
 /// the class and its bases in the repository do not declare is never sent,
 /// unless an external base declares it. Each base is asked in turn: its
-/// fields as dbveto ships them ([`known_base`]), else its other subclasses
-/// here (a column every one of their tables has may be the base's; one
+/// fields as the project's environment has its source, else as dbveto
+/// ships them ([`known_base`]), else its other subclasses here (a column every one of their tables has may be the base's; one
 /// the others lack is not). A base that neither can answer for
 /// leaves the column unknown.
-fn judge_external_bases(models: &mut [Model], state: &ProjectState) {
+fn judge_external_bases(models: &mut [Model], state: &ProjectState, library: &Library<'_>) {
     let missing: Vec<Vec<(&str, String)>> = models.iter().map(|m| if m.external.is_empty() { Vec::new() } else { undeclared(m, state) }).collect();
     let migrated = |m: &Model| state.get(&ModelKey::new(&m.state.app_label, &m.state.name)).is_some();
     let has_field = |m: &Model, name: &str| {
@@ -462,6 +481,13 @@ fn judge_external_bases(models: &mut [Model], state: &ProjectState) {
                     continue 'column;
                 }
                 let class = class_name(base);
+                if let Some(read) = library.classes.get(base) {
+                    if *name == "id" || read.attributes.iter().any(|a| a == name) {
+                        continue 'column;
+                    }
+                    evidence.push(format!("nor does its base `{class}`, read from `{}` in the project's environment `{}`", read.file, library.environment));
+                    continue;
+                }
                 if let Some(known) = known_base(base) {
                     if known.fields.contains(name) {
                         continue 'column;

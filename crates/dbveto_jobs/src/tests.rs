@@ -11,7 +11,7 @@ fn facts_of(files: &[(&str, &str)]) -> JobFacts {
     all.extend(files.iter().map(|(p, t)| SourceFile::new(*p, *t)));
     let project = dbveto_python_semantic::ParsedProject::parse(&all);
     let index = project.index();
-    let django = dbveto_django::analyze(&index);
+    let django = dbveto_django::analyze(&index, &dbveto_python_semantic::Environment::default());
     let jobs = crate::analyze(&index, &django.models);
     crate::facts(&jobs, &django.writes)
 }
@@ -232,7 +232,7 @@ func handleSync(w http.ResponseWriter, r *http.Request) {\n\tdb.Exec(`UPDATE app
     let python = [SourceFile::new("app/models.py", MODELS), SourceFile::new("app/tasks.py", task)];
     let project = dbveto_python_semantic::ParsedProject::parse(&python);
     let index = project.index();
-    let django = dbveto_django::analyze(&index);
+    let django = dbveto_django::analyze(&index, &dbveto_python_semantic::Environment::default());
     let mut jobs = crate::analyze(&index, &django.models);
     // The UPDATE the SQL frontend reads from the Go file.
     let at = |line, column| dbveto_source::Location { path: "api/api.go".into(), line, column };

@@ -131,6 +131,11 @@ impl<'a> Bindings<'a> {
         self.names.values()
     }
 
+    /// Every name this scope binds.
+    pub fn names(&self) -> impl Iterator<Item = &'a str> + '_ {
+        self.names.keys().copied()
+    }
+
     /// Names changed from elsewhere (`global`, `nonlocal` in a nested function).
     pub fn make_opaque<'n>(&mut self, names: impl IntoIterator<Item = &'n str>) {
         for name in names {

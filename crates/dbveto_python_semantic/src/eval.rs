@@ -123,6 +123,12 @@ impl<'p, 'a> Evaluator<'p, 'a> {
         self.expr(module, scopes, expr, 0)
     }
 
+    /// The value a module-level name of `module` is bound to.
+    pub fn global(&mut self, module: ModuleId, name: &str) -> Option<Value<'a>> {
+        self.fuel = FUEL;
+        self.name(module, &[], name, 0)
+    }
+
     /// What is known about a value sent to the database; `position` says
     /// how it reaches the statement (`parameter 2 of execute()`).
     pub fn arg(&mut self, module: ModuleId, scopes: &[&Scope<'a>], expr: &'a Expr, position: &str) -> Arg {

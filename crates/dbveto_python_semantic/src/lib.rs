@@ -16,6 +16,7 @@
 //! panic.
 
 mod bindings;
+mod environment;
 mod eval;
 mod exceptions;
 mod flow;
@@ -25,6 +26,7 @@ mod parse;
 mod text;
 
 pub use bindings::{binary_operands, target_names, Binding, Bindings, Import, ModulePath, Scope, ScopeKind, Source, MAX_DEPTH};
+pub use environment::{Environment, LibraryClass};
 pub use eval::{method_in_mro, Binds, Const, ConstValue, Evaluator, ModuleRef, TextClause, Value};
 pub use exceptions::{always_raises, database_errors, handlers_catch, Catches};
 pub use flow::{attribute_values, dict_entries, AttributeValues};

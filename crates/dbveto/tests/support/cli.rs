@@ -8,9 +8,20 @@ pub fn repo(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(path)
 }
 
-/// `dbveto ARGS DIR`: the exit code and standard output.
+/// `dbveto ARGS DIR`: the exit code and standard output. The caller's
+/// virtual environment is not the fixture's.
 pub fn dbveto(args: &[&str], dir: &str) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_dbveto")).args(args).arg(repo(dir)).output().expect("run dbveto");
+    dbveto_at(args, &repo(dir))
+}
+
+/// [`dbveto`] on a folder anywhere.
+pub fn dbveto_at(args: &[&str], dir: &Path) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_dbveto"))
+        .args(args)
+        .arg(dir)
+        .env_remove("VIRTUAL_ENV")
+        .output()
+        .expect("run dbveto");
     (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
