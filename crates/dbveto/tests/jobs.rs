@@ -37,6 +37,20 @@ fn writers_of_an_unknown_column() {
 }
 
 #[test]
+fn a_schedule_that_only_dispatches_is_followed_to_its_tasks() {
+    // Seed 004's shape: beat's master sends one task per row and writes
+    // nothing; a second scheduler runs the same sync at the same interval.
+    let (code, out) = dbveto(&["check", "--format", "json", "--select", "duplicate-schedule,racing-writers"], "tests/fixtures/django-jobs-dispatch");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    let messages: Vec<&str> = v["findings"].as_array().into_iter().flatten().filter_map(|f| f["message"].as_str()).collect();
+    assert_eq!(
+        messages,
+        ["Celery beat `sync-all-switches` (every 60 s) and rq-scheduler `resync_switches` (every 60 s) both write `fleet_switch.sync_status`: two schedulers run the same work"]
+    );
+    assert_eq!(code, 1);
+}
+
+#[test]
 fn negatives_give_no_job_findings() {
     for dir in [
         "tests/fixtures/django-jobs-celery-only",

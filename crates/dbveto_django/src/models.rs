@@ -100,6 +100,7 @@ struct Reader<'r, 'p, 'a> {
 pub fn read(index: &ProjectIndex<'_>, apps: &Apps, migrated: Option<&ProjectState>, environment: &Environment) -> Models {
     let mut reader = Reader { eval: Evaluator::new(index), apps, index, migrated, memo: HashMap::new() };
     let mut models = Models::default();
+    let mut swaps = Swaps::new(index);
     for module in &index.modules {
         if migration_app_dir(&module.file.path).is_some() || apps.app_of(&module.file.path).is_none() {
             continue;
@@ -108,7 +109,7 @@ pub fn read(index: &ProjectIndex<'_>, apps: &Apps, migrated: Option<&ProjectStat
             let Stmt::ClassDef(class) = stmt else { continue };
             // Abstract models have no rows of their own: only their children do.
             if let Kind::Model(model) = reader.class(module.id, class, 0) {
-                if !model.state.options.abstract_ {
+                if !model.state.options.abstract_ && !swaps.is_swapped(&model) {
                     models.by_class.insert((module.id, class.start().to_u32()), models.models.len());
                     models.models.push(*model);
                 }
@@ -120,6 +121,45 @@ pub fn read(index: &ProjectIndex<'_>, apps: &Apps, migrated: Option<&ProjectStat
         judge_external_bases(&mut models.models, state, &Library { classes: library, environment: &environment.name });
     }
     models
+}
+
+/// Which models are swapped out: a `swappable` model whose setting names
+/// another model in the project's settings (`AUTH_USER_MODEL =
+/// "accounts.Member"`) has no table, and its manager raises before any
+/// statement. A setting not found, or given different values by different
+/// settings modules, keeps the model.
+struct Swaps<'p, 'a> {
+    settings: Vec<ModuleId>,
+    eval: Evaluator<'p, 'a>,
+}
+
+impl<'p, 'a> Swaps<'p, 'a> {
+    fn new(index: &'p ProjectIndex<'a>) -> Self {
+        let settings = index.modules.iter().filter(|m| is_settings_module(&m.file.path)).map(|m| m.id).collect();
+        Swaps { settings, eval: Evaluator::new(index) }
+    }
+
+    fn is_swapped(&mut self, model: &Model) -> bool {
+        let Some(setting) = &model.state.options.swappable else { return false };
+        let mut values = Vec::new();
+        for &id in &self.settings {
+            if let Some(Value::Const(c)) = self.eval.global(id, setting) {
+                if let dbveto_writes::Literal::Str(s) = c.literal() {
+                    values.push(s.to_lowercase());
+                }
+            }
+        }
+        let label = format!("{}.{}", model.state.app_label, model.state.name).to_lowercase();
+        values.first().is_some_and(|first| values.iter().all(|v| v == first) && *first != label)
+    }
+}
+
+/// `settings.py`, `settings/base.py`, `config/settings/production.py`.
+fn is_settings_module(path: &str) -> bool {
+    let mut parts = path.rsplit('/');
+    let file = parts.next().unwrap_or_default();
+    let dir = parts.next().unwrap_or_default();
+    (file.starts_with("settings") && file.ends_with(".py")) || dir == "settings"
 }
 
 /// The external bases of the models, read from the project's environment

@@ -101,6 +101,11 @@ pub fn option<'a>(options: &mut Options, key: &str, value: &'a Expr, resolve: &m
         "managed" => options.managed = flag(resolve, &mut options.uncertain).unwrap_or(true),
         "proxy" => options.proxy = flag(resolve, &mut options.uncertain).unwrap_or(false),
         "abstract" => options.abstract_ = flag(resolve, &mut options.uncertain).unwrap_or(false),
+        "swappable" => {
+            if let Some(Literal::Str(setting)) = resolve.literal(value) {
+                options.swappable = Some(setting);
+            }
+        }
         "unique_together" => match together(value, resolve) {
             Some(t) => options.unique_together = t,
             None => options.uncertain = true,

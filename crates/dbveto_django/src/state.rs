@@ -32,6 +32,9 @@ pub struct Options {
     pub constraints: Vec<ConstraintSpec>,
     /// An option whose value is not known: the table may differ.
     pub uncertain: bool,
+    /// `swappable = "AUTH_USER_MODEL"`: the setting that may name another
+    /// model to be used instead of this one.
+    pub swappable: Option<String>,
 }
 
 impl Default for Options {
@@ -46,6 +49,7 @@ impl Default for Options {
             indexes: Vec::new(),
             constraints: Vec::new(),
             uncertain: false,
+            swappable: None,
         }
     }
 }
