@@ -26,6 +26,9 @@ fn checks_fixture_gives_exactly_its_findings() {
     assert_eq!(
         lines,
         [
+            // An object typed by every caller, and one `__init__` loaded.
+            "error check-value-rejected helpdesk/escalation.py:7 status \"escalated\"",
+            "error check-value-rejected helpdesk/escalation.py:26 status \"rejected\"",
             "error add-not-null-without-default helpdesk/migrations/0002_ticket_queue.py:13 queue null",
             // The index name of an abstract base, filled in for `SupportAgreement`.
             "error identifier-too-long helpdesk/models.py:51 - null",

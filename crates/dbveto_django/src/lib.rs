@@ -9,6 +9,7 @@
 //! or option that is not known statically stays unknown.
 
 mod apps;
+mod callers;
 mod external;
 mod facts;
 mod field;

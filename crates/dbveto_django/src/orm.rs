@@ -3,50 +3,108 @@
 //! the INSERT and UPDATE statements Django runs (`Model._save_table`,
 //! `QuerySet._extract_model_params`).
 
-use dbveto_python_semantic::{Binding, Evaluator, ModuleId, ModuleIndex, ProjectIndex, Scope, Source, Value};
+use dbveto_python_semantic::{bind_arguments, method_in_mro, method_kind, Binding, Evaluator, MethodKind, ModuleId, ModuleIndex, ProjectIndex, Scope, ScopeKind, Source, Value};
 use dbveto_source::Location;
 use dbveto_writes::{Arg, Literal, TableRef, Write, WriteKind};
 use ruff_python_ast::visitor::{self, Visitor};
 use ruff_python_ast::{self as ast, Expr, Stmt};
 use ruff_text_size::Ranged;
+use rustc_hash::FxHashSet;
 
 use crate::apps::migration_app_dir;
+use crate::callers::{self, CallSites, Callers, ParamKey, Passed};
 use crate::field::OrmDefault;
 use crate::models::{Model, Models};
 use crate::read::{callee_name, class_attribute};
 
 const MAX_DEPTH: u32 = 200;
 
+/// How many times the project is walked to type parameters by their
+/// callers: a parameter passed on to another function is typed one walk
+/// later than its own.
+const MAX_ROUNDS: u32 = 4;
+
 pub fn writes(index: &ProjectIndex<'_>, models: &Models) -> Vec<Write> {
-    use rayon::prelude::*;
     if models.models.is_empty() {
         return Vec::new();
     }
+    let used_as_values = callers::used_as_values(index);
+    let shared_methods = callers::shared_method_names(index);
+    let mut table = Callers::default();
+    let mut round = 1;
+    loop {
+        let (writes, sites) = walk(index, models, &table, &shared_methods);
+        // A module too deep to read whole may call anything: no parameter is typed.
+        let Some(used_as_values) = &used_as_values else { return writes };
+        let next = Callers::new(sites, used_as_values);
+        if round >= MAX_ROUNDS || next.same_as(&table) {
+            return writes;
+        }
+        table = next;
+        round += 1;
+    }
+}
+
+/// One walk over the project's modules with parameters typed by `callers`:
+/// the writes, and what the call sites pass.
+fn walk<'p>(index: &'p ProjectIndex<'_>, models: &'p Models, callers: &Callers<'p>, shared_methods: &FxHashSet<String>) -> (Vec<Write>, CallSites<'p>) {
+    use rayon::prelude::*;
     index
         .modules
         .par_iter()
         .filter(|m| migration_app_dir(&m.file.path).is_none())
-        .flat_map_iter(|module| {
-            let mut walker =
-                Walker { ev: Evaluator::new(index), module, models, scopes: Vec::new(), bodies: vec![module.body], functions: Vec::new(), depth: 0, out: Vec::new() };
+        .map(|module| {
+            let mut walker = Walker {
+                ev: Evaluator::new(index),
+                module,
+                models,
+                callers,
+                shared_methods,
+                scopes: Vec::new(),
+                bodies: vec![module.body],
+                containers: Vec::new(),
+                depth: 0,
+                out: Vec::new(),
+                sites: CallSites::default(),
+            };
             walker.body(module.body);
-            walker.out
+            (walker.out, walker.sites)
         })
-        .collect()
+        .reduce(
+            || (Vec::new(), CallSites::default()),
+            |(mut writes, mut sites), (more, other)| {
+                writes.extend(more);
+                sites.extend(other);
+                (writes, sites)
+            },
+        )
 }
 
-struct Walker<'p, 'a> {
+/// A class or function being walked.
+#[derive(Clone, Copy)]
+enum Container<'a> {
+    Class(&'a ast::StmtClassDef),
+    Function(&'a ast::StmtFunctionDef),
+}
+
+struct Walker<'t, 'p, 'a> {
     ev: Evaluator<'p, 'a>,
     module: &'p ModuleIndex<'a>,
     models: &'p Models,
+    /// Parameters typed by their callers (the previous walk's call sites).
+    callers: &'t Callers<'p>,
+    /// Method names more than one class defines.
+    shared_methods: &'t FxHashSet<String>,
     scopes: Vec<Scope<'a>>,
     /// The bodies of the module and the functions being walked, innermost
     /// last: where attribute assignments before a `save()` are looked for.
     bodies: Vec<&'a [Stmt]>,
-    /// The functions being walked, innermost last.
-    functions: Vec<&'a ast::StmtFunctionDef>,
+    /// The classes and functions being walked, innermost last; one for
+    /// each scope that is not hidden.
+    containers: Vec<Container<'a>>,
     depth: u32,
     out: Vec<Write>,
+    sites: CallSites<'p>,
 }
 
 /// Values given for fields, by field (or attname) name; `rest` is set when
@@ -57,7 +115,7 @@ struct Given {
     rest: bool,
 }
 
-impl<'p, 'a> Walker<'p, 'a> {
+impl<'p, 'a> Walker<'_, 'p, 'a> {
     fn body(&mut self, body: &'a [Stmt]) {
         for stmt in body {
             self.visit_stmt(stmt);
@@ -325,6 +383,15 @@ impl<'p, 'a> Walker<'p, 'a> {
                     return;
                 }
             },
+            // `self.host.save()` of an object `__init__` loaded.
+            Expr::Attribute(member) => {
+                if let Some(model) = self.member_model(member) {
+                    let path = format!("self.{}", member.attr);
+                    let set = self.attributes_set(&path, call.start());
+                    self.save_loaded_with(call, model, &path, set, location);
+                }
+                return;
+            }
             _ => return,
         };
         let set = match name {
@@ -449,7 +516,8 @@ impl<'p, 'a> Walker<'p, 'a> {
     /// (`get_object_or_404(M, ...)`, `M.objects.get(...)`, an element of
     /// `M.objects.filter(...)`, a parameter annotated `M`), all of one model.
     fn loaded_model(&mut self, name: &str) -> Option<&'p Model> {
-        let sources: Vec<Source<'a>> = self.scopes.iter().rev().map(|s| s.bindings.sources(name)).find(|s| !s.is_empty())?.to_vec();
+        let (scope, sources) = self.scopes.iter().enumerate().rev().map(|(i, s)| (i, s.bindings.sources(name))).find(|(_, s)| !s.is_empty())?;
+        let sources: Vec<Source<'a>> = sources.to_vec();
         let mut found: Option<&'p Model> = None;
         for source in sources {
             let model = match source {
@@ -460,7 +528,10 @@ impl<'p, 'a> Walker<'p, 'a> {
                 },
                 Source::Element(iterable) => self.queryset_model(iterable)?,
                 Source::Annotated(annotation) => self.model_of(annotation)?,
-                Source::Parameter if name == "instance" => self.signal_sender()?,
+                Source::Parameter => match self.signal_sender().filter(|_| name == "instance") {
+                    Some(model) => model,
+                    None => self.callers.model(&self.parameter(scope, name)?)?,
+                },
                 _ => return None,
             };
             if found.is_some_and(|f| !std::ptr::eq(f, model)) {
@@ -471,11 +542,140 @@ impl<'p, 'a> Walker<'p, 'a> {
         found
     }
 
+    /// The parameter `name` of the function whose scope is `self.scopes[scope]`.
+    fn parameter(&self, scope: usize, name: &str) -> Option<ParamKey> {
+        let containers = self.scopes.get(..=scope)?.iter().filter(|s| s.kind != ScopeKind::Hidden).count();
+        match self.containers.get(containers.checked_sub(1)?)? {
+            Container::Function(def) => Some((self.id(), def.start().to_u32(), name.to_string())),
+            Container::Class(_) => None,
+        }
+    }
+
+    /// The innermost function being walked.
+    fn function(&self) -> Option<&'a ast::StmtFunctionDef> {
+        self.containers.iter().rev().find_map(|c| match c {
+            Container::Function(f) => Some(*f),
+            Container::Class(_) => None,
+        })
+    }
+
+    /// The class whose method is being walked, when the innermost function
+    /// is one of its methods (what `self` and `cls` are bound to there).
+    fn enclosing_class(&self) -> Option<&'a ast::StmtClassDef> {
+        match self.containers.as_slice() {
+            [.., Container::Class(class), Container::Function(_)] => Some(*class),
+            _ => None,
+        }
+    }
+
+    /// What a call of one of the repository's functions passes to each of
+    /// its parameters, for the next walk's [`Callers`].
+    fn record_call(&mut self, call: &'a ast::ExprCall) {
+        let Some((module, def, bound_first)) = self.callee(call) else { return };
+        for (param, arg) in bind_arguments(def, call, bound_first) {
+            let model = arg.and_then(|arg| self.object_model(arg));
+            let param = (module, def.start().to_u32(), param.to_string());
+            self.sites.passed.push(Passed { param, function: def.name.to_string(), model });
+        }
+    }
+
+    /// The function of the repository a call runs, where dbveto can tell,
+    /// and whether its first parameter is bound to the receiver. A method
+    /// called on something else is recorded as unresolved.
+    fn callee(&mut self, call: &'a ast::ExprCall) -> Option<(ModuleId, &'a ast::StmtFunctionDef, bool)> {
+        let chain: Vec<&Scope<'a>> = self.scopes.iter().collect();
+        let module = self.id();
+        match call.func.as_ref() {
+            Expr::Name(_) => match self.ev.eval(module, &chain, &call.func)? {
+                Value::Function { module, def } => Some((module, def, false)),
+                _ => None,
+            },
+            Expr::Attribute(method) => {
+                let name = method.attr.as_str();
+                let found = match method.value.as_ref() {
+                    Expr::Name(receiver) if matches!(receiver.id.as_str(), "self" | "cls") => self
+                        .enclosing_class()
+                        .filter(|_| !self.shared_methods.contains(name))
+                        .and_then(|class| method_in_mro(&mut self.ev, module, class, name))
+                        .map(|(m, def)| (m, def, method_kind(def) != MethodKind::Static)),
+                    receiver => match self.ev.eval(module, &chain, receiver) {
+                        Some(Value::Class { module: owner, class }) if !self.shared_methods.contains(name) => {
+                            method_in_mro(&mut self.ev, owner, class, name).map(|(m, def)| (m, def, method_kind(def) == MethodKind::Class))
+                        }
+                        Some(Value::Module(_)) => match self.ev.eval(module, &chain, &call.func) {
+                            Some(Value::Function { module, def }) => Some((module, def, false)),
+                            _ => None,
+                        },
+                        _ => None,
+                    },
+                };
+                if found.is_none() {
+                    self.sites.unresolved.insert(name.to_string());
+                }
+                found
+            }
+            _ => None,
+        }
+    }
+
+    /// The model of the object an argument is, when it is one loaded from
+    /// the database.
+    fn object_model(&mut self, arg: &'a Expr) -> Option<&'p Model> {
+        match arg {
+            Expr::Name(name) => self.loaded_model(name.id.as_str()),
+            Expr::Call(call) => self.loaded_by(call),
+            Expr::Await(awaited) => match awaited.value.as_ref() {
+                Expr::Call(call) => self.loaded_by(call),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// `self.host` in a method, when its class's own `__init__` assigns it
+    /// an object loaded from the database and no other method of the class
+    /// assigns it: that object's model.
+    fn member_model(&mut self, member: &'a ast::ExprAttribute) -> Option<&'p Model> {
+        if !matches!(member.value.as_ref(), Expr::Name(receiver) if receiver.id.as_str() == "self") {
+            return None;
+        }
+        let class = self.enclosing_class()?;
+        let attr = member.attr.as_str();
+        let init = class.body.iter().filter_map(Stmt::as_function_def_stmt).find(|f| f.name.as_str() == "__init__")?;
+        let mut values = Vec::new();
+        for method in class.body.iter().filter_map(Stmt::as_function_def_stmt) {
+            let assigned = dbveto_python_semantic::member_assignments(&method.body, "self", attr)?;
+            if !std::ptr::eq(method, init) && !assigned.is_empty() {
+                return None;
+            }
+            if std::ptr::eq(method, init) {
+                values = assigned;
+            }
+        }
+        if values.is_empty() {
+            return None;
+        }
+        // The values are read where `__init__` runs: its own scope.
+        let scopes = std::mem::replace(&mut self.scopes, vec![self.module.class_body_scope(class), self.module.function_scope(init)]);
+        let containers = std::mem::replace(&mut self.containers, vec![Container::Class(class), Container::Function(init)]);
+        let mut found: Option<&'p Model> = None;
+        let mut all = true;
+        for value in values {
+            match self.object_model(value) {
+                Some(model) if found.is_none_or(|f| std::ptr::eq(f, model)) => found = Some(model),
+                _ => all = false,
+            }
+        }
+        self.scopes = scopes;
+        self.containers = containers;
+        found.filter(|_| all)
+    }
+
     /// The `sender=` model of a `@receiver(signal, sender=Model)` on the
     /// innermost function: its `instance` is an object of that model, saved
     /// already (`post_save`) or about to be.
     fn signal_sender(&mut self) -> Option<&'p Model> {
-        let function = *self.functions.last()?;
+        let function = self.function()?;
         for decorator in &function.decorator_list {
             let Expr::Call(call) = &decorator.expression else { continue };
             let is_receiver = callee_name(&call.func) == Some("receiver");
@@ -531,6 +731,7 @@ impl<'p, 'a> Walker<'p, 'a> {
     }
 
     fn call(&mut self, call: &'a ast::ExprCall) {
+        self.record_call(call);
         // `obj.save` passed as a callable: `asyncio.to_thread(obj.save,
         // ...)` calls it with the rest of the arguments,
         // `sync_to_async(obj.save)(...)` with those of the outer call.
@@ -643,7 +844,7 @@ fn write(model: &Model, kind: WriteKind, columns: Vec<String>, values: Vec<Arg>,
     }
 }
 
-impl<'a> Visitor<'a> for Walker<'_, 'a> {
+impl<'a> Visitor<'a> for Walker<'_, '_, 'a> {
     fn visit_stmt(&mut self, stmt: &'a Stmt) {
         if self.depth >= MAX_DEPTH {
             return;
@@ -654,16 +855,18 @@ impl<'a> Visitor<'a> for Walker<'_, 'a> {
                 let scope = self.module.function_scope(function);
                 self.scopes.push(scope);
                 self.bodies.push(&function.body);
-                self.functions.push(function);
+                self.containers.push(Container::Function(function));
                 self.body(&function.body);
-                self.functions.pop();
+                self.containers.pop();
                 self.bodies.pop();
                 self.scopes.pop();
             }
             Stmt::ClassDef(class) => {
                 let scope = self.module.class_body_scope(class);
                 self.scopes.push(scope);
+                self.containers.push(Container::Class(class));
                 self.body(&class.body);
+                self.containers.pop();
                 self.scopes.pop();
             }
             _ => visitor::walk_stmt(self, stmt),

@@ -268,6 +268,7 @@ impl<'p, 'a> Resolver<'p, 'a> {
                     return self.expr_at(&outer, value, depth + 1);
                 }
                 Some(Binding::Class(class)) => return Some(Target::Class(cx.module, class)),
+                Some(Binding::Function(def)) => return self.defs.of_def(cx.module, def).map(Target::Function),
                 Some(Binding::Import(import)) => return self.import(cx.module, import, depth + 1),
                 Some(Binding::Opaque) => return None,
             }
@@ -287,6 +288,7 @@ impl<'p, 'a> Resolver<'p, 'a> {
                 self.expr_at(&Context { module, scopes: &[], locals: &empty }, value, depth + 1)
             }
             Some(Binding::Class(class)) => Some(Target::Class(module, class)),
+            Some(Binding::Function(def)) => self.defs.of_def(module, def).map(Target::Function),
             Some(Binding::Import(import)) => self.import(module, import, depth + 1),
             Some(Binding::Opaque) | Some(Binding::Global) => self.defs.module_function(module, name).map(Target::Function),
             None => index.bindings.star_imports.iter().rev().find_map(|star| {

@@ -55,6 +55,8 @@ pub enum Binding<'a> {
     /// `NAME = value`, `NAME: T = value`.
     Value(&'a Expr),
     Class(&'a ast::StmtClassDef),
+    /// `def NAME`, bound once in its scope.
+    Function(&'a ast::StmtFunctionDef),
     Import(Import),
     /// `global NAME` in a function: the module's binding applies.
     Global,
@@ -316,7 +318,7 @@ impl<'a> Visitor<'a> for Collector<'a, '_> {
         self.depth += 1;
         match stmt {
             // Their bodies are scopes of their own.
-            Stmt::FunctionDef(function) => self.bind(function.name.as_str(), Binding::Opaque),
+            Stmt::FunctionDef(function) => self.bind(function.name.as_str(), Binding::Function(function)),
             Stmt::ClassDef(class) => self.bind(class.name.as_str(), Binding::Class(class)),
             Stmt::Assign(assign) => {
                 for target in &assign.targets {
@@ -495,6 +497,10 @@ mod tests {
             assert!(matches!(b.get("o"), Some(Binding::Import(Import::From { name, .. })) if name == "n"));
             assert_eq!(b.get("H"), Some(&Binding::Opaque));
             assert!(b.assigned_attributes.contains(&("I", "attr")));
+        });
+        bindings_of("def f(): pass\ndef g(): pass\ndef g(): pass\n", |b| {
+            assert!(matches!(b.get("f"), Some(Binding::Function(def)) if def.name.as_str() == "f"));
+            assert_eq!(b.get("g"), Some(&Binding::Opaque));
         });
         bindings_of("import a.b\nimport a.c\n", |b| {
             assert!(matches!(b.get("a"), Some(Binding::Import(Import::Module(p))) if p.dotted == "a"));

@@ -31,6 +31,11 @@ pub enum Value<'a> {
         module: ModuleId,
         class: &'a ast::StmtClassDef,
     },
+    /// A function of the repository, defined once in its scope.
+    Function {
+        module: ModuleId,
+        def: &'a ast::StmtFunctionDef,
+    },
     /// SQLAlchemy's `text("...")`, maybe with `.bindparams(...)`.
     Text(TextClause),
 }
@@ -268,6 +273,7 @@ impl<'p, 'a> Evaluator<'p, 'a> {
         match binding {
             Binding::Value(value) => self.expr(m, scopes, value, depth + 1),
             Binding::Class(class) => Some(Value::Class { module: m, class }),
+            Binding::Function(def) => Some(Value::Function { module: m, def }),
             Binding::Import(Import::Module(path)) => {
                 Some(Value::Module(ModuleRef { path: path.clone(), importer: m }))
             }
@@ -337,7 +343,7 @@ impl<'p, 'a> Evaluator<'p, 'a> {
         match self.expr(m, scopes, &attribute.value, depth + 1)? {
             Value::Module(module) => self.member(&module, name, depth),
             Value::Class { module, class } => self.class_attribute(module, class, name, depth),
-            Value::Const(_) | Value::Text(_) => None,
+            Value::Const(_) | Value::Text(_) | Value::Function { .. } => None,
         }
     }
 

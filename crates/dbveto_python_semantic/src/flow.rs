@@ -61,6 +61,15 @@ impl<'a> AttributeValues<'a> {
     }
 }
 
+/// Whether `e` is the name or dotted path `path` (`obj`, `self.obj`).
+fn is_path(e: &Expr, path: &str) -> bool {
+    match e {
+        Expr::Name(n) => n.id.as_str() == path,
+        Expr::Attribute(a) => path.rsplit_once('.').is_some_and(|(head, attr)| a.attr.as_str() == attr && is_path(&a.value, head)),
+        _ => false,
+    }
+}
+
 fn same(a: Option<&Expr>, b: Option<&Expr>) -> bool {
     match (a, b) {
         (Some(a), Some(b)) => std::ptr::eq(a, b),
@@ -78,8 +87,8 @@ fn join<'a>(a: Option<AttributeValues<'a>>, b: Option<&AttributeValues<'a>>) -> 
     }
 }
 
-/// The values the attributes of `name` may hold when the statement of
-/// `body` that contains `at` runs; `None` if no statement contains it or no
+/// The values the attributes of `name` (a name or a dotted path such as
+/// `self.obj`) may hold when the statement of `body` that contains `at` runs; `None` if no statement contains it or no
 /// path reaches it.
 pub fn attribute_values<'a>(body: &'a [Stmt], name: &str, at: TextSize) -> Option<AttributeValues<'a>> {
     let mut flow = Flow { name, members: Members::Attributes, at, found: None, recording: true };
@@ -118,7 +127,7 @@ struct Flow<'n, 'a> {
 
 impl<'a> Flow<'_, 'a> {
     fn is_name(&self, e: &Expr) -> bool {
-        matches!(e, Expr::Name(n) if n.id.as_str() == self.name)
+        is_path(e, self.name)
     }
 
     /// The state after `body` from `state`; `None` when no path falls through.
@@ -284,7 +293,7 @@ impl<'a> Flow<'_, 'a> {
                     match target {
                         Expr::Attribute(t) if self.is_name(&t.value) => state.set(t.attr.as_str(), Some(&a.value)),
                         // A new object under the name.
-                        Expr::Name(_) if self.is_name(target) => state = AttributeValues::default(),
+                        _ if self.is_name(target) => state = AttributeValues::default(),
                         _ => {}
                     }
                 }
@@ -376,6 +385,17 @@ mod tests {
     #[test]
     fn a_later_assignment_replaces_an_earlier_one() {
         assert_eq!(at_save("obj.s = 'a'\nobj.s = 'b'\nobj.save()\n"), pairs(&[("s", &["'b'"])]));
+    }
+
+    #[test]
+    fn a_dotted_path_is_followed_like_a_name() {
+        let source = "self.obj.s = 'a'\nself.other.s = 'x'\nself.obj = load()\nself.obj.t = 'b'\nself.obj.save()\n";
+        let parsed = ruff_python_parser::parse_module(source).expect("parses");
+        let at = TextSize::try_from(source.find("self.obj.save()").expect("a save")).expect("offset");
+        let values = attribute_values(&parsed.syntax().body, "self.obj", at).expect("reached");
+        let attrs: Vec<&str> = values.attributes.iter().map(|(a, _)| *a).collect();
+        // A new object under the path forgets what the old one was given.
+        assert_eq!(attrs, ["t"]);
     }
 
     #[test]

@@ -96,33 +96,13 @@ impl<'p, 'a> Names<'p, 'a> {
         }
     }
 
-    /// A module-level function of `module` by name, imports followed.
-    pub fn function(&self, module: ModuleId, name: &str) -> Option<(ModuleId, &'a ast::StmtFunctionDef)> {
-        self.function_at(module, name, 0)
-    }
-
-    fn function_at(&self, module: ModuleId, name: &str, hops: u32) -> Option<(ModuleId, &'a ast::StmtFunctionDef)> {
-        if hops > MAX_HOPS {
-            return None;
+    /// A module-level function of `module` by name, imports followed;
+    /// not one defined twice (`if ...: def f` / `else: def f`).
+    pub fn function(&mut self, module: ModuleId, name: &str) -> Option<(ModuleId, &'a ast::StmtFunctionDef)> {
+        match self.eval.global(module, name)? {
+            Value::Function { module, def } => Some((module, def)),
+            _ => None,
         }
-        let index = self.index.module(module)?;
-        if let Some(Binding::Import(Import::From { module: path, name })) = index.bindings.get(name) {
-            let target = self.index.table.lookup(&path.dotted, path.exact, module)?;
-            return self.function_at(target, name, hops + 1);
-        }
-        // Bound more than once (`if ...: def f` / `else: def f`) is opaque.
-        let mut found = None;
-        for stmt in index.body {
-            if let Stmt::FunctionDef(f) = stmt {
-                if f.name.as_str() == name {
-                    if found.is_some() {
-                        return None;
-                    }
-                    found = Some((module, f));
-                }
-            }
-        }
-        found
     }
 
     /// The class `expr` names in the repository.

@@ -1,0 +1,112 @@
+//! The model of a parameter that only its callers tell: `def retire(host):
+//! host.state = "retired"; host.save()` with every call passing a `Host`
+//! loaded from the database.
+//!
+//! A parameter is typed only when every call of its function in the
+//! repository is seen and bound, and all pass objects of one model: a
+//! function whose name is also used as a value (a callback, `f.delay(...)`,
+//! a signal's `connect(f)`) or called where dbveto cannot tell which
+//! function runs (`obj.f(...)` on an unknown object, `super().f(...)`, a
+//! method that another class of the repository also defines) may receive
+//! anything.
+
+use dbveto_python_semantic::{ModuleId, ProjectIndex};
+use ruff_python_ast::{self as ast, Stmt};
+use rustc_hash::{FxHashMap, FxHashSet};
+
+use crate::models::Model;
+
+/// A parameter: the module and offset of its `def`, and its name.
+pub type ParamKey = (ModuleId, u32, String);
+
+/// What one call site passes to one parameter of the function it names:
+/// a model's object loaded from the database, or something else.
+pub struct Passed<'p> {
+    pub param: ParamKey,
+    pub function: String,
+    pub model: Option<&'p Model>,
+}
+
+/// What the call sites of one walk over the project saw.
+#[derive(Default)]
+pub struct CallSites<'p> {
+    pub passed: Vec<Passed<'p>>,
+    /// Names called where the callee could not be told.
+    pub unresolved: FxHashSet<String>,
+}
+
+impl<'p> CallSites<'p> {
+    pub fn extend(&mut self, other: CallSites<'p>) {
+        self.passed.extend(other.passed);
+        self.unresolved.extend(other.unresolved);
+    }
+}
+
+/// The parameters typed by their callers.
+#[derive(Default)]
+pub struct Callers<'p> {
+    params: FxHashMap<ParamKey, &'p Model>,
+}
+
+impl<'p> Callers<'p> {
+    /// The table one walk's call sites make; `used_as_values` holds the
+    /// names the project uses other than as callees.
+    pub fn new(sites: CallSites<'p>, used_as_values: &FxHashSet<String>) -> Self {
+        let mut seen: FxHashMap<ParamKey, Option<&'p Model>> = FxHashMap::default();
+        for Passed { param, function, model } in sites.passed {
+            let fully_seen = !sites.unresolved.contains(&function) && !used_as_values.contains(&function);
+            let model = model.filter(|_| fully_seen);
+            match seen.get_mut(&param) {
+                Some(known) => {
+                    if !matches!((*known, model), (Some(a), Some(b)) if std::ptr::eq(a, b)) {
+                        *known = None;
+                    }
+                }
+                None => {
+                    seen.insert(param, model);
+                }
+            }
+        }
+        Callers { params: seen.into_iter().filter_map(|(k, m)| Some((k, m?))).collect() }
+    }
+
+    pub fn model(&self, key: &ParamKey) -> Option<&'p Model> {
+        self.params.get(key).copied()
+    }
+
+    /// Whether two tables type the same parameters alike.
+    pub fn same_as(&self, other: &Callers<'p>) -> bool {
+        self.params.len() == other.params.len() && self.params.iter().all(|(k, m)| other.params.get(k).is_some_and(|o| std::ptr::eq(*m, *o)))
+    }
+}
+
+/// Every name the project's modules use as a value; `None` when a module
+/// is too deep to be read whole, and no parameter can be typed by callers.
+pub fn used_as_values(index: &ProjectIndex<'_>) -> Option<FxHashSet<String>> {
+    use rayon::prelude::*;
+    let sets: Option<Vec<FxHashSet<String>>> = index
+        .modules
+        .par_iter()
+        .map(|m| dbveto_python_semantic::names_used_as_values(m.body).map(|names| names.into_iter().map(str::to_string).collect()))
+        .collect();
+    Some(sets?.into_iter().flatten().collect())
+}
+
+/// Method names that more than one class of the project defines: a call
+/// of one through `self` may run any of them (an override).
+pub fn shared_method_names(index: &ProjectIndex<'_>) -> FxHashSet<String> {
+    let mut count: FxHashMap<&str, u32> = FxHashMap::default();
+    for module in &index.modules {
+        let mut classes: Vec<(&ast::StmtClassDef, u32)> = module.body.iter().filter_map(Stmt::as_class_def_stmt).map(|c| (c, 0)).collect();
+        while let Some((class, depth)) = classes.pop() {
+            for stmt in &class.body {
+                match stmt {
+                    Stmt::FunctionDef(f) => *count.entry(f.name.as_str()).or_default() += 1,
+                    Stmt::ClassDef(inner) if depth < 8 => classes.push((inner, depth + 1)),
+                    _ => {}
+                }
+            }
+        }
+    }
+    count.into_iter().filter(|(_, n)| *n > 1).map(|(name, _)| name.to_string()).collect()
+}
