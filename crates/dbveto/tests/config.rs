@@ -123,6 +123,7 @@ fn rule_selection_from_the_configuration_and_the_command_line() {
     let rules = |args: &[&str]| {
         let (_, v) = json(args, &dir);
         let mut r: Vec<String> = findings(&v).iter().map(|f| f.split(' ').next().unwrap_or("").to_string()).collect();
+        r.sort();
         r.dedup();
         r
     };

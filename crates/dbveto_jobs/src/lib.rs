@@ -16,6 +16,7 @@ mod routes;
 mod saves;
 mod scan;
 mod transactions;
+mod views;
 
 use std::collections::HashMap;
 
@@ -61,11 +62,13 @@ pub struct Schedule {
 /// indexed Python project; `models` are the Django models it declares.
 pub fn analyze(index: &ProjectIndex<'_>, models: &Models) -> Jobs {
     let defs = defs::Defs::collect(index);
-    let resolver = resolve::Resolver { index, defs: &defs, models };
+    let class_names = index.modules.iter().flat_map(|m| m.body.iter().filter_map(|s| s.as_class_def_stmt()).map(|c| c.name.as_str())).collect();
+    let resolver = resolve::Resolver { index, defs: &defs, models, class_names };
     let scans: Vec<(dbveto_python_semantic::ModuleId, scan::ModuleScan)> = index
         .modules
         .par_iter()
-        .filter(|m| !is_migration(&m.file.path))
+        // Test helpers and generated code are no entry points of the application.
+        .filter(|m| !is_migration(&m.file.path) && !dbveto_python_semantic::is_test_or_generated(&m.file.path, &m.file.text))
         .map(|module| (module.id, scan::Walker::new(&resolver, module).run()))
         .collect();
     let mut graph = Graph::new(&defs);
@@ -89,6 +92,7 @@ pub fn analyze(index: &ProjectIndex<'_>, models: &Models) -> Jobs {
     let mut jobs = Jobs::default();
     let mut flows = Vec::new();
     let mut transactions = transactions::Transactions::default();
+    let unrouted = views::unrouted(&scans);
     for (module, s) in scans {
         flows.extend(s.flows);
         transactions.atomic_requests.extend(s.atomic_requests);
@@ -100,7 +104,9 @@ pub fn analyze(index: &ProjectIndex<'_>, models: &Models) -> Jobs {
             graph.call(caller, callee);
         }
         for (id, kind, detail) in s.entries {
-            graph.entry(id, kind, detail);
+            if !unrouted.contains(&id) {
+                graph.entry(id, kind, detail);
+            }
         }
         for (id, framework, location) in s.decorated {
             graph.decorated(id, framework, location);

@@ -67,6 +67,9 @@ pub struct Resolver<'p, 'a> {
     pub index: &'p ProjectIndex<'a>,
     pub defs: &'p Defs<'a>,
     pub models: &'p Models,
+    /// The names of the project's module-level classes: the only names
+    /// worth resolving to tell which classes are used somewhere.
+    pub class_names: rustc_hash::FxHashSet<&'a str>,
 }
 
 /// Queryset methods that return a queryset of the same model.
@@ -242,6 +245,23 @@ impl<'p, 'a> Resolver<'p, 'a> {
                 Some(Target::Class(m, c)) if !std::ptr::eq(c, class) => self.library_bases(m, c, depth + 1, out),
                 Some(target) => out.extend(target.library()),
                 None => {}
+            }
+        }
+    }
+
+    /// A class of the repository and the repository classes it derives
+    /// from, as (module, offset of the `class` statement).
+    pub fn repository_classes(&self, module: ModuleId, class: &'a ast::StmtClassDef, depth: u32, out: &mut Vec<(ModuleId, u32)>) {
+        let key = (module, ruff_text_size::Ranged::start(class).to_u32());
+        if depth > MAX_DEPTH || out.contains(&key) {
+            return;
+        }
+        out.push(key);
+        let empty = FxHashMap::default();
+        let cx = Context { module, scopes: &[], locals: &empty };
+        for base in class.bases() {
+            if let Some(Target::Class(m, c)) = self.expr_at(&cx, base, depth + 1) {
+                self.repository_classes(m, c, depth + 1, out);
             }
         }
     }

@@ -46,6 +46,11 @@ pub struct ModuleScan {
     /// `ATOMIC_REQUESTS` (`transaction.non_atomic_requests`).
     pub django_views: Vec<FnId>,
     pub non_atomic_views: Vec<FnId>,
+    /// Handlers of view classes, with their class.
+    pub view_handlers: Vec<(FnId, ClassKey)>,
+    /// Classes named as a value somewhere (routed, registered, listed)
+    /// outside their own body, with the repository classes they derive from.
+    pub named_classes: Vec<ClassKey>,
     /// What each assignment to `DATABASES` says of `ATOMIC_REQUESTS`
     /// (`None`: not known statically).
     pub atomic_requests: Vec<Option<bool>>,
@@ -94,6 +99,10 @@ pub struct Walker<'r, 'p, 'a> {
     /// and the assignments to loaded objects not yet saved.
     frames: Vec<Frame<'a>>,
     classes: Vec<ClassKind>,
+    /// The classes being defined, innermost last.
+    class_defs: Vec<&'a ast::StmtClassDef>,
+    /// Inside the bases of a `class` statement.
+    in_bases: u32,
     depth: u32,
 }
 
@@ -105,11 +114,15 @@ struct Frame<'a> {
     atomic: u32,
 }
 
+/// A class of the repository: its module and the offset of its `class` statement.
+pub type ClassKey = (dbveto_python_semantic::ModuleId, u32);
+
 #[derive(Clone, Copy, PartialEq)]
 enum ClassKind {
     /// `django`: a Django or DRF view (`ATOMIC_REQUESTS` applies), and
-    /// `non_atomic`: exempt from it.
-    View { django: bool, non_atomic: bool },
+    /// `non_atomic`: exempt from it. `routed`: the class, when it is routed
+    /// by naming it (an admin class is registered by its model instead).
+    View { django: bool, non_atomic: bool, routed: Option<ClassKey> },
     Command,
     Other,
 }
@@ -125,6 +138,8 @@ impl<'r, 'p, 'a> Walker<'r, 'p, 'a> {
             scopes: Vec::new(),
             frames: vec![frame],
             classes: Vec::new(),
+            class_defs: Vec::new(),
+            in_bases: 0,
             depth: 0,
         }
     }
@@ -406,8 +421,11 @@ impl<'r, 'p, 'a> Walker<'r, 'p, 'a> {
     fn class_entry(&mut self, id: FnId, def: &'a ast::StmtFunctionDef) {
         let name = def.name.as_str();
         match self.classes.last() {
-            Some(&ClassKind::View { django, non_atomic }) if VIEW_HANDLERS.contains(&name) => {
+            Some(&ClassKind::View { django, non_atomic, routed }) if VIEW_HANDLERS.contains(&name) => {
                 self.out.entries.push((id, EntryKind::HttpView, None));
+                if let Some(class) = routed {
+                    self.out.view_handlers.push((id, class));
+                }
                 if django {
                     self.out.django_views.push(id);
                 }
@@ -456,7 +474,27 @@ impl<'r, 'p, 'a> Walker<'r, 'p, 'a> {
             .iter()
             .chain(dispatch_decorators.flatten())
             .any(|d| self.mentions_non_atomic_requests(&d.expression));
-        ClassKind::View { django, non_atomic }
+        let admin = bases.iter().any(|b| b.starts_with("django.contrib.admin."));
+        let routed = (!admin).then(|| (self.module.id, class.start().to_u32()));
+        ClassKind::View { django, non_atomic, routed }
+    }
+
+    /// A name or attribute that may name a class of the repository: the
+    /// class, when it is not one being defined around it.
+    fn named_class(&mut self, expr: &'a Expr) {
+        let name = match expr {
+            Expr::Name(n) => n.id.as_str(),
+            Expr::Attribute(a) => a.attr.as_str(),
+            _ => return,
+        };
+        if self.in_bases > 0 || !self.resolver.class_names.contains(name) {
+            return;
+        }
+        let Some(Target::Class(module, class)) = self.resolve(expr) else { return };
+        if self.class_defs.iter().any(|c| std::ptr::eq(*c, class)) {
+            return;
+        }
+        self.resolver.repository_classes(module, class, 0, &mut self.out.named_classes);
     }
 
     // ---- calls ----
@@ -1101,16 +1139,21 @@ impl<'a> Visitor<'a> for Walker<'_, '_, 'a> {
                 self.function(def);
             }
             Stmt::ClassDef(class) => {
+                // A base is derived from, not routed.
+                self.in_bases += 1;
                 for base in class.bases() {
                     self.visit_expr(base);
                 }
+                self.in_bases -= 1;
                 let kind = self.class_kind(class);
                 self.classes.push(kind);
+                self.class_defs.push(class);
                 self.scopes.push(self.module.class_body_scope(class));
                 for stmt in &class.body {
                     self.visit_stmt(stmt);
                 }
                 self.scopes.pop();
+                self.class_defs.pop();
                 self.classes.pop();
             }
             Stmt::Assign(assign) => {
@@ -1182,6 +1225,10 @@ impl<'a> Visitor<'a> for Walker<'_, '_, 'a> {
             }
             Expr::Lambda(_) | Expr::ListComp(_) | Expr::SetComp(_) | Expr::DictComp(_) | Expr::Generator(_) => {
                 self.lambda_or_comprehension(expr)
+            }
+            Expr::Name(_) | Expr::Attribute(_) => {
+                self.named_class(expr);
+                visitor::walk_expr(self, expr);
             }
             _ => visitor::walk_expr(self, expr),
         }

@@ -278,3 +278,23 @@ app.conf.beat_schedule = {'master': {'task': 'app.tasks.master_sync', 'schedule'
     let entries: Vec<&str> = status.map(|s| s.entry_points.iter().map(|e| e.name.as_str()).collect()).unwrap_or_default();
     assert_eq!(entries, ["sync_fabric"]);
 }
+
+#[test]
+fn views_nothing_routes_and_test_helpers_are_no_entry_points() {
+    let views = "from django.views import View\nfrom .models import Fabric\n\n\
+def touch(pk, value):\n    fabric = Fabric.objects.get(pk=pk)\n    fabric.status = value\n    fabric.save()\n\n\
+class RoutedView(View):\n    def post(self, request, pk):\n        touch(pk, 'a')\n\n\
+class BaseSyncView(View):\n    def post(self, request, pk):\n        touch(pk, 'b')\n\n\
+class ChildSyncView(BaseSyncView):\n    pass\n\n\
+class DeadView(View):\n    def post(self, request, pk):\n        super(DeadView, self).post(request, pk)\n        touch(pk, 'c')\n";
+    let urls = "from django.urls import path\nfrom .views import RoutedView, ChildSyncView\n\n\
+urlpatterns = [\n    path('a/', RoutedView.as_view()),\n    path('b/', ChildSyncView.as_view()),\n]\n";
+    let harness = "from django_rq import job\nfrom app.views import touch\n\n@job('default')\ndef poke(pk):\n    touch(pk, 'd')\n";
+    let routed = [("app/views.py", views), ("app/urls.py", urls), ("scripts/testing/jobs.py", harness)];
+    // A subclass's route runs the handler it inherits; a view nothing
+    // names (its own `super(DeadView, self)` aside) runs under no request.
+    assert_eq!(sites(&facts_of(&routed), "status"), ["ReadModifyWrite touch [HttpView BaseSyncView.post, HttpView RoutedView.post]"]);
+    // Without any routing dbveto can see, every view may be routed.
+    let unseen = [("app/views.py", views)];
+    assert_eq!(sites(&facts_of(&unseen), "status"), ["ReadModifyWrite touch [HttpView BaseSyncView.post, HttpView DeadView.post, HttpView RoutedView.post]"]);
+}

@@ -28,6 +28,7 @@ mod flow;
 mod index;
 mod members;
 mod modules;
+mod origin;
 mod parse;
 mod text;
 
@@ -40,5 +41,6 @@ pub use flow::{attribute_values, dict_entries, AttributeValues};
 pub use index::{ModuleIndex, ProjectIndex};
 pub use members::member_assignments;
 pub use modules::{ModuleId, ModuleName, ModuleTable};
+pub use origin::is_test_or_generated;
 pub use parse::{ParsedModule, ParsedProject};
 pub use text::{string_expr_text, LiteralKey, Text, MAX_TEXT_LEN};

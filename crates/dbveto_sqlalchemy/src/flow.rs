@@ -34,9 +34,9 @@ enum Event {
     IsSession(String),
     Fresh(String),
     Add { session: String, row: Row },
-    Flush { session: String, commit: bool, pending: bool, at: Location, site: Option<Location> },
+    Flush { session: String, commit: bool, pending: bool, read: bool, at: Location, site: Option<Location> },
     Recover { session: String },
-    Use { session: String, at: Location, site: Option<Location> },
+    Use { session: String, at: Location, site: Option<Location>, pends: bool },
     /// A block whose context manager rolls the session back when an error
     /// leaves it opens, and closes.
     ScopeStart(String),
@@ -128,9 +128,16 @@ impl<'f> Linearizer<'f> {
                 Step::IsSession(k) => out.push(Event::IsSession(self.session(cx, k))),
                 Step::Fresh(k) => out.push(Event::Fresh(self.session(cx, k))),
                 Step::Add { session, row, .. } => out.push(Event::Add { session: self.session(cx, session), row: row.clone() }),
-                Step::Flush { session, commit, pending, at } => out.push(Event::Flush { session: self.session(cx, session), commit: *commit, pending: *pending, at: at.clone(), site: cx.site.clone() }),
+                Step::Flush { session, commit, pending, read, at } => out.push(Event::Flush {
+                    session: self.session(cx, session),
+                    commit: *commit,
+                    pending: *pending,
+                    read: *read,
+                    at: at.clone(),
+                    site: cx.site.clone(),
+                }),
                 Step::Recover { session, .. } => out.push(Event::Recover { session: self.session(cx, session) }),
-                Step::Use { session, at } => out.push(Event::Use { session: self.session(cx, session), at: at.clone(), site: cx.site.clone() }),
+                Step::Use { session, at, pends } => out.push(Event::Use { session: self.session(cx, session), at: at.clone(), site: cx.site.clone(), pends: *pends }),
                 Step::Scoped { session, body } => {
                     let session = self.session(cx, session);
                     out.push(Event::ScopeStart(session.clone()));
@@ -168,7 +175,7 @@ impl<'f> Linearizer<'f> {
                 Step::Try { body, handlers, orelse, finally } => {
                     let start = out.len();
                     self.steps(body, cx, out, deferred);
-                    let worked = work_that_may_fail(&out[start..]);
+                    let worked = work_that_may_fail(&out[start..], unflushed(&out[..start]));
                     // The body raised nothing.
                     self.steps(orelse, cx, out, deferred);
                     for handler in handlers {
@@ -216,11 +223,14 @@ impl<'f> Linearizer<'f> {
 }
 
 /// Per session, the work of a `try` body that may fail with a database
-/// error and reach its handlers: its last flush (a commit, a statement,
-/// a read that autoflushes; `add()` and `delete()` send nothing). Work inside a block
-/// that rolls its session back when the error leaves it (a savepoint, a
-/// `with` of its own) has been recovered before any handler runs.
-fn work_that_may_fail(events: &[Event]) -> Vec<(String, Location)> {
+/// error and reach its handlers: its last flush (a commit, a statement, a
+/// read that autoflushes objects added and not yet sent; `add()` and
+/// `delete()` send nothing, and a read with nothing to send fails only as
+/// a read, which this rule does not count). Work inside a block that rolls
+/// its session back when the error leaves it (a savepoint, a `with` of its
+/// own) has been recovered before any handler runs. `unflushed` holds the
+/// sessions with objects added before the `try` and not yet sent.
+fn work_that_may_fail(events: &[Event], mut unflushed: HashSet<String>) -> Vec<(String, Location)> {
     let mut worked: Vec<(String, Location)> = Vec::new();
     let mut scopes: HashMap<&String, u32> = HashMap::new();
     // Sessions whose pending objects a block just flushed: a `commit()`
@@ -237,14 +247,31 @@ fn work_that_may_fail(events: &[Event]) -> Vec<(String, Location)> {
                     *n = n.saturating_sub(1);
                 }
                 flushed.insert(s);
+                unflushed.remove(s);
                 continue;
             }
-            Event::Add { session, .. } | Event::Use { session, .. } => {
+            Event::Add { session, .. } => {
                 flushed.remove(session);
+                unflushed.insert(session.clone());
                 continue;
             }
+            Event::Use { session, pends, .. } => {
+                flushed.remove(session);
+                if *pends {
+                    unflushed.insert(session.clone());
+                }
+                continue;
+            }
+            Event::Recover { session } | Event::Fresh(session) => {
+                unflushed.remove(session);
+                continue;
+            }
+            Event::Flush { session, read: true, .. } if !unflushed.contains(session) => continue,
             Event::Flush { session, pending: true, .. } if flushed.contains(session) => continue,
-            Event::Flush { session, at, .. } => (session, at),
+            Event::Flush { session, at, .. } => {
+                unflushed.remove(session);
+                (session, at)
+            }
             _ => continue,
         };
         if scopes.get(session).is_some_and(|&n| n > 0) {
@@ -256,6 +283,24 @@ fn work_that_may_fail(events: &[Event]) -> Vec<(String, Location)> {
         }
     }
     worked
+}
+
+/// The sessions that hold objects added and not yet sent at the end of
+/// `events`.
+fn unflushed(events: &[Event]) -> HashSet<String> {
+    let mut pending = HashSet::new();
+    for e in events {
+        match e {
+            Event::Add { session, .. } | Event::Use { session, pends: true, .. } => {
+                pending.insert(session.clone());
+            }
+            Event::Flush { session, .. } | Event::Recover { session } | Event::Fresh(session) | Event::ScopeEnd(session) => {
+                pending.remove(session);
+            }
+            _ => {}
+        }
+    }
+    pending
 }
 
 fn linearize(flows: &HashMap<FnKey, Flow>, root: FnKey, loop_iterations: usize) -> (Vec<Event>, HashMap<String, String>) {
@@ -330,7 +375,7 @@ fn follow_swallowed(
             }
             Event::Add { session, row } => (session, row.at.clone()),
             Event::Flush { session, at, site, .. } => (session, site.clone().unwrap_or_else(|| at.clone())),
-            Event::Use { session, at, site } => (session, site.clone().unwrap_or_else(|| at.clone())),
+            Event::Use { session, at, site, .. } => (session, site.clone().unwrap_or_else(|| at.clone())),
             Event::IsSession(_) | Event::ScopeStart(_) | Event::ScopeEnd(_) => continue,
         };
         if let Some((handler, work)) = failed.remove(session) {

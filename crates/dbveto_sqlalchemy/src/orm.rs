@@ -52,11 +52,15 @@ pub enum Step {
     Scoped { session: String, body: Vec<Step> },
     Add { session: String, row: Row },
     /// `pending`: it sends only what is pending (`flush()`, `commit()`),
-    /// not a statement of its own.
-    Flush { session: String, commit: bool, pending: bool, at: Location },
+    /// not a statement of its own. `read`: a read (`query()`, `get()`,
+    /// `execute(select(...))`), which sends pending objects first
+    /// (autoflush) and else fails only as a read.
+    Flush { session: String, commit: bool, pending: bool, read: bool, at: Location },
     /// `rollback()` or `close()`.
     Recover { session: String },
-    Use { session: String, at: Location },
+    /// `pends`: it leaves work for the next flush (`add()` of an object
+    /// dbveto does not read, `delete()`).
+    Use { session: String, at: Location, pends: bool },
     /// `closure`: the callee is a function nested in this one, whose free
     /// names are this function's.
     Call { callee: FnKey, args: Vec<(String, String)>, self_receiver: bool, closure: bool, at: Location },
@@ -108,7 +112,7 @@ pub fn extract(index: &ProjectIndex<'_>, models: &Models) -> Extracted {
     let parts: Vec<Extracted> = index
         .modules
         .par_iter()
-        .filter(|m| !crate::alembic::is_migration_code(&migrations, &m.file.path) && !is_test_or_generated(&m.file.path, &m.file.text))
+        .filter(|m| !crate::alembic::is_migration_code(&migrations, &m.file.path) && !dbveto_python_semantic::is_test_or_generated(&m.file.path, &m.file.text))
         .map(|module| {
             let mut out = Extracted::default();
             let mut names = Names::new(index);
@@ -157,6 +161,21 @@ const ORM_ONLY: &[&str] = &["add_all", "bulk_save_objects", "bulk_insert_mapping
 const ORM_WITH_ARGUMENT: &[&str] = &["query", "scalars"];
 /// Other methods of a session: work on it, if the receiver is one.
 const SESSION_METHODS: &[&str] = &["delete", "begin", "get", "scalar", "refresh", "execute"];
+/// `select(...)`, maybe refined (`select(M).where(...).limit(1)`): a read.
+fn is_select(expr: &Expr) -> bool {
+    let mut current = expr;
+    for _ in 0..32 {
+        let Expr::Call(call) = current else { return false };
+        match call.func.as_ref() {
+            Expr::Name(n) => return n.id.as_str() == "select",
+            Expr::Attribute(a) if a.attr.as_str() == "select" => return matches!(a.value.as_ref(), Expr::Name(m) if m.id.as_str() == "sqlalchemy" || m.id.as_str() == "sa"),
+            Expr::Attribute(a) => current = &a.value,
+            _ => return false,
+        }
+    }
+    false
+}
+
 /// Methods that read through a session: they autoflush pending objects.
 const AUTOFLUSHING: &[&str] = &["query", "execute", "scalars", "scalar", "get", "refresh"];
 
@@ -655,7 +674,7 @@ impl<'w, 'p, 'a> Walker<'w, 'p, 'a> {
         match name {
             "add" => {
                 let Some(row) = first.and_then(|a| self.row_of(a)) else {
-                    steps.push(Step::Use { session, at });
+                    steps.push(Step::Use { session, at, pends: true });
                     self.helper_call(call, Some(method), steps);
                     return;
                 };
@@ -672,7 +691,7 @@ impl<'w, 'p, 'a> Walker<'w, 'p, 'a> {
                     steps.push(Step::Add { session: session.clone(), row });
                 }
                 if mode == Mode::Bulk {
-                    steps.push(Step::Flush { session, commit: false, pending: false, at });
+                    steps.push(Step::Flush { session, commit: false, pending: false, read: false, at });
                 }
             }
             "merge" => {
@@ -694,13 +713,13 @@ impl<'w, 'p, 'a> Walker<'w, 'p, 'a> {
                         }
                     }
                 }
-                steps.push(Step::Flush { session, commit: false, pending: false, at });
+                steps.push(Step::Flush { session, commit: false, pending: false, read: false, at });
             }
-            "flush" | "commit" => steps.push(Step::Flush { session, commit: name == "commit", pending: true, at }),
+            "flush" | "commit" => steps.push(Step::Flush { session, commit: name == "commit", pending: true, read: false, at }),
             // Sent at once, as `bulk_save_objects`.
             "bulk_update_mappings" => {
                 steps.push(Step::IsSession(session.clone()));
-                steps.push(Step::Flush { session, commit: false, pending: false, at });
+                steps.push(Step::Flush { session, commit: false, pending: false, read: false, at });
             }
             "rollback" | "close" | "remove" => steps.push(Step::Recover { session }),
             "execute" => {
@@ -708,21 +727,22 @@ impl<'w, 'p, 'a> Walker<'w, 'p, 'a> {
                 if let Some(row) = first.and_then(|a| self.insert_row(a)) {
                     steps.push(Step::Add { session: session.clone(), row });
                 }
-                steps.push(Step::Flush { session, commit: false, pending: false, at });
+                let read = first.is_some_and(is_select);
+                steps.push(Step::Flush { session, commit: false, pending: false, read, at });
             }
             _ if AUTOFLUSHING.contains(&name) => {
                 if ORM_WITH_ARGUMENT.contains(&name) && first.is_some_and(|a| self.is_orm_argument(a)) {
                     steps.push(Step::IsSession(session.clone()));
                 }
-                steps.push(Step::Flush { session, commit: false, pending: false, at });
+                steps.push(Step::Flush { session, commit: false, pending: false, read: true, at });
             }
             _ if ORM_ONLY.contains(&name) => {
                 steps.push(Step::IsSession(session.clone()));
-                steps.push(Step::Use { session, at });
+                steps.push(Step::Use { session, at, pends: false });
             }
             _ => {
                 if SESSION_METHODS.contains(&name) {
-                    steps.push(Step::Use { session, at });
+                    steps.push(Step::Use { session, at, pends: name == "delete" });
                 }
                 self.helper_call(call, Some(method), steps)
             }
@@ -995,18 +1015,6 @@ fn path_or_subscript(expr: &Expr) -> Option<String> {
         Expr::StringLiteral(s) => Some(s.value.to_str().to_string()),
         other => path(other),
     }
-}
-
-/// Code whose writes are not the application's: helpers in a test folder
-/// (test files themselves are not read at all), and generated Python (a
-/// parser generator's `self.query()` is no session).
-fn is_test_or_generated(path: &str, text: &str) -> bool {
-    let in_tests = path.split('/').rev().skip(1).any(|dir| matches!(dir, "tests" | "test" | "testing" | "testutils"));
-    let head = text.lines().take(5).any(|l| {
-        let l = l.trim_start_matches('#').trim().to_ascii_lowercase();
-        (l.starts_with("generated from") || l.starts_with("code generated") || l.starts_with("autogenerated") || l.starts_with("auto-generated")) && !l.contains("alembic")
-    });
-    in_tests || head
 }
 
 /// The class of a module's body that starts at `offset`.

@@ -19,8 +19,11 @@ Only what can go wrong is counted:
   another library's or the application's own exception class never
   catches one: SQLAlchemy wraps every driver error in a `DBAPIError`. A
   handler after `except DBAPIError: raise` sees none;
-- the work must send something: a flush, a commit, a statement, a read
-  that autoflushes (`add()` and `delete()` send nothing);
+- the work must send something that can fail as a write: a flush, a
+  commit, a statement, or a read (`query()`, `get()`,
+  `execute(select(...))`) that autoflushes objects added and not yet sent
+  (`add()` and `delete()` send nothing; a read with nothing pending fails
+  only as a read);
 - work inside `with session.begin_nested():`, `with session.begin():` or
   `with Session() as s:` was rolled back by the block when the error left
   it; `savepoint.rollback()` recovers too;

@@ -16,8 +16,13 @@ changes it in Python and saves it, and the writers do not all write one
 constant, nor one copy of the value of the object whose method saves
 (`child.site = self.site` in `Device.save()`). A management command is
 not counted: it runs when a person or a scheduler dbveto does not see runs
-it. The columns one statement writes from the same entry points are one
-finding. A row loaded with
+it. Nor is a view class that nothing in the repository names (no
+`path(..., SyncView.as_view())`, no `router.register(..., SyncViewSet)`,
+no list of views): it serves no request. The handlers a named subclass
+inherits are counted; when dbveto sees no view named at all, every view
+is. Code in a test folder (`tests/`, `testing/`) and generated code hold
+no entry points of the application. The columns one statement writes
+from the same entry points are one finding. A row loaded with
 `select_for_update()` where no transaction is open (no
 `transaction.atomic()` around the load or around every call that leads to
 it, and not a Django view under `ATOMIC_REQUESTS`) counts as such a write:
