@@ -475,7 +475,11 @@ impl<'r, 'p, 'a> Walker<'r, 'p, 'a> {
             .chain(dispatch_decorators.flatten())
             .any(|d| self.mentions_non_atomic_requests(&d.expression));
         let admin = bases.iter().any(|b| b.starts_with("django.contrib.admin."));
-        let routed = (!admin).then(|| (self.module.id, class.start().to_u32()));
+        // A class decorated by anything but a view decorator may be
+        // registered by it (`@register_model_view(Device)`): it is not
+        // judged unrouted.
+        let registered = class.decorator_list.iter().any(|d| !is_view_decorator(&d.expression));
+        let routed = (!admin && !registered).then(|| (self.module.id, class.start().to_u32()));
         ClassKind::View { django, non_atomic, routed }
     }
 
@@ -1234,6 +1238,23 @@ impl<'a> Visitor<'a> for Walker<'_, '_, 'a> {
         }
         self.depth -= 1;
     }
+}
+
+/// A decorator that wraps a view and registers nothing:
+/// `@method_decorator(login_required, name="dispatch")`, `@csrf_exempt`.
+fn is_view_decorator(expr: &Expr) -> bool {
+    let callee = match expr {
+        Expr::Call(call) => call.func.as_ref(),
+        other => other,
+    };
+    let name = match callee {
+        Expr::Name(n) => n.id.as_str(),
+        Expr::Attribute(a) => a.attr.as_str(),
+        _ => return false,
+    };
+    matches!(name, "method_decorator" | "login_required" | "csrf_exempt" | "permission_required" | "never_cache" | "cache_page" | "transaction_atomic")
+        || name.starts_with("require_")
+        || name.starts_with("vary_on_")
 }
 
 /// `DATABASES[...]`, `DATABASES[...][...]`.

@@ -100,6 +100,26 @@ pub fn handlers_catch<'a>(eval: &mut Evaluator<'_, 'a>, module: ModuleId, scopes
         .collect()
 }
 
+/// Whether an `except` clause's types name one of SQLAlchemy's database
+/// errors (`SQLAlchemyError`, `OperationalError`, ...; not `Exception` nor
+/// a bare `except:`): its author expects the work in the `try` to fail in
+/// the database, a read included.
+pub fn names_database_error(type_: Option<&Expr>) -> bool {
+    let Some(type_) = type_ else { return false };
+    let items: Vec<&Expr> = match type_ {
+        Expr::Tuple(t) => t.elts.iter().collect(),
+        other => vec![other],
+    };
+    items.iter().any(|e| {
+        let name = match e {
+            Expr::Name(n) => n.id.as_str(),
+            Expr::Attribute(a) => a.attr.as_str(),
+            _ => return false,
+        };
+        CATCH_ALL.contains(&name) || CATCH_SOME.contains(&name)
+    })
+}
+
 /// Calls that never return: they raise (`abort(404)` raises an
 /// `HTTPException`, click's `ctx.exit(1)` an `Exit`, `self.fail()` an
 /// `AssertionError`) or end the process (`sys.exit`, `os._exit`).

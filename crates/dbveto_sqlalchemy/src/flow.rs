@@ -175,16 +175,19 @@ impl<'f> Linearizer<'f> {
                 Step::Try { body, handlers, orelse, finally } => {
                     let start = out.len();
                     self.steps(body, cx, out, deferred);
-                    let worked = work_that_may_fail(&out[start..], unflushed(&out[..start]));
+                    let pending = unflushed(&out[..start]);
+                    let writes = work_that_may_fail(&out[start..], pending.clone(), false);
+                    let reads_too = work_that_may_fail(&out[start..], pending, true);
                     // The body raised nothing.
                     self.steps(orelse, cx, out, deferred);
                     for handler in handlers {
+                        let worked = if handler.expects_database_error { &reads_too } else { &writes };
                         let swallows = handler.catches >= Catches::Some && !handler.raises;
                         let leaves = handler.raises || handler.returns;
                         let mut side = Vec::new();
                         let path = if leaves { &mut side } else { &mut *out };
                         if swallows {
-                            for (session, work) in &worked {
+                            for (session, work) in worked {
                                 path.push(Event::Swallow { session: session.clone(), handler: handler.at.clone(), work: work.clone() });
                             }
                         }
@@ -226,11 +229,12 @@ impl<'f> Linearizer<'f> {
 /// error and reach its handlers: its last flush (a commit, a statement, a
 /// read that autoflushes objects added and not yet sent; `add()` and
 /// `delete()` send nothing, and a read with nothing to send fails only as
-/// a read, which this rule does not count). Work inside a block that rolls
+/// a read, counted only when `reads_fail`: the handler expects a database
+/// error by name). Work inside a block that rolls
 /// its session back when the error leaves it (a savepoint, a `with` of its
 /// own) has been recovered before any handler runs. `unflushed` holds the
 /// sessions with objects added before the `try` and not yet sent.
-fn work_that_may_fail(events: &[Event], mut unflushed: HashSet<String>) -> Vec<(String, Location)> {
+fn work_that_may_fail(events: &[Event], mut unflushed: HashSet<String>, reads_fail: bool) -> Vec<(String, Location)> {
     let mut worked: Vec<(String, Location)> = Vec::new();
     let mut scopes: HashMap<&String, u32> = HashMap::new();
     // Sessions whose pending objects a block just flushed: a `commit()`
@@ -266,7 +270,7 @@ fn work_that_may_fail(events: &[Event], mut unflushed: HashSet<String>) -> Vec<(
                 unflushed.remove(session);
                 continue;
             }
-            Event::Flush { session, read: true, .. } if !unflushed.contains(session) => continue,
+            Event::Flush { session, read: true, .. } if !reads_fail && !unflushed.contains(session) => continue,
             Event::Flush { session, pending: true, .. } if flushed.contains(session) => continue,
             Event::Flush { session, at, .. } => {
                 unflushed.remove(session);

@@ -75,6 +75,8 @@ pub struct Handler {
     pub steps: Vec<Step>,
     /// How much of the errors a flush raises its `except` clause catches.
     pub catches: Catches,
+    /// Its types name a database error: a failed read is what it expects.
+    pub expects_database_error: bool,
     /// Every path of the handler raises (re-raises, or raises another
     /// exception).
     pub raises: bool,
@@ -375,7 +377,8 @@ impl<'w, 'p, 'a> Walker<'w, 'p, 'a> {
                 for (h, catches) in t.handlers.iter().zip(catches) {
                     let ast::ExceptHandler::ExceptHandler(h) = h;
                     let handler_steps = self.block(&h.body);
-                    handlers.push(Handler { steps: handler_steps, catches, raises: dbveto_python_semantic::always_raises(&h.body), returns: ends_with_return(&h.body), at: self.location(h) });
+                    let expects_database_error = dbveto_python_semantic::names_database_error(h.type_.as_deref());
+                    handlers.push(Handler { steps: handler_steps, catches, expects_database_error, raises: dbveto_python_semantic::always_raises(&h.body), returns: ends_with_return(&h.body), at: self.location(h) });
                 }
                 let orelse = self.block(&t.orelse);
                 let finally = self.block(&t.finalbody);

@@ -18,7 +18,8 @@ constant, nor one copy of the value of the object whose method saves
 not counted: it runs when a person or a scheduler dbveto does not see runs
 it. Nor is a view class that nothing in the repository names (no
 `path(..., SyncView.as_view())`, no `router.register(..., SyncViewSet)`,
-no list of views): it serves no request. The handlers a named subclass
+no list of views, no decorator on the class that may register it): it
+serves no request. The handlers a named subclass
 inherits are counted; when dbveto sees no view named at all, every view
 is. Code in a test folder (`tests/`, `testing/`) and generated code hold
 no entry points of the application. The columns one statement writes
