@@ -35,89 +35,87 @@ const CATCH_SOME: &[&str] = &[
 /// Bounds the classes of one clause (`except (A, B, ...)`).
 const MAX_TYPES: usize = 64;
 
+/// What one `except` clause catches of the database errors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Clause {
+    pub catches: Catches,
+    /// One of its types is one of SQLAlchemy's database errors (not only
+    /// `Exception` or a bare `except:`): its author expects the work in the
+    /// `try` to fail in the database, a read included.
+    pub names_database_error: bool,
+}
+
 /// What `except <types>:` catches, `None` being a bare `except:`.
-pub fn database_errors<'a>(eval: &mut Evaluator<'_, 'a>, module: ModuleId, scopes: &[&Scope<'a>], types: Option<&'a Expr>) -> Catches {
-    let Some(types) = types else { return Catches::All };
+pub fn database_errors<'a>(eval: &mut Evaluator<'_, 'a>, module: ModuleId, scopes: &[&Scope<'a>], types: Option<&'a Expr>) -> Clause {
+    let Some(types) = types else { return Clause { catches: Catches::All, names_database_error: false } };
     let listed: Vec<&'a Expr> = match types {
         Expr::Tuple(t) => t.elts.iter().take(MAX_TYPES).collect(),
         one => vec![one],
     };
-    listed.into_iter().map(|t| one_type(eval, module, scopes, t)).max().unwrap_or(Catches::Nothing)
+    let mut clause = Clause { catches: Catches::Nothing, names_database_error: false };
+    for t in listed {
+        let (catches, sqlalchemy) = one_type(eval, module, scopes, t);
+        clause.catches = clause.catches.max(catches);
+        clause.names_database_error |= sqlalchemy;
+    }
+    clause
 }
 
-fn one_type<'a>(eval: &mut Evaluator<'_, 'a>, module: ModuleId, scopes: &[&Scope<'a>], expr: &'a Expr) -> Catches {
+/// What one type catches, and whether it is one of SQLAlchemy's errors.
+fn one_type<'a>(eval: &mut Evaluator<'_, 'a>, module: ModuleId, scopes: &[&Scope<'a>], expr: &'a Expr) -> (Catches, bool) {
     if let Expr::Name(name) = expr {
         if eval.is_builtin(module, scopes, name.id.as_str()) {
             return match name.id.as_str() {
-                "Exception" | "BaseException" => Catches::All,
-                _ => Catches::Nothing,
+                "Exception" | "BaseException" => (Catches::All, false),
+                _ => (Catches::Nothing, false),
             };
         }
     }
     match eval.eval(module, scopes, expr) {
         Some(Value::Module(m)) => external(&m.path.dotted),
         // The repository's own exception classes: SQLAlchemy never raises them.
-        Some(Value::Class { .. }) => Catches::Nothing,
-        Some(_) => Catches::Nothing,
-        None => Catches::Unknown,
+        Some(Value::Class { .. }) => (Catches::Nothing, false),
+        Some(_) => (Catches::Nothing, false),
+        None => (Catches::Unknown, false),
     }
 }
 
-/// A class outside the repository, by its dotted path.
-fn external(dotted: &str) -> Catches {
+/// A class outside the repository, by its dotted path: what it catches,
+/// and whether it is one of SQLAlchemy's database errors.
+fn external(dotted: &str) -> (Catches, bool) {
     let (package, last) = (dotted.split('.').next().unwrap_or(dotted), dotted.rsplit('.').next().unwrap_or(dotted));
     // Flask-SQLAlchemy and SQLModel re-export SQLAlchemy's names.
     if !matches!(package, "sqlalchemy" | "flask_sqlalchemy" | "sqlmodel") {
         return match dotted {
-            "builtins.Exception" | "builtins.BaseException" => Catches::All,
-            _ => Catches::Nothing,
+            "builtins.Exception" | "builtins.BaseException" => (Catches::All, false),
+            _ => (Catches::Nothing, false),
         };
     }
     if CATCH_ALL.contains(&last) {
-        Catches::All
+        (Catches::All, true)
     } else if CATCH_SOME.contains(&last) {
-        Catches::Some
+        (Catches::Some, true)
     } else {
-        Catches::Nothing
+        (Catches::Nothing, false)
     }
 }
 
 /// What each handler of a `try` catches, in order: a handler after one
 /// that caught them all sees none.
-pub fn handlers_catch<'a>(eval: &mut Evaluator<'_, 'a>, module: ModuleId, scopes: &[&Scope<'a>], handlers: &'a [ast::ExceptHandler]) -> Vec<Catches> {
+pub fn handlers_catch<'a>(eval: &mut Evaluator<'_, 'a>, module: ModuleId, scopes: &[&Scope<'a>], handlers: &'a [ast::ExceptHandler]) -> Vec<Clause> {
     let mut seen_all = false;
     handlers
         .iter()
         .map(|h| {
             let ast::ExceptHandler::ExceptHandler(h) = h;
             if seen_all {
-                return Catches::Nothing;
+                return Clause { catches: Catches::Nothing, names_database_error: false };
             }
-            let catches = database_errors(eval, module, scopes, h.type_.as_deref());
-            seen_all = catches == Catches::All;
-            catches
+            let clause = database_errors(eval, module, scopes, h.type_.as_deref());
+            seen_all = clause.catches == Catches::All;
+            clause
         })
         .collect()
-}
-
-/// Whether an `except` clause's types name one of SQLAlchemy's database
-/// errors (`SQLAlchemyError`, `OperationalError`, ...; not `Exception` nor
-/// a bare `except:`): its author expects the work in the `try` to fail in
-/// the database, a read included.
-pub fn names_database_error(type_: Option<&Expr>) -> bool {
-    let Some(type_) = type_ else { return false };
-    let items: Vec<&Expr> = match type_ {
-        Expr::Tuple(t) => t.elts.iter().collect(),
-        other => vec![other],
-    };
-    items.iter().any(|e| {
-        let name = match e {
-            Expr::Name(n) => n.id.as_str(),
-            Expr::Attribute(a) => a.attr.as_str(),
-            _ => return false,
-        };
-        CATCH_ALL.contains(&name) || CATCH_SOME.contains(&name)
-    })
 }
 
 /// Calls that never return: they raise (`abort(404)` raises an

@@ -88,8 +88,8 @@ fn join<'a>(a: Option<AttributeValues<'a>>, b: Option<&AttributeValues<'a>>) -> 
 }
 
 /// The values the attributes of `name` (a name or a dotted path such as
-/// `self.obj`) may hold when the statement of `body` that contains `at` runs; `None` if no statement contains it or no
-/// path reaches it.
+/// `self.obj`) may hold when the statement of `body` that contains `at`
+/// runs; `None` if no statement contains it or no path reaches it.
 pub fn attribute_values<'a>(body: &'a [Stmt], name: &str, at: TextSize) -> Option<AttributeValues<'a>> {
     let mut flow = Flow { name, members: Members::Attributes, at, found: None, recording: true };
     flow.block(body, Some(AttributeValues::default()), 0);

@@ -36,7 +36,7 @@ pub use bindings::{binary_operands, target_names, Binding, Bindings, Import, Mod
 pub use calls::{bind_arguments, method_kind, names_used_as_values, MethodKind};
 pub use environment::{Environment, LibraryClass};
 pub use eval::{method_in_mro, Binds, Const, ConstValue, Evaluator, ModuleRef, TextClause, Value};
-pub use exceptions::{always_raises, database_errors, handlers_catch, names_database_error, Catches};
+pub use exceptions::{always_raises, database_errors, handlers_catch, Catches, Clause};
 pub use flow::{attribute_values, dict_entries, AttributeValues};
 pub use index::{ModuleIndex, ProjectIndex};
 pub use members::member_assignments;

@@ -176,12 +176,16 @@ impl<'f> Linearizer<'f> {
                     let start = out.len();
                     self.steps(body, cx, out, deferred);
                     let pending = unflushed(&out[..start]);
-                    let writes = work_that_may_fail(&out[start..], pending.clone(), false);
-                    let reads_too = work_that_may_fail(&out[start..], pending, true);
+                    // Reads count too for a handler that names a database error.
+                    let reads_too = handlers.iter().any(|h| h.expects_database_error).then(|| work_that_may_fail(&out[start..], pending.clone(), true));
+                    let writes = work_that_may_fail(&out[start..], pending, false);
                     // The body raised nothing.
                     self.steps(orelse, cx, out, deferred);
                     for handler in handlers {
-                        let worked = if handler.expects_database_error { &reads_too } else { &writes };
+                        let worked = match &reads_too {
+                            Some(reads_too) if handler.expects_database_error => reads_too,
+                            _ => &writes,
+                        };
                         let swallows = handler.catches >= Catches::Some && !handler.raises;
                         let leaves = handler.raises || handler.returns;
                         let mut side = Vec::new();

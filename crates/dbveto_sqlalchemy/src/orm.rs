@@ -372,12 +372,12 @@ impl<'w, 'p, 'a> Walker<'w, 'p, 'a> {
             }
             Stmt::Try(t) => {
                 let body = self.block(&t.body);
-                let catches = dbveto_python_semantic::handlers_catch(&mut self.names.eval, self.module.id, &[&self.scope], &t.handlers);
+                let clauses = dbveto_python_semantic::handlers_catch(&mut self.names.eval, self.module.id, &[&self.scope], &t.handlers);
                 let mut handlers = Vec::new();
-                for (h, catches) in t.handlers.iter().zip(catches) {
+                for (h, clause) in t.handlers.iter().zip(clauses) {
                     let ast::ExceptHandler::ExceptHandler(h) = h;
                     let handler_steps = self.block(&h.body);
-                    let expects_database_error = dbveto_python_semantic::names_database_error(h.type_.as_deref());
+                    let (catches, expects_database_error) = (clause.catches, clause.names_database_error);
                     handlers.push(Handler { steps: handler_steps, catches, expects_database_error, raises: dbveto_python_semantic::always_raises(&h.body), returns: ends_with_return(&h.body), at: self.location(h) });
                 }
                 let orelse = self.block(&t.orelse);
