@@ -74,6 +74,10 @@ impl<'p> Callers<'p> {
         self.params.get(key).copied()
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.params.is_empty()
+    }
+
     /// Whether two tables type the same parameters alike.
     pub fn same_as(&self, other: &Callers<'p>) -> bool {
         self.params.len() == other.params.len() && self.params.iter().all(|(k, m)| other.params.get(k).is_some_and(|o| std::ptr::eq(*m, *o)))

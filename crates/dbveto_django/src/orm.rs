@@ -28,14 +28,18 @@ pub fn writes(index: &ProjectIndex<'_>, models: &Models) -> Vec<Write> {
     if models.models.is_empty() {
         return Vec::new();
     }
-    let used_as_values = callers::used_as_values(index);
     let shared_methods = callers::shared_method_names(index);
+    // Read only once some call passes a loaded object: most projects need no second walk.
+    let mut used_as_values = None;
     let mut table = Callers::default();
     let mut round = 1;
     loop {
         let (writes, sites) = walk(index, models, &table, &shared_methods);
+        if table.is_empty() && sites.passed.iter().all(|p| p.model.is_none()) {
+            return writes;
+        }
         // A module too deep to read whole may call anything: no parameter is typed.
-        let Some(used_as_values) = &used_as_values else { return writes };
+        let Some(used_as_values) = used_as_values.get_or_insert_with(|| callers::used_as_values(index)) else { return writes };
         let next = Callers::new(sites, used_as_values);
         if round >= MAX_ROUNDS || next.same_as(&table) {
             return writes;
