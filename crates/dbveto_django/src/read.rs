@@ -10,13 +10,7 @@ use crate::field::{keyword, Resolve};
 use crate::state::{ConstraintKind, ConstraintSpec, IndexExpression, IndexSpec, Options, QValue, Q};
 
 /// The last name of a callee: `models.Index` → `Index`.
-pub fn callee_name(expr: &Expr) -> Option<&str> {
-    match expr {
-        Expr::Name(n) => Some(n.id.as_str()),
-        Expr::Attribute(a) => Some(a.attr.as_str()),
-        _ => None,
-    }
-}
+pub use dbveto_python_semantic::last_name as callee_name;
 
 /// `NAME = value` or `NAME: T = value`: the name and the value.
 pub fn assignment(stmt: &Stmt) -> Option<(&str, &Expr)> {

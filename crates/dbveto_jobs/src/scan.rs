@@ -486,11 +486,7 @@ impl<'r, 'p, 'a> Walker<'r, 'p, 'a> {
     /// A name or attribute that may name a class of the repository: the
     /// class, when it is not one being defined around it.
     fn named_class(&mut self, expr: &'a Expr) {
-        let name = match expr {
-            Expr::Name(n) => n.id.as_str(),
-            Expr::Attribute(a) => a.attr.as_str(),
-            _ => return,
-        };
+        let Some(name) = dbveto_python_semantic::last_name(expr) else { return };
         if self.in_bases > 0 || !self.resolver.class_names.contains(name) {
             return;
         }
@@ -1247,11 +1243,7 @@ fn is_view_decorator(expr: &Expr) -> bool {
         Expr::Call(call) => call.func.as_ref(),
         other => other,
     };
-    let name = match callee {
-        Expr::Name(n) => n.id.as_str(),
-        Expr::Attribute(a) => a.attr.as_str(),
-        _ => return false,
-    };
+    let Some(name) = dbveto_python_semantic::last_name(callee) else { return false };
     matches!(name, "method_decorator" | "login_required" | "csrf_exempt" | "permission_required" | "never_cache" | "cache_page" | "transaction_atomic")
         || name.starts_with("require_")
         || name.starts_with("vary_on_")

@@ -9,17 +9,22 @@ use rustc_hash::FxHashSet;
 
 use crate::bindings::MAX_DEPTH;
 
+/// The last name of a name or dotted reference: `models.Index` → `Index`,
+/// `f` → `f`.
+pub fn last_name(expr: &Expr) -> Option<&str> {
+    match expr {
+        Expr::Name(n) => Some(n.id.as_str()),
+        Expr::Attribute(a) => Some(a.attr.as_str()),
+        _ => None,
+    }
+}
+
 /// How a method is bound when it is called.
 pub fn method_kind(def: &ast::StmtFunctionDef) -> MethodKind {
     for decorator in &def.decorator_list {
-        let name = match &decorator.expression {
-            Expr::Name(n) => n.id.as_str(),
-            Expr::Attribute(a) => a.attr.as_str(),
-            _ => continue,
-        };
-        match name {
-            "staticmethod" => return MethodKind::Static,
-            "classmethod" => return MethodKind::Class,
+        match last_name(&decorator.expression) {
+            Some("staticmethod") => return MethodKind::Static,
+            Some("classmethod") => return MethodKind::Class,
             _ => {}
         }
     }

@@ -238,12 +238,7 @@ fn use_alter<'a>(reader: &mut Reader<'_, 'a>, module: ModuleId, call: &'a ast::E
 /// `Mapped[T]`: `T`, and whether it admits `None`.
 fn mapped_annotation(annotation: &Expr) -> Option<(&Expr, bool)> {
     let Expr::Subscript(sub) = annotation else { return None };
-    let outer = match sub.value.as_ref() {
-        Expr::Name(n) => n.id.as_str(),
-        Expr::Attribute(a) => a.attr.as_str(),
-        _ => return None,
-    };
-    if outer != "Mapped" {
+    if dbveto_python_semantic::last_name(&sub.value) != Some("Mapped") {
         return None;
     }
     Some(optional(&sub.slice))
@@ -253,11 +248,7 @@ fn mapped_annotation(annotation: &Expr) -> Option<(&Expr, bool)> {
 fn optional(expr: &Expr) -> (&Expr, bool) {
     match expr {
         Expr::Subscript(sub) => {
-            let outer = match sub.value.as_ref() {
-                Expr::Name(n) => n.id.as_str(),
-                Expr::Attribute(a) => a.attr.as_str(),
-                _ => "",
-            };
+            let outer = dbveto_python_semantic::last_name(&sub.value).unwrap_or_default();
             match (outer, sub.slice.as_ref()) {
                 ("Optional", inner) => (inner, true),
                 ("Union", Expr::Tuple(t)) if t.elts.iter().any(|e| matches!(e, Expr::NoneLiteral(_))) => {
