@@ -202,6 +202,30 @@ const MAX_SOURCES: usize = 16;
 const MUTATORS: &[&str] =
     &["update", "setdefault", "pop", "popitem", "clear", "append", "extend", "insert", "remove", "__setitem__", "__delitem__"];
 
+/// How deep a walk over one tree is, bounded by [`MAX_DEPTH`]: a walk that
+/// reaches the bound reads no further and is incomplete.
+#[derive(Debug, Default)]
+pub(crate) struct DepthGuard {
+    depth: u32,
+    pub(crate) reached_bound: bool,
+}
+
+impl DepthGuard {
+    /// One level deeper, unless the bound is reached.
+    pub(crate) fn enter(&mut self) -> bool {
+        if self.depth >= MAX_DEPTH {
+            self.reached_bound = true;
+            return false;
+        }
+        self.depth += 1;
+        true
+    }
+
+    pub(crate) fn leave(&mut self) {
+        self.depth -= 1;
+    }
+}
+
 struct Collector<'a, 'i> {
     importer: Option<&'i ModuleName>,
     /// What each name is bound to so far: opaque once it is bound twice.
@@ -212,7 +236,7 @@ struct Collector<'a, 'i> {
     assigned_attributes: FxHashSet<(&'a str, &'a str)>,
     mutated: FxHashSet<&'a str>,
     incomplete: bool,
-    depth: u32,
+    guard: DepthGuard,
     /// Inside a comprehension, only walrus targets bind in this scope.
     in_comprehension: u32,
 }
@@ -228,7 +252,7 @@ impl<'a, 'i> Collector<'a, 'i> {
             assigned_attributes: FxHashSet::default(),
             mutated: FxHashSet::default(),
             incomplete: false,
-            depth: 0,
+            guard: DepthGuard::default(),
             in_comprehension: 0,
         }
     }
@@ -270,7 +294,7 @@ impl<'a, 'i> Collector<'a, 'i> {
             star_imports: self.star_imports,
             assigned_attributes: self.assigned_attributes,
             mutated: self.mutated,
-            incomplete: self.incomplete,
+            incomplete: self.incomplete || self.guard.reached_bound,
         }
     }
 
@@ -311,11 +335,9 @@ impl<'a, 'i> Collector<'a, 'i> {
 
 impl<'a> Visitor<'a> for Collector<'a, '_> {
     fn visit_stmt(&mut self, stmt: &'a Stmt) {
-        if self.depth >= MAX_DEPTH {
-            self.incomplete = true;
+        if !self.guard.enter() {
             return;
         }
-        self.depth += 1;
         match stmt {
             // Their bodies are scopes of their own.
             Stmt::FunctionDef(function) => self.bind(function.name.as_str(), Binding::Function(function)),
@@ -380,15 +402,13 @@ impl<'a> Visitor<'a> for Collector<'a, '_> {
             }
             _ => visitor::walk_stmt(self, stmt),
         }
-        self.depth -= 1;
+        self.guard.leave();
     }
 
     fn visit_expr(&mut self, expr: &'a Expr) {
-        if self.depth >= MAX_DEPTH {
-            self.incomplete = true;
+        if !self.guard.enter() {
             return;
         }
-        self.depth += 1;
         match expr {
             Expr::Name(name) => {
                 if matches!(name.ctx, ExprContext::Store | ExprContext::Del) && self.in_comprehension == 0 {
@@ -432,15 +452,13 @@ impl<'a> Visitor<'a> for Collector<'a, '_> {
             }
             _ => visitor::walk_expr(self, expr),
         }
-        self.depth -= 1;
+        self.guard.leave();
     }
 
     fn visit_pattern(&mut self, pattern: &'a ast::Pattern) {
-        if self.depth >= MAX_DEPTH {
-            self.incomplete = true;
+        if !self.guard.enter() {
             return;
         }
-        self.depth += 1;
         let name = match pattern {
             ast::Pattern::MatchAs(p) => p.name.as_ref(),
             ast::Pattern::MatchStar(p) => p.name.as_ref(),
@@ -451,17 +469,15 @@ impl<'a> Visitor<'a> for Collector<'a, '_> {
             self.bind(name.as_str(), Binding::Opaque);
         }
         visitor::walk_pattern(self, pattern);
-        self.depth -= 1;
+        self.guard.leave();
     }
 
     fn visit_interpolated_string_element(&mut self, element: &'a ast::InterpolatedStringElement) {
-        if self.depth >= MAX_DEPTH {
-            self.incomplete = true;
+        if !self.guard.enter() {
             return;
         }
-        self.depth += 1;
         visitor::walk_interpolated_string_element(self, element);
-        self.depth -= 1;
+        self.guard.leave();
     }
 
     fn visit_except_handler(&mut self, handler: &'a ast::ExceptHandler) {

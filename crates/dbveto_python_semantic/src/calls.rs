@@ -7,7 +7,7 @@ use ruff_python_ast::visitor::{self, Visitor};
 use ruff_python_ast::{self as ast, Expr};
 use rustc_hash::FxHashSet;
 
-use crate::bindings::MAX_DEPTH;
+use crate::bindings::DepthGuard;
 
 /// The last name of a name or dotted reference: `models.Index` → `Index`,
 /// `f` → `f`.
@@ -81,34 +81,29 @@ pub fn bind_arguments<'a>(def: &'a ast::StmtFunctionDef, call: &'a ast::ExprCall
 /// `connect(f)`, `callback=self.f`, `f.delay(...)`), bare or as an
 /// attribute. `None` when the body is too deep to be read whole.
 pub fn names_used_as_values(body: &[ast::Stmt]) -> Option<FxHashSet<&str>> {
-    let mut collector = ValueNames { names: FxHashSet::default(), depth: 0, incomplete: false };
+    let mut collector = ValueNames { names: FxHashSet::default(), guard: DepthGuard::default() };
     collector.visit_body(body);
-    (!collector.incomplete).then_some(collector.names)
+    (!collector.guard.reached_bound).then_some(collector.names)
 }
 
 struct ValueNames<'a> {
     names: FxHashSet<&'a str>,
-    depth: u32,
-    incomplete: bool,
+    guard: DepthGuard,
 }
 
 impl<'a> Visitor<'a> for ValueNames<'a> {
     fn visit_stmt(&mut self, stmt: &'a ast::Stmt) {
-        if self.depth >= MAX_DEPTH {
-            self.incomplete = true;
+        if !self.guard.enter() {
             return;
         }
-        self.depth += 1;
         visitor::walk_stmt(self, stmt);
-        self.depth -= 1;
+        self.guard.leave();
     }
 
     fn visit_expr(&mut self, expr: &'a Expr) {
-        if self.depth >= MAX_DEPTH {
-            self.incomplete = true;
+        if !self.guard.enter() {
             return;
         }
-        self.depth += 1;
         match expr {
             Expr::Call(call) => {
                 // The callee is called, not used as a value; what it is read from is.
@@ -128,7 +123,7 @@ impl<'a> Visitor<'a> for ValueNames<'a> {
             }
             _ => visitor::walk_expr(self, expr),
         }
-        self.depth -= 1;
+        self.guard.leave();
     }
 }
 

@@ -4,16 +4,16 @@
 use ruff_python_ast::visitor::{self, Visitor};
 use ruff_python_ast::{Expr, Stmt};
 
-use crate::bindings::MAX_DEPTH;
+use crate::bindings::DepthGuard;
 
 /// The values assigned to `receiver.attr` in `body` (nested functions and
 /// classes, being other scopes, are not read). `None` when it is changed
 /// otherwise (`receiver.attr += 1`, an unpacking, `setattr(receiver, ...)`,
 /// `del`) or the body is too deep to be read whole.
 pub fn member_assignments<'a>(body: &'a [Stmt], receiver: &str, attr: &str) -> Option<Vec<&'a Expr>> {
-    let mut collector = Assignments { receiver, attr, values: Vec::new(), unknown: false, depth: 0 };
+    let mut collector = Assignments { receiver, attr, values: Vec::new(), unknown: false, guard: DepthGuard::default() };
     collector.visit_body(body);
-    (!collector.unknown).then_some(collector.values)
+    (!collector.unknown && !collector.guard.reached_bound).then_some(collector.values)
 }
 
 struct Assignments<'n, 'a> {
@@ -21,7 +21,7 @@ struct Assignments<'n, 'a> {
     attr: &'n str,
     values: Vec<&'a Expr>,
     unknown: bool,
-    depth: u32,
+    guard: DepthGuard,
 }
 
 impl Assignments<'_, '_> {
@@ -42,11 +42,9 @@ impl Assignments<'_, '_> {
 
 impl<'a> Visitor<'a> for Assignments<'_, 'a> {
     fn visit_stmt(&mut self, stmt: &'a Stmt) {
-        if self.depth >= MAX_DEPTH {
-            self.unknown = true;
+        if !self.guard.enter() {
             return;
         }
-        self.depth += 1;
         match stmt {
             Stmt::FunctionDef(_) | Stmt::ClassDef(_) => {}
             Stmt::Assign(a) => {
@@ -68,15 +66,13 @@ impl<'a> Visitor<'a> for Assignments<'_, 'a> {
         if !matches!(stmt, Stmt::FunctionDef(_) | Stmt::ClassDef(_)) {
             visitor::walk_stmt(self, stmt);
         }
-        self.depth -= 1;
+        self.guard.leave();
     }
 
     fn visit_expr(&mut self, expr: &'a Expr) {
-        if self.depth >= MAX_DEPTH {
-            self.unknown = true;
+        if !self.guard.enter() {
             return;
         }
-        self.depth += 1;
         match expr {
             // Other scopes.
             Expr::Lambda(_) => {}
@@ -89,7 +85,7 @@ impl<'a> Visitor<'a> for Assignments<'_, 'a> {
             }
             _ => visitor::walk_expr(self, expr),
         }
-        self.depth -= 1;
+        self.guard.leave();
     }
 }
 
