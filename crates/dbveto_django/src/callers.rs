@@ -35,13 +35,6 @@ pub struct CallSites<'p> {
     pub unresolved: FxHashSet<String>,
 }
 
-impl<'p> CallSites<'p> {
-    pub fn extend(&mut self, other: CallSites<'p>) {
-        self.passed.extend(other.passed);
-        self.unresolved.extend(other.unresolved);
-    }
-}
-
 /// The parameters typed by their callers.
 #[derive(Default)]
 pub struct Callers<'p> {
@@ -49,14 +42,19 @@ pub struct Callers<'p> {
 }
 
 impl<'p> Callers<'p> {
-    /// The table one walk's call sites make; `used_as_values` holds the
-    /// names the project uses other than as callees.
-    pub fn new(sites: CallSites<'p>, used_as_values: &FxHashSet<String>) -> Self {
-        let mut seen: FxHashMap<ParamKey, Option<&'p Model>> = FxHashMap::default();
-        for Passed { param, function, model } in sites.passed {
-            let fully_seen = !sites.unresolved.contains(&function) && !used_as_values.contains(&function);
+    /// The table one walk's call sites (each module's) make;
+    /// `used_as_values` holds the names the project uses other than as
+    /// callees.
+    pub fn new<'s>(sites: impl Iterator<Item = &'s CallSites<'p>> + Clone, used_as_values: &FxHashSet<String>) -> Self
+    where
+        'p: 's,
+    {
+        let unresolved: FxHashSet<&str> = sites.clone().flat_map(|s| s.unresolved.iter().map(String::as_str)).collect();
+        let mut seen: FxHashMap<&ParamKey, Option<&'p Model>> = FxHashMap::default();
+        for Passed { param, function, model } in sites.flat_map(|s| s.passed.iter()) {
+            let fully_seen = !unresolved.contains(function.as_str()) && !used_as_values.contains(function);
             let model = model.filter(|_| fully_seen);
-            match seen.get_mut(&param) {
+            match seen.get_mut(param) {
                 Some(known) => {
                     if !matches!((*known, model), (Some(a), Some(b)) if std::ptr::eq(a, b)) {
                         *known = None;
@@ -67,7 +65,7 @@ impl<'p> Callers<'p> {
                 }
             }
         }
-        Callers { params: seen.into_iter().filter_map(|(k, m)| Some((k, m?))).collect() }
+        Callers { params: seen.into_iter().filter_map(|(k, m)| Some((k.clone(), m?))).collect() }
     }
 
     pub fn model(&self, key: &ParamKey) -> Option<&'p Model> {
@@ -78,9 +76,13 @@ impl<'p> Callers<'p> {
         self.params.is_empty()
     }
 
-    /// Whether two tables type the same parameters alike.
-    pub fn same_as(&self, other: &Callers<'p>) -> bool {
-        self.params.len() == other.params.len() && self.params.iter().all(|(k, m)| other.params.get(k).is_some_and(|o| std::ptr::eq(*m, *o)))
+    /// The modules of the parameters this table types otherwise than
+    /// `before` does.
+    pub fn modules_changed_from(&self, before: &Callers<'p>) -> FxHashSet<ModuleId> {
+        let differs = |a: &Callers<'p>, b: &Callers<'p>| {
+            a.params.iter().filter(|(k, m)| !b.params.get(*k).is_some_and(|o| std::ptr::eq(**m, *o))).map(|(k, _)| k.0).collect::<Vec<_>>()
+        };
+        differs(self, before).into_iter().chain(differs(before, self)).collect()
     }
 }
 

@@ -29,34 +29,51 @@ pub fn writes(index: &ProjectIndex<'_>, models: &Models) -> Vec<Write> {
         return Vec::new();
     }
     let shared_methods = callers::shared_method_names(index);
+    let modules: Vec<&ModuleIndex<'_>> = index.modules.iter().filter(|m| migration_app_dir(&m.file.path).is_none()).collect();
+    let mut table = Callers::default();
+    // What each module gives, in the order of `modules`.
+    let mut walked = walk(index, models, &table, &shared_methods, &modules);
     // Read only once some call passes a loaded object: most projects need no second walk.
     let mut used_as_values = None;
-    let mut table = Callers::default();
-    let mut round = 1;
-    loop {
-        let (writes, sites) = walk(index, models, &table, &shared_methods);
-        if table.is_empty() && sites.passed.iter().all(|p| p.model.is_none()) {
-            return writes;
+    for _ in 1..MAX_ROUNDS {
+        if table.is_empty() && walked.iter().all(|(_, sites)| sites.passed.iter().all(|p| p.model.is_none())) {
+            break;
         }
         // A module too deep to read whole may call anything: no parameter is typed.
-        let Some(used_as_values) = used_as_values.get_or_insert_with(|| callers::used_as_values(index)) else { return writes };
-        let next = Callers::new(sites, used_as_values);
-        if round >= MAX_ROUNDS || next.same_as(&table) {
-            return writes;
+        let Some(used_as_values) = used_as_values.get_or_insert_with(|| callers::used_as_values(index)) else { break };
+        let next = Callers::new(walked.iter().map(|(_, sites)| sites), used_as_values);
+        // A module's writes and call sites depend on the types of its own
+        // functions' parameters only: the others stay as they were.
+        let changed = next.modules_changed_from(&table);
+        if changed.is_empty() {
+            break;
         }
         table = next;
-        round += 1;
+        let again: Vec<&ModuleIndex<'_>> = modules.iter().copied().filter(|m| changed.contains(&m.id)).collect();
+        let mut redone = walk(index, models, &table, &shared_methods, &again).into_iter();
+        for (module, slot) in modules.iter().zip(walked.iter_mut()) {
+            if changed.contains(&module.id) {
+                if let Some(result) = redone.next() {
+                    *slot = result;
+                }
+            }
+        }
     }
+    walked.into_iter().flat_map(|(writes, _)| writes).collect()
 }
 
-/// One walk over the project's modules with parameters typed by `callers`:
-/// the writes, and what the call sites pass.
-fn walk<'p>(index: &'p ProjectIndex<'_>, models: &'p Models, callers: &Callers<'p>, shared_methods: &FxHashSet<String>) -> (Vec<Write>, CallSites<'p>) {
+/// One walk over `modules` with parameters typed by `callers`: for each
+/// module in order, its writes and what its call sites pass.
+fn walk<'p>(
+    index: &'p ProjectIndex<'_>,
+    models: &'p Models,
+    callers: &Callers<'p>,
+    shared_methods: &FxHashSet<String>,
+    modules: &[&'p ModuleIndex<'_>],
+) -> Vec<(Vec<Write>, CallSites<'p>)> {
     use rayon::prelude::*;
-    index
-        .modules
+    modules
         .par_iter()
-        .filter(|m| migration_app_dir(&m.file.path).is_none())
         .map(|module| {
             let mut walker = Walker {
                 ev: Evaluator::new(index),
@@ -74,14 +91,7 @@ fn walk<'p>(index: &'p ProjectIndex<'_>, models: &'p Models, callers: &Callers<'
             walker.body(module.body);
             (walker.out, walker.sites)
         })
-        .reduce(
-            || (Vec::new(), CallSites::default()),
-            |(mut writes, mut sites), (more, other)| {
-                writes.extend(more);
-                sites.extend(other);
-                (writes, sites)
-            },
-        )
+        .collect()
 }
 
 /// A class or function being walked.
