@@ -175,10 +175,10 @@ impl<'f> Linearizer<'f> {
                 Step::Try { body, handlers, orelse, finally } => {
                     let start = out.len();
                     self.steps(body, cx, out, deferred);
-                    let pending = unflushed(&out[..start]);
+                    let (before, body) = out.split_at(start);
                     // Reads count too for a handler that names a database error.
-                    let reads_too = handlers.iter().any(|h| h.expects_database_error).then(|| work_that_may_fail(&out[start..], pending.clone(), true));
-                    let writes = work_that_may_fail(&out[start..], pending, false);
+                    let reads_too = handlers.iter().any(|h| h.expects_database_error).then(|| work_that_may_fail(body, before, true));
+                    let writes = work_that_may_fail(body, before, false);
                     // The body raised nothing.
                     self.steps(orelse, cx, out, deferred);
                     for handler in handlers {
@@ -234,11 +234,14 @@ impl<'f> Linearizer<'f> {
 /// read that autoflushes objects added and not yet sent; `add()` and
 /// `delete()` send nothing, and a read with nothing to send fails only as
 /// a read, counted only when `reads_fail`: the handler expects a database
-/// error by name). Work inside a block that rolls
-/// its session back when the error leaves it (a savepoint, a `with` of its
-/// own) has been recovered before any handler runs. `unflushed` holds the
-/// sessions with objects added before the `try` and not yet sent.
-fn work_that_may_fail(events: &[Event], mut unflushed: HashSet<String>, reads_fail: bool) -> Vec<(String, Location)> {
+/// error by name). Work inside a block that rolls its session back when
+/// the error leaves it (a savepoint, a `with` of its own) has been
+/// recovered before any handler runs. `before` is what ran before the
+/// `try`, where objects may have been added and not yet sent.
+fn work_that_may_fail(events: &[Event], before: &[Event], reads_fail: bool) -> Vec<(String, Location)> {
+    // Sessions with objects added and not yet sent, as the body leaves
+    // them; a session it has not touched yet is as `before` left it.
+    let mut unflushed: HashMap<&String, bool> = HashMap::new();
     let mut worked: Vec<(String, Location)> = Vec::new();
     let mut scopes: HashMap<&String, u32> = HashMap::new();
     // Sessions whose pending objects a block just flushed: a `commit()`
@@ -255,29 +258,29 @@ fn work_that_may_fail(events: &[Event], mut unflushed: HashSet<String>, reads_fa
                     *n = n.saturating_sub(1);
                 }
                 flushed.insert(s);
-                unflushed.remove(s);
+                unflushed.insert(s, false);
                 continue;
             }
             Event::Add { session, .. } => {
                 flushed.remove(session);
-                unflushed.insert(session.clone());
+                unflushed.insert(session, true);
                 continue;
             }
             Event::Use { session, pends, .. } => {
                 flushed.remove(session);
                 if *pends {
-                    unflushed.insert(session.clone());
+                    unflushed.insert(session, true);
                 }
                 continue;
             }
             Event::Recover { session } | Event::Fresh(session) => {
-                unflushed.remove(session);
+                unflushed.insert(session, false);
                 continue;
             }
-            Event::Flush { session, read: true, .. } if !reads_fail && !unflushed.contains(session) => continue,
+            Event::Flush { session, read: true, .. } if !reads_fail && !*unflushed.entry(session).or_insert_with(|| pending_at_end(before, session)) => continue,
             Event::Flush { session, pending: true, .. } if flushed.contains(session) => continue,
             Event::Flush { session, at, .. } => {
-                unflushed.remove(session);
+                unflushed.insert(session, false);
                 (session, at)
             }
             _ => continue,
@@ -293,22 +296,18 @@ fn work_that_may_fail(events: &[Event], mut unflushed: HashSet<String>, reads_fa
     worked
 }
 
-/// The sessions that hold objects added and not yet sent at the end of
-/// `events`.
-fn unflushed(events: &[Event]) -> HashSet<String> {
-    let mut pending = HashSet::new();
-    for e in events {
+/// Whether `session` holds objects added and not yet sent at the end of
+/// `events`: the last event that adds to it or sends, recovers, replaces
+/// or closes it decides.
+fn pending_at_end(events: &[Event], session: &str) -> bool {
+    for e in events.iter().rev() {
         match e {
-            Event::Add { session, .. } | Event::Use { session, pends: true, .. } => {
-                pending.insert(session.clone());
-            }
-            Event::Flush { session, .. } | Event::Recover { session } | Event::Fresh(session) | Event::ScopeEnd(session) => {
-                pending.remove(session);
-            }
+            Event::Add { session: s, .. } | Event::Use { session: s, pends: true, .. } if s == session => return true,
+            Event::Flush { session: s, .. } | Event::Recover { session: s } | Event::Fresh(s) | Event::ScopeEnd(s) if s == session => return false,
             _ => {}
         }
     }
-    pending
+    false
 }
 
 fn linearize(flows: &HashMap<FnKey, Flow>, root: FnKey, loop_iterations: usize) -> (Vec<Event>, HashMap<String, String>) {
