@@ -45,14 +45,14 @@ impl<'p> Callers<'p> {
     /// The table one walk's call sites (each module's) make;
     /// `used_as_values` holds the names the project uses other than as
     /// callees.
-    pub fn new<'s>(sites: impl Iterator<Item = &'s CallSites<'p>> + Clone, used_as_values: &FxHashSet<String>) -> Self
+    pub fn new<'s>(sites: impl Iterator<Item = &'s CallSites<'p>> + Clone, used_as_values: &FxHashSet<&str>) -> Self
     where
         'p: 's,
     {
         let unresolved: FxHashSet<&str> = sites.clone().flat_map(|s| s.unresolved.iter().map(String::as_str)).collect();
         let mut seen: FxHashMap<&ParamKey, Option<&'p Model>> = FxHashMap::default();
         for Passed { param, function, model } in sites.flat_map(|s| s.passed.iter()) {
-            let fully_seen = !unresolved.contains(function.as_str()) && !used_as_values.contains(function);
+            let fully_seen = !unresolved.contains(function.as_str()) && !used_as_values.contains(function.as_str());
             let model = model.filter(|_| fully_seen);
             match seen.get_mut(param) {
                 Some(known) => {
@@ -88,14 +88,70 @@ impl<'p> Callers<'p> {
 
 /// Every name the project's modules use as a value; `None` when a module
 /// is too deep to be read whole, and no parameter can be typed by callers.
-pub fn used_as_values(index: &ProjectIndex<'_>) -> Option<FxHashSet<String>> {
+pub fn used_as_values<'a>(index: &ProjectIndex<'a>) -> Option<FxHashSet<&'a str>> {
     use rayon::prelude::*;
-    let sets: Option<Vec<FxHashSet<String>>> = index
-        .modules
-        .par_iter()
-        .map(|m| dbveto_python_semantic::names_used_as_values(m.body).map(|names| names.into_iter().map(str::to_string).collect()))
-        .collect();
-    Some(sets?.into_iter().flatten().collect())
+    index.modules.par_iter().map(|m| dbveto_python_semantic::names_used_as_values(m.body)).try_reduce(FxHashSet::default, |mut all, names| {
+        all.extend(names);
+        Some(all)
+    })
+}
+
+/// The names under which the repository's functions may be called: the
+/// name of every function at any depth, and every name an import binds
+/// under another (`from .ops import retire as r`). A call whose last name
+/// is none of them runs no function of the repository (a function bound
+/// to another name by assignment is used as a value, and never typed).
+pub fn callable_names<'a>(index: &ProjectIndex<'a>) -> FxHashSet<&'a str> {
+    fn collect<'a>(body: &'a [Stmt], depth: u32, out: &mut FxHashSet<&'a str>) {
+        if depth > dbveto_python_semantic::MAX_DEPTH {
+            return;
+        }
+        for stmt in body {
+            match stmt {
+                Stmt::FunctionDef(f) => {
+                    out.insert(f.name.as_str());
+                    collect(&f.body, depth + 1, out);
+                }
+                Stmt::ClassDef(c) => collect(&c.body, depth + 1, out),
+                Stmt::ImportFrom(i) => out.extend(i.names.iter().filter_map(|a| a.asname.as_ref()).map(|n| n.as_str())),
+                Stmt::If(s) => {
+                    collect(&s.body, depth + 1, out);
+                    for clause in &s.elif_else_clauses {
+                        collect(&clause.body, depth + 1, out);
+                    }
+                }
+                Stmt::For(s) => {
+                    collect(&s.body, depth + 1, out);
+                    collect(&s.orelse, depth + 1, out);
+                }
+                Stmt::While(s) => {
+                    collect(&s.body, depth + 1, out);
+                    collect(&s.orelse, depth + 1, out);
+                }
+                Stmt::With(s) => collect(&s.body, depth + 1, out),
+                Stmt::Try(t) => {
+                    collect(&t.body, depth + 1, out);
+                    for handler in &t.handlers {
+                        let ast::ExceptHandler::ExceptHandler(h) = handler;
+                        collect(&h.body, depth + 1, out);
+                    }
+                    collect(&t.orelse, depth + 1, out);
+                    collect(&t.finalbody, depth + 1, out);
+                }
+                Stmt::Match(m) => {
+                    for case in &m.cases {
+                        collect(&case.body, depth + 1, out);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    let mut names = FxHashSet::default();
+    for module in &index.modules {
+        collect(module.body, 0, &mut names);
+    }
+    names
 }
 
 /// Method names that more than one class of the project defines: a call

@@ -28,11 +28,11 @@ pub fn writes(index: &ProjectIndex<'_>, models: &Models) -> Vec<Write> {
     if models.models.is_empty() {
         return Vec::new();
     }
-    let shared_methods = callers::shared_method_names(index);
+    let names = CallNames { callable: callers::callable_names(index), shared_methods: callers::shared_method_names(index) };
     let modules: Vec<&ModuleIndex<'_>> = index.modules.iter().filter(|m| migration_app_dir(&m.file.path).is_none()).collect();
     let mut table = Callers::default();
     // What each module gives, in the order of `modules`.
-    let mut walked = walk(index, models, &table, &shared_methods, &modules);
+    let mut walked = walk(index, models, &table, &names, &modules);
     // Read only once some call passes a loaded object: most projects need no second walk.
     let mut used_as_values = None;
     for _ in 1..MAX_ROUNDS {
@@ -50,7 +50,7 @@ pub fn writes(index: &ProjectIndex<'_>, models: &Models) -> Vec<Write> {
         }
         table = next;
         let again: Vec<&ModuleIndex<'_>> = modules.iter().copied().filter(|m| changed.contains(&m.id)).collect();
-        let mut redone = walk(index, models, &table, &shared_methods, &again).into_iter();
+        let mut redone = walk(index, models, &table, &names, &again).into_iter();
         for (module, slot) in modules.iter().zip(walked.iter_mut()) {
             if changed.contains(&module.id) {
                 if let Some(result) = redone.next() {
@@ -68,7 +68,7 @@ fn walk<'p>(
     index: &'p ProjectIndex<'_>,
     models: &'p Models,
     callers: &Callers<'p>,
-    shared_methods: &FxHashSet<String>,
+    names: &CallNames<'_>,
     modules: &[&'p ModuleIndex<'_>],
 ) -> Vec<(Vec<Write>, CallSites<'p>)> {
     use rayon::prelude::*;
@@ -80,7 +80,7 @@ fn walk<'p>(
                 module,
                 models,
                 callers,
-                shared_methods,
+                names,
                 scopes: Vec::new(),
                 bodies: vec![module.body],
                 containers: Vec::new(),
@@ -92,6 +92,14 @@ fn walk<'p>(
             (walker.out, walker.sites)
         })
         .collect()
+}
+
+/// What the project's definitions tell of its calls.
+struct CallNames<'a> {
+    /// The names a function of the repository may be called by.
+    callable: FxHashSet<&'a str>,
+    /// Method names more than one class defines.
+    shared_methods: FxHashSet<String>,
 }
 
 /// A class or function being walked.
@@ -107,8 +115,7 @@ struct Walker<'t, 'p, 'a> {
     models: &'p Models,
     /// Parameters typed by their callers (the previous walk's call sites).
     callers: &'t Callers<'p>,
-    /// Method names more than one class defines.
-    shared_methods: &'t FxHashSet<String>,
+    names: &'t CallNames<'t>,
     scopes: Vec<Scope<'a>>,
     /// The bodies of the module and the functions being walked, innermost
     /// last: where attribute assignments before a `save()` are looked for.
@@ -597,6 +604,10 @@ impl<'p, 'a> Walker<'_, 'p, 'a> {
     /// and whether its first parameter is bound to the receiver. A method
     /// called on something else is recorded as unresolved.
     fn callee(&mut self, call: &'a ast::ExprCall) -> Option<(ModuleId, &'a ast::StmtFunctionDef, bool)> {
+        // Most calls are of libraries: not worth evaluating.
+        if !dbveto_python_semantic::last_name(&call.func).is_some_and(|name| self.names.callable.contains(name)) {
+            return None;
+        }
         let chain: Vec<&Scope<'a>> = self.scopes.iter().collect();
         let module = self.id();
         match call.func.as_ref() {
@@ -609,11 +620,11 @@ impl<'p, 'a> Walker<'_, 'p, 'a> {
                 let found = match method.value.as_ref() {
                     Expr::Name(receiver) if matches!(receiver.id.as_str(), "self" | "cls") => self
                         .enclosing_class()
-                        .filter(|_| !self.shared_methods.contains(name))
+                        .filter(|_| !self.names.shared_methods.contains(name))
                         .and_then(|class| method_in_mro(&mut self.ev, module, class, name))
                         .map(|(m, def)| (m, def, method_kind(def) != MethodKind::Static)),
                     receiver => match self.ev.eval(module, &chain, receiver) {
-                        Some(Value::Class { module: owner, class }) if !self.shared_methods.contains(name) => {
+                        Some(Value::Class { module: owner, class }) if !self.names.shared_methods.contains(name) => {
                             method_in_mro(&mut self.ev, owner, class, name).map(|(m, def)| (m, def, method_kind(def) == MethodKind::Class))
                         }
                         Some(Value::Module(_)) => match self.ev.eval(module, &chain, &call.func) {
