@@ -32,16 +32,18 @@ fn checks_fixture_gives_exactly_its_findings() {
             "error add-not-null-without-default helpdesk/migrations/0002_ticket_queue.py:13 queue null",
             // The index name of an abstract base, filled in for `SupportAgreement`.
             "error identifier-too-long helpdesk/models.py:51 - null",
-            "error check-value-rejected helpdesk/services.py:17 status \"archived\"",
-            "error check-value-rejected helpdesk/services.py:27 status \"bogus\"",
-            "error check-value-rejected helpdesk/services.py:32 reopen_count -1",
-            "error value-too-long helpdesk/services.py:37 code \"LEGACY-000001\"",
-            "error not-null-omitted helpdesk/services.py:48 purchased_on null",
-            "error check-value-rejected helpdesk/services.py:59 status \"archived\"",
-            "error check-value-rejected helpdesk/services.py:76 minutes_spent -15",
-            "error check-value-rejected helpdesk/services.py:83 minutes_spent -1",
+            "error check-value-rejected helpdesk/services.py:18 status \"archived\"",
+            "error check-value-rejected helpdesk/services.py:28 status \"bogus\"",
+            "error check-value-rejected helpdesk/services.py:33 reopen_count -1",
+            "error value-too-long helpdesk/services.py:38 code \"LEGACY-000001\"",
+            "error not-null-omitted helpdesk/services.py:49 purchased_on null",
+            "error check-value-rejected helpdesk/services.py:60 status \"archived\"",
+            "error check-value-rejected helpdesk/services.py:77 minutes_spent -15",
+            "error check-value-rejected helpdesk/services.py:84 minutes_spent -1",
             // The async ORM: `aget()`, then a save run by `asyncio.to_thread`.
-            "error check-value-rejected helpdesk/services.py:89 status \"archived\"",
+            "error check-value-rejected helpdesk/services.py:90 status \"archived\"",
+            // A lambda given to `transaction.on_commit`.
+            "error check-value-rejected helpdesk/services.py:103 status \"archived\"",
         ]
     );
 }

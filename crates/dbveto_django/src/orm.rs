@@ -759,10 +759,15 @@ impl<'p, 'a> Walker<'_, 'p, 'a> {
         self.record_call(call);
         // `obj.save` passed as a callable: `asyncio.to_thread(obj.save,
         // ...)` calls it with the rest of the arguments,
-        // `sync_to_async(obj.save)(...)` with those of the outer call.
-        if let Some((receiver, arguments)) = save_passed_as_callable(call) {
-            let location = self.location(call);
-            return self.save(arguments, receiver, location);
+        // `sync_to_async(obj.save)(...)` with those of the outer call;
+        // `on_commit(lambda: obj.save())` runs the lambda's body.
+        match passed_save_or_lambda(call) {
+            Some(PassedCallable::Save(receiver, arguments)) => {
+                let location = self.location(call);
+                return self.save(arguments, receiver, location);
+            }
+            Some(PassedCallable::Lambda(body)) => self.visit_expr(body),
+            None => {}
         }
         let Expr::Attribute(method) = call.func.as_ref() else { return };
         let location = self.location(call);
@@ -916,22 +921,22 @@ impl<'a> Visitor<'a> for Walker<'_, '_, 'a> {
     }
 }
 
-/// `to_thread(obj.save, ...)` or `sync_to_async(obj.save)(...)`: `obj`,
-/// and the call whose keywords are the save's.
-fn save_passed_as_callable(call: &ast::ExprCall) -> Option<(&Expr, &ast::ExprCall)> {
-    fn bound_save(e: &Expr) -> Option<&Expr> {
-        match e {
-            Expr::Attribute(a) if a.attr.as_str() == "save" => Some(a.value.as_ref()),
-            _ => None,
-        }
-    }
-    match call.func.as_ref() {
-        f if callee_name(f) == Some("to_thread") => Some((bound_save(call.arguments.args.first()?)?, call)),
-        Expr::Call(inner) if matches!(callee_name(&inner.func), Some("sync_to_async" | "database_sync_to_async")) => {
-            Some((bound_save(inner.arguments.args.first()?)?, call))
-        }
+/// `obj.save` or a lambda without parameters passed as a callable
+/// (`asyncio.to_thread(obj.save, ...)`, `sync_to_async(obj.save)(...)`,
+/// `transaction.on_commit(lambda: obj.save())`).
+fn passed_save_or_lambda(call: &ast::ExprCall) -> Option<PassedCallable<'_>> {
+    match dbveto_python_semantic::passed_callable(call)? {
+        (Expr::Attribute(a), arguments) if a.attr.as_str() == "save" => Some(PassedCallable::Save(&a.value, arguments.unwrap_or(call))),
+        (Expr::Lambda(lambda), _) if lambda.parameters.is_none() => Some(PassedCallable::Lambda(&lambda.body)),
         _ => None,
     }
+}
+
+enum PassedCallable<'a> {
+    /// `obj`, and the call whose keywords are the save's.
+    Save(&'a Expr, &'a ast::ExprCall),
+    /// The body, run in the caller's scope.
+    Lambda(&'a Expr),
 }
 
 /// QuerySet methods whose results are not model instances.

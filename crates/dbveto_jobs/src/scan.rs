@@ -268,6 +268,13 @@ impl<'r, 'p, 'a> Walker<'r, 'p, 'a> {
         }
     }
 
+    fn edge_outside_transaction(&mut self, callee: FnId) {
+        if let Some(caller) = self.current().filter(|caller| *caller != callee) {
+            self.out.calls.push((caller, callee));
+            self.out.calls_outside_transaction.push((caller, callee));
+        }
+    }
+
     fn in_transaction(&self) -> bool {
         self.frames.last().is_some_and(|f| f.atomic > 0)
     }
@@ -533,6 +540,13 @@ impl<'r, 'p, 'a> Walker<'r, 'p, 'a> {
     }
 
     fn call(&mut self, call: &'a ast::ExprCall) {
+        // `transaction.on_commit(f)`, `asyncio.to_thread(f)`, `Thread(target=f)`:
+        // `f` runs in this entry point, after the commit or in another thread.
+        if let Some((callable, _)) = dbveto_python_semantic::passed_callable(call) {
+            if let Some(id) = self.function_of(callable) {
+                self.edge_outside_transaction(id);
+            }
+        }
         let target = self.resolve(&call.func);
         match &target {
             Some(Target::Function(id)) => {

@@ -298,3 +298,16 @@ urlpatterns = [\n    path('a/', RoutedView.as_view()),\n    path('b/', ChildSync
     let unseen = [("app/views.py", views)];
     assert_eq!(sites(&facts_of(&unseen), "status"), ["ReadModifyWrite touch [HttpView BaseSyncView.post, HttpView DeadView.post, HttpView RoutedView.post]"]);
 }
+
+#[test]
+fn callables_passed_to_on_commit_threads_and_executors_run_in_the_callers_entry_point() {
+    let source = "import asyncio, threading\nfrom functools import partial\nfrom django.db import transaction\nfrom django.views import View\nfrom .models import Fabric\n\n\
+def mark(pk):\n    fabric = Fabric.objects.get(pk=pk)\n    fabric.status = 'marked'\n    fabric.save()\n\n\
+def count(pk):\n    fabric = Fabric.objects.get(pk=pk)\n    fabric.count += 1\n    fabric.save()\n\n\
+def never(pk):\n    fabric = Fabric.objects.get(pk=pk)\n    fabric.status = 'never'\n    fabric.save()\n\n\
+class MarkView(View):\n    def post(self, request, pk):\n        with transaction.atomic():\n            transaction.on_commit(partial(mark, pk))\n        threading.Thread(target=count, args=(pk,)).start()\n\n\
+class CountView(View):\n    async def post(self, request, pk):\n        await asyncio.to_thread(count, pk)\n        callbacks = [never]\n";
+    let facts = facts_of(&[("app/views.py", source)]);
+    assert_eq!(sites(&facts, "status"), ["ReadModifyWrite mark [HttpView MarkView.post]", "ReadModifyWrite never []"]);
+    assert_eq!(sites(&facts, "count"), ["ReadModifyWrite count [HttpView CountView.post, HttpView MarkView.post]"]);
+}

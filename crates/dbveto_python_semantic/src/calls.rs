@@ -19,6 +19,36 @@ pub fn last_name(expr: &Expr) -> Option<&str> {
     }
 }
 
+/// A callable a call runs on the caller's behalf, and the call whose
+/// arguments it receives when they are known:
+/// - `asyncio.to_thread(f, *args)`, `executor.submit(f, *args)`,
+///   `loop.run_in_executor(executor, f, *args)`: the same call;
+/// - `sync_to_async(f)(*args)`: the outer call (given `call` = the outer one);
+/// - `transaction.on_commit(f)`, `threading.Thread(target=f)`,
+///   `threading.Timer(t, f)`: none.
+///
+/// `functools.partial(f, ...)` stands for `f`. The callable runs outside the
+/// caller's transaction: after its commit, or in another thread.
+pub fn passed_callable(call: &ast::ExprCall) -> Option<(&Expr, Option<&ast::ExprCall>)> {
+    let (callable, arguments) = match call.func.as_ref() {
+        Expr::Call(inner) if matches!(last_name(&inner.func), Some("sync_to_async" | "database_sync_to_async")) => {
+            (inner.arguments.find_argument_value("func", 0)?, Some(call))
+        }
+        func => match last_name(func)? {
+            "to_thread" | "submit" => (call.arguments.args.first()?, Some(call)),
+            "run_in_executor" => (call.arguments.args.get(1)?, Some(call)),
+            "on_commit" => (call.arguments.find_argument_value("func", 0)?, None),
+            "Thread" => (call.arguments.find_argument_value("target", 1)?, None),
+            "Timer" => (call.arguments.find_argument_value("function", 1)?, None),
+            _ => return None,
+        },
+    };
+    match callable {
+        Expr::Call(partial) if last_name(&partial.func) == Some("partial") => Some((partial.arguments.args.first()?, None)),
+        _ => Some((callable, arguments)),
+    }
+}
+
 /// How a method is bound when it is called.
 pub fn method_kind(def: &ast::StmtFunctionDef) -> MethodKind {
     for decorator in &def.decorator_list {
