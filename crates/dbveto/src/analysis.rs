@@ -72,8 +72,9 @@ pub fn analyze_with(root: &Path, options: &Options) -> Analysis {
     facts.extend(sqlalchemy.facts);
     diagnostics.extend(sqlalchemy.diagnostics);
     orm_writes.extend(sqlalchemy.writes);
-    for (db, diags) in replayed {
+    for (db, diags, names) in replayed {
         diagnostics.extend(diags);
+        facts.names.extend(names);
         for m in &db.set.migrations {
             sources.insert(&m.file);
         }
@@ -110,15 +111,21 @@ pub fn analyze_with(root: &Path, options: &Options) -> Analysis {
     Analysis { databases, facts, writes, diagnostics, sources, files, django_apps }
 }
 
-fn replay_set(set: MigrationSet) -> (Database, Vec<Diagnostic>) {
+fn replay_set(set: MigrationSet) -> (Database, Vec<Diagnostic>, Vec<dbveto_rules::GivenName>) {
     let mut schema = Schema::default();
     let mut diagnostics = Vec::new();
+    let mut long_names = Vec::new();
     for m in &set.migrations {
         for range in &m.up {
-            dbveto_sql::replay(&mut schema, &m.file, range.clone(), &mut diagnostics);
+            dbveto_sql::replay_noting_long_names(&mut schema, &m.file, range.clone(), &mut diagnostics, &mut long_names);
         }
     }
-    (Database { set, schema, framework: Framework::None }, diagnostics)
+    // Only the database's limit applies to names written in SQL.
+    let names = long_names
+        .into_iter()
+        .map(|l| dbveto_rules::GivenName { name: l.name, what: l.what, table: l.table, location: l.location, limit: None, related: Vec::new() })
+        .collect();
+    (Database { set, schema, framework: Framework::None }, diagnostics, names)
 }
 
 /// Python is parsed once; the raw-SQL, Django, SQLAlchemy and jobs frontends read the same trees.

@@ -67,6 +67,23 @@ fn alembic_conventions_fixture_gives_exactly_its_findings() {
 }
 
 #[test]
+fn long_names_sqlalchemy_refuses_or_postgres_truncates() {
+    let (code, lines) = summary("tests/fixtures/long-names-sqlalchemy");
+    assert_eq!(code, 1);
+    assert_eq!(
+        lines,
+        [
+            "error identifier-too-long app/models.py:28 - null",
+            "error identifier-too-long app/models.py:30 - null",
+            "warning identifier-too-long app/models.py:36 - null",
+            "error identifier-too-long app/models.py:43 - null",
+        ]
+    );
+    let (code, lines) = summary("tests/fixtures/long-names-alembic");
+    assert_eq!((code, lines), (1, vec!["error identifier-too-long migrations/versions/a1b2c3d4e5f6_parcels.py:22 - null".to_string()]));
+}
+
+#[test]
 fn negatives_give_nothing() {
     let (code, lines) = summary("tests/fixtures/sqlalchemy-negatives");
     assert_eq!((code, lines), (0, Vec::<String>::new()));

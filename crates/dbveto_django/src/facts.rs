@@ -38,6 +38,7 @@ pub fn facts(django: &Django) -> ProjectFacts {
                 limit: Some(NameLimit {
                     max: INDEX_MAX_NAME,
                     by: "Django's Index.max_name_length",
+                    reporter: "Django",
                     error: format!(
                         "{}.{}: (models.E034) The index name '{name}' cannot be longer than {INDEX_MAX_NAME} characters.",
                         model.state.app_label, model.state.name

@@ -33,9 +33,10 @@ impl ProjectFacts {
 #[derive(Debug, Clone, PartialEq)]
 pub struct NameLimit {
     pub max: usize,
-    /// Who enforces it and how: `Django's Index.max_name_length (system
-    /// check models.E034)`.
+    /// What the limit is: `Django's Index.max_name_length`.
     pub by: &'static str,
+    /// Who refuses the name: `Django`, `SQLAlchemy`.
+    pub reporter: &'static str,
     /// What the user sees, as the framework prints it.
     pub error: String,
 }

@@ -6,6 +6,24 @@
 /// PostgreSQL's `NAMEDATALEN`; identifiers keep at most `NAMEDATALEN - 1` bytes.
 pub const NAMEDATALEN: usize = 64;
 
+/// A table, constraint or index name written longer than 63 bytes, where
+/// it is written: PostgreSQL truncates it (a NOTICE), and two such names
+/// may then collide.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LongName {
+    pub name: String,
+    /// `table`, `constraint` or `index`.
+    pub what: &'static str,
+    /// The table it belongs to (its own name for a table).
+    pub table: String,
+    pub location: dbveto_source::Location,
+}
+
+/// Whether PostgreSQL truncates `name`.
+pub fn is_truncated(name: &str) -> bool {
+    name.len() > NAMEDATALEN - 1
+}
+
 /// Cuts an identifier to 63 bytes at a character boundary, as the server
 /// does for every identifier it is given.
 pub fn truncate_identifier(name: &str) -> String {

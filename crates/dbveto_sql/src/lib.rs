@@ -11,12 +11,13 @@ pub use dbveto_writes::*;
 mod definitions;
 mod expr;
 mod psql;
+mod long_names;
 mod replay;
 mod scanner;
 mod statements;
 mod types;
 
-pub use replay::{replay, replay_generated};
+pub use replay::{replay, replay_generated, replay_noting_long_names};
 mod dml;
 mod placeholders;
 

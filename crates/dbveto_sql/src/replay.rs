@@ -5,7 +5,7 @@ use std::cell::OnceCell;
 
 use dbveto_schema::{
     choose_name, truncate_identifier, Column, Constraint, ConstraintKind, Domain, EnumType, History, Identity,
-    Index, Provenance, QualifiedName, Schema, Table,
+    Index, LongName, Provenance, QualifiedName, Schema, Table, NAMEDATALEN,
 };
 use dbveto_source::{Diagnostic, Location, Severity, SourceFile};
 use pg_raw_parse::nodes::{self, AlterTableCmd, AlterTableType, ColumnDef, ConstrType, ObjectType, RangeVar};
@@ -13,14 +13,27 @@ use pg_raw_parse::Node;
 
 use crate::definitions::{check_renaming_column, constraint_renaming_column, index_columns, index_renamed, index_renaming_column};
 use crate::expr::{self, names, present, strings};
+use crate::long_names;
 use crate::statements::{self, Statement};
 use crate::types::{data_type, Serial};
 
 /// Applies the SQL in `file.text[range]` to `schema`.
 pub fn replay(schema: &mut Schema, file: &SourceFile, range: std::ops::Range<usize>, diagnostics: &mut Vec<Diagnostic>) {
+    replay_noting_long_names(schema, file, range, diagnostics, &mut Vec::new());
+}
+
+/// [`replay`], noting in `long_names` the table, constraint and index
+/// names written over 63 bytes.
+pub fn replay_noting_long_names(
+    schema: &mut Schema,
+    file: &SourceFile,
+    range: std::ops::Range<usize>,
+    diagnostics: &mut Vec<Diagnostic>,
+    long_names: &mut Vec<LongName>,
+) {
     for parsed in statements::parse(file, range, diagnostics) {
         for stmt in parsed.statements() {
-            let mut r = Replayer { schema, file, stmt: &stmt, diagnostics, origin: None, action: OnceCell::new() };
+            let mut r = Replayer { schema, file, stmt: &stmt, diagnostics, origin: None, action: OnceCell::new(), long_names: Some(long_names) };
             r.statement();
         }
     }
@@ -38,7 +51,7 @@ pub fn replay_generated(schema: &mut Schema, sql: &str, origin: &Location, actio
     for parsed in &statements {
         for stmt in parsed.statements() {
             let mut r =
-                Replayer { schema, file: &file, stmt: &stmt, diagnostics: &mut replay_diagnostics, origin: Some(&origin), action: OnceCell::new() };
+                Replayer { schema, file: &file, stmt: &stmt, diagnostics: &mut replay_diagnostics, origin: Some(&origin), action: OnceCell::new(), long_names: None };
             r.statement();
         }
     }
@@ -56,6 +69,9 @@ struct Replayer<'a> {
     origin: Option<&'a Provenance>,
     /// The statement's summary, made once: every column of a CREATE TABLE records it.
     action: OnceCell<String>,
+    /// Where names written over 63 bytes go; `None` for generated SQL,
+    /// whose framework judges the names it sends.
+    long_names: Option<&'a mut Vec<LongName>>,
 }
 
 /// The table a statement names, in `public` unless it says otherwise.
@@ -99,6 +115,21 @@ fn qualified_list(names: &[String]) -> Option<QualifiedName> {
 impl<'a> Replayer<'a> {
     fn text(&self) -> &str {
         self.file.text.get(self.stmt.start..self.stmt.end).unwrap_or("")
+    }
+
+    /// Notes a name the parser gives as `parsed` when it was written over
+    /// 63 bytes (the parser keeps 63), where it is written: at or after the
+    /// parser location `node` of the node that has it.
+    fn note_long_name(&mut self, parsed: &str, what: &'static str, table: &str, node: Option<i32>) {
+        if self.long_names.is_none() || parsed.len() < NAMEDATALEN - 1 {
+            return;
+        }
+        let from = node.map_or(0, |l| self.offset_in_stmt(l));
+        let Some((name, offset)) = long_names::written_form(self.text(), parsed, from) else { return };
+        let location = self.file.location(self.stmt.start + offset);
+        if let Some(long_names) = self.long_names.as_deref_mut() {
+            long_names.push(LongName { name, what, table: table.to_string(), location });
+        }
     }
 
     /// Provenance at a parser location inside the statement (or its start).
@@ -205,6 +236,9 @@ impl<'a> Replayer<'a> {
     fn create_table(&mut self, c: &'a nodes::CreateStmt) {
         let Some(rv) = c.relation() else { return };
         let name = qualified(rv);
+        if let Some(written) = rv.relname() {
+            self.note_long_name(written, "table", &name.name, Some(rv.location));
+        }
         if self.schema.tables.contains_key(&name) {
             if !c.if_not_exists {
                 self.warn(format!("CREATE TABLE `{name}`, which an earlier migration already creates; statement skipped"));
@@ -430,6 +464,9 @@ impl<'a> Replayer<'a> {
         let (k, column) = (pending.constraint, pending.column.as_deref());
         let here = self.at(k.location);
         let kind = k.contype;
+        if let Some(written) = k.conname().filter(|n| !n.is_empty()) {
+            self.note_long_name(written, "constraint", &table.name, Some(k.location));
+        }
         let given = k.conname().filter(|n| !n.is_empty()).map(truncate_identifier);
         let schema_name = table.schema.clone();
         let (ckind, columns, label, name2): (ConstraintKind, Vec<String>, &str, Option<String>) = match kind {
@@ -883,6 +920,9 @@ impl<'a> Replayer<'a> {
         }
         // A unique index is a constraint only when a constraint made it.
         let label = if i.primary { "pkey" } else if i.isconstraint { "key" } else { "idx" };
+        if let Some(written) = i.idxname().filter(|n| !n.is_empty()) {
+            self.note_long_name(written, "index", &table.name, None);
+        }
         let name = match i.idxname().filter(|n| !n.is_empty()) {
             Some(given) => truncate_identifier(given),
             None => {

@@ -12,7 +12,7 @@ use dbveto_writes::Literal;
 use ruff_python_ast::{self as ast, Expr, Stmt};
 use ruff_text_size::Ranged;
 
-use crate::ddl::{self, column_definition, constraint_name, qualified, Generated};
+use crate::ddl::{self, column_definition, qualified, Generated, Given};
 use crate::models::TableReader;
 use crate::names::{argument, keyword, quote};
 use crate::naming::{Conventions, Subject};
@@ -29,6 +29,8 @@ pub struct Applied {
     /// Tables that an operation dbveto could not read (or did not follow
     /// into) may have changed: what they hold is not known for certain.
     pub unread_tables: Vec<String>,
+    /// Constraint and index names sent as written and over 63 bytes.
+    pub long_names: Vec<dbveto_schema::LongName>,
 }
 
 /// One revision as `alembic upgrade heads` applied it.
@@ -180,7 +182,7 @@ pub fn apply(index: &ProjectIndex<'_>, diagnostics: &mut Vec<Diagnostic>) -> Opt
     let order = plan(index, &revisions, diagnostics);
     let mut reader = TableReader::new(index);
     let conventions = crate::alembic_env::conventions(index, &mut reader, &dir, diagnostics);
-    let mut interpreter = Interpreter { reader, index, schema: Schema::default(), diagnostics, conventions, scopes: Vec::new(), changes: Vec::new(), unread: 0, unread_tables: Vec::new() };
+    let mut interpreter = Interpreter { reader, index, schema: Schema::default(), diagnostics, conventions, scopes: Vec::new(), changes: Vec::new(), unread: 0, unread_tables: Vec::new(), long_names: Vec::new() };
     let mut files = Vec::new();
     let mut applied = Vec::new();
     for i in order {
@@ -205,7 +207,7 @@ pub fn apply(index: &ProjectIndex<'_>, diagnostics: &mut Vec<Diagnostic>) -> Opt
     let mut unread_tables = interpreter.unread_tables;
     unread_tables.sort();
     unread_tables.dedup();
-    Some(Applied { schema: interpreter.schema, files, revisions: applied, dir, unread_tables })
+    Some(Applied { schema: interpreter.schema, files, revisions: applied, dir, unread_tables, long_names: interpreter.long_names })
 }
 
 /// The operations on a table no revision creates each give a warning;
@@ -332,6 +334,7 @@ struct Interpreter<'i, 'p, 'a> {
     /// Operations that could not be read so far.
     unread: usize,
     unread_tables: Vec<String>,
+    long_names: Vec<dbveto_schema::LongName>,
 }
 
 /// The name argument of a constraint or index operation.
@@ -391,13 +394,21 @@ impl<'p, 'a> Interpreter<'_, 'p, 'a> {
 
     /// The name Alembic gives a constraint or index of kind `key` (`None`
     /// when the database names it); `Err` when the name is not known.
-    fn final_name(&self, name: Name, key: &str, subject: Subject<'_>) -> Result<Option<String>, ()> {
-        match name {
-            Name::Unknown => Err(()),
-            Name::Final(n) => Ok(Some(n)),
-            Name::Written(n) => Ok(constraint_name(&self.conventions, key, Some(&n), subject)),
-            Name::Unnamed => Ok(constraint_name(&self.conventions, key, None, subject)),
+    /// `created_at`: where the operation creating it is, to judge its
+    /// length there (a drop names what a creation judged already).
+    fn final_name(&mut self, name: Name, key: &str, subject: Subject<'_>, created_at: Option<&Location>) -> Result<Option<String>, ()> {
+        let given = match &name {
+            Name::Unknown => return Err(()),
+            Name::Final(n) => Given::Final(n),
+            Name::Written(n) => Given::Written(n),
+            Name::Unnamed => Given::Unnamed,
+        };
+        let table = subject.table;
+        let sent = ddl::sent_name(&self.conventions, key, given, subject);
+        if let Some(at) = created_at {
+            self.long_names.extend(ddl::long_name(&self.conventions, key, given, sent.as_deref(), table, at));
         }
+        Ok(sent)
     }
 
     fn strings(&mut self, module: ModuleId, expr: Option<&'a Expr>) -> Option<Vec<String>> {
@@ -605,6 +616,7 @@ impl<'p, 'a> Interpreter<'_, 'p, 'a> {
     }
 
     fn run(&mut self, generated: Generated) {
+        self.long_names.extend(generated.long_names);
         for (step, location, action) in generated.steps {
             ddl::apply(&mut self.schema, step.clone(), &location, &action, self.diagnostics);
             self.changes.push(Change { step: Some(step), location, action });
@@ -617,7 +629,7 @@ impl<'p, 'a> Interpreter<'_, 'p, 'a> {
     }
 
     fn sql(&mut self, sql: String, at: &Location, action: &str) {
-        let mut g = Generated { steps: Vec::new() };
+        let mut g = Generated::default();
         g.sql(sql, at, action);
         self.run(g);
     }
@@ -695,7 +707,7 @@ impl<'p, 'a> Interpreter<'_, 'p, 'a> {
             "create_table" => {
                 let Some(table) = self.text(module, args.first()) else { return self.unreadable(&at, name) };
                 let mapped = self.reader.table(module, table, &args[1..], schema.clone(), at.clone(), self.conventions.clone());
-                let mut g = Generated { steps: Vec::new() };
+                let mut g = Generated::default();
                 let mut enums: Vec<String> = self.schema.enums.keys().map(|k| k.name.clone()).collect();
                 ddl::create_table(&mapped, &mut enums, &mut g);
                 ddl::foreign_keys(&mapped, false, &mut g);
@@ -723,7 +735,7 @@ impl<'p, 'a> Interpreter<'_, 'p, 'a> {
                 }
                 self.sql(format!("ALTER TABLE {} ADD COLUMN {definition}", q(&t)), &at, &action);
                 // Then the column's constraints but its primary key, and its index.
-                let mut g = Generated { steps: Vec::new() };
+                let mut g = Generated::default();
                 ddl::constraints_and_indexes(&holder, &mut g);
                 ddl::foreign_keys(&holder, true, &mut g);
                 self.run(g);
@@ -739,7 +751,7 @@ impl<'p, 'a> Interpreter<'_, 'p, 'a> {
             "create_check_constraint" => {
                 let given = self.name(module, argument(call, 0, "constraint_name"));
                 let Some(t) = table_arg(self, 1, "table_name") else { return self.unreadable(&at, name) };
-                let Ok(cname) = self.final_name(given, "ck", subject(&t, &[])) else { return self.unreadable(&at, name) };
+                let Ok(cname) = self.final_name(given, "ck", subject(&t, &[]), Some(&at)) else { return self.unreadable(&at, name) };
                 let condition = argument(call, 1 + shift, "condition");
                 let sql = match condition.and_then(|c| self.value(module, c)) {
                     Some(Value::Text(text)) => Some(text.sql.value()),
@@ -755,7 +767,7 @@ impl<'p, 'a> Interpreter<'_, 'p, 'a> {
                 let Some(t) = table_arg(self, 1, "table_name") else { return self.unreadable(&at, name) };
                 let Some(columns) = self.strings(module, argument(call, 1 + shift, "columns")) else { return self.unreadable(&at, name) };
                 let (kind, key) = if name == "create_primary_key" { ("PRIMARY KEY", "pk") } else { ("UNIQUE", "uq") };
-                let Ok(cname) = self.final_name(given, key, subject(&t, &columns)) else { return self.unreadable(&at, name) };
+                let Ok(cname) = self.final_name(given, key, subject(&t, &columns), Some(&at)) else { return self.unreadable(&at, name) };
                 let named = cname.map(|n| format!("CONSTRAINT {} ", quote(&n))).unwrap_or_default();
                 let list: Vec<String> = columns.iter().map(|c| quote(c)).collect();
                 self.sql(format!("ALTER TABLE {} ADD {named}{kind} ({})", q(&t), list.join(", ")), &at, &action);
@@ -768,7 +780,7 @@ impl<'p, 'a> Interpreter<'_, 'p, 'a> {
                 let remote = self.strings(module, argument(call, 3 + shift, "remote_cols"));
                 let (Some(referent), Some(local), Some(remote)) = (referent, local, remote) else { return self.unreadable(&at, name) };
                 let subject = Subject { table: &t, columns: &local, referred_table: Some(&referent), referred_columns: &remote, constraint_name: None };
-                let Ok(cname) = self.final_name(given, "fk", subject) else { return self.unreadable(&at, name) };
+                let Ok(cname) = self.final_name(given, "fk", subject, Some(&at)) else { return self.unreadable(&at, name) };
                 let named = cname.map(|n| format!("CONSTRAINT {} ", quote(&n))).unwrap_or_default();
                 let list = |cols: &[String]| cols.iter().map(|c| quote(c)).collect::<Vec<_>>().join(", ");
                 let referent_schema = self.text(module, keyword(call, "referent_schema"));
@@ -795,12 +807,12 @@ impl<'p, 'a> Interpreter<'_, 'p, 'a> {
                         _ => "",
                     },
                 };
-                let Ok(Some(cname)) = self.final_name(given, key, subject(&t, &[])) else { return self.unreadable(&at, name) };
+                let Ok(Some(cname)) = self.final_name(given, key, subject(&t, &[]), None) else { return self.unreadable(&at, name) };
                 self.sql(format!("ALTER TABLE {} DROP CONSTRAINT {}", q(&t), quote(&cname)), &at, &action);
             }
             "create_index" => {
                 let Some(t) = table_arg(self, 1, "table_name") else { return self.unreadable(&at, name) };
-                match self.create_index(module, call, &t, shift, schema.as_deref()) {
+                match self.create_index(module, call, &t, shift, schema.as_deref(), &at) {
                     Some(sql) => self.sql(sql, &at, &action),
                     None => self.unreadable(&at, name),
                 }
@@ -808,7 +820,7 @@ impl<'p, 'a> Interpreter<'_, 'p, 'a> {
             "drop_index" => {
                 let given = self.name(module, argument(call, 0, "index_name"));
                 let t = table_arg(self, 1, "table_name").unwrap_or_default();
-                let Ok(Some(iname)) = self.final_name(given, "ix", subject(&t, &[])) else { return self.unreadable(&at, name) };
+                let Ok(Some(iname)) = self.final_name(given, "ix", subject(&t, &[]), None) else { return self.unreadable(&at, name) };
                 self.sql(format!("DROP INDEX {}", qualified(schema.as_deref(), &iname)), &at, &action);
             }
             "execute" => {
@@ -837,7 +849,7 @@ impl<'p, 'a> Interpreter<'_, 'p, 'a> {
     /// `CREATE INDEX` for `op.create_index(name, table, columns, ...)`:
     /// columns as names, `sa.Column`s or `text()` expressions; `None` when
     /// some argument is not understood.
-    fn create_index(&mut self, module: ModuleId, call: &'a ast::ExprCall, table: &str, shift: usize, schema: Option<&str>) -> Option<String> {
+    fn create_index(&mut self, module: ModuleId, call: &'a ast::ExprCall, table: &str, shift: usize, schema: Option<&str>, at: &Location) -> Option<String> {
         let given = self.name(module, argument(call, 0, "index_name"));
         let elements: &'a [Expr] = match argument(call, 1 + shift, "columns")? {
             Expr::List(l) => &l.elts,
@@ -868,7 +880,7 @@ impl<'p, 'a> Interpreter<'_, 'p, 'a> {
         }
         // A convention's column tokens need plain columns only.
         let columns = if columns.len() == elements.len() { columns } else { Vec::new() };
-        let index = self.final_name(given, "ix", subject(table, &columns)).ok()??;
+        let index = self.final_name(given, "ix", subject(table, &columns), Some(at)).ok()??;
         let mut unique = false;
         let mut using = String::new();
         let mut include = String::new();

@@ -7,12 +7,12 @@
 //! by one; PostgreSQL gives every unnamed constraint the same name either
 //! way (`<table>_<column>_fkey`, `_key`, `_check`, `<table>_pkey`).
 
-use dbveto_schema::{Constraint, ConstraintKind, History, Predicate, Provenance, QualifiedName, Schema};
+use dbveto_schema::{Constraint, ConstraintKind, History, LongName, Predicate, Provenance, QualifiedName, Schema};
 use dbveto_source::{Diagnostic, Location};
 
 use crate::models::{ClientDefault, MappedColumn, MappedTable, Models, TableItem};
 use crate::names::{quote, sql_string};
-use crate::naming::{Conventions, Subject};
+use crate::naming::{shorten, Conventions, Subject, POSTGRES_MAX_NAME};
 use crate::types::ColumnType;
 
 /// One piece of generated DDL and the code it stands for.
@@ -24,8 +24,46 @@ pub enum Step {
     OpaqueCheck { table: QualifiedName, name: String },
 }
 
+#[derive(Default)]
 pub struct Generated {
     pub steps: Vec<(Step, Location, String)>,
+    /// Constraint and index names sent as the code wrote them (no
+    /// convention, no `conv()`) and over PostgreSQL's 63 bytes. SQLAlchemy's
+    /// PostgreSQL dialect refuses those over 63 characters at DDL compile
+    /// time (`IdentifierError`); PostgreSQL truncates the others.
+    pub long_names: Vec<LongName>,
+}
+
+/// How the code names a constraint or index.
+#[derive(Debug, Clone, Copy)]
+pub enum Given<'n> {
+    Unnamed,
+    Written(&'n str),
+    /// `conv("name")`, `op.f("name")`: final, no convention applies.
+    Final(&'n str),
+}
+
+/// The name SQLAlchemy sends for a constraint or index of kind `key`: a
+/// final name as written, but shortened like a convention's when too long
+/// (`_truncate_and_render_maxlen_name`), else [`constraint_name`].
+pub fn sent_name(conventions: &Conventions, key: &str, given: Given<'_>, subject: Subject<'_>) -> Option<String> {
+    match given {
+        Given::Final(name) => Some(shorten(name, POSTGRES_MAX_NAME)),
+        Given::Unnamed => constraint_name(conventions, key, None, subject),
+        Given::Written(written) => constraint_name(conventions, key, Some(written), subject),
+    }
+}
+
+/// A written name that is `sent` as written and is over 63 bytes, created
+/// at `at`; never when the conventions are unknown (one may template it).
+pub fn long_name(conventions: &Conventions, key: &str, given: Given<'_>, sent: Option<&str>, table: &str, at: &Location) -> Option<LongName> {
+    let Given::Written(written) = given else { return None };
+    (conventions.known && sent == Some(written) && dbveto_schema::is_truncated(written)).then(|| LongName {
+        name: written.to_string(),
+        what: if key == "ix" { "index" } else { "constraint" },
+        table: table.to_string(),
+        location: at.clone(),
+    })
 }
 
 impl Generated {
@@ -86,13 +124,16 @@ pub fn constraint_name(conventions: &Conventions, key: &str, given: Option<&str>
     }
 }
 
-/// [`constraint_name`] for a constraint of `table`: a final name
-/// (`op.f()`, `conv()`) is kept as written.
-fn name_in(table: &MappedTable, key: &str, given: Option<&str>, subject: Subject<'_>) -> Option<String> {
-    match given {
-        Some(name) if table.final_names.iter().any(|n| n == name) => Some(name.to_string()),
-        _ => constraint_name(&table.conventions, key, given, subject),
-    }
+/// [`sent_name`] for a constraint or index of `table`, written at `at`.
+fn name_in(table: &MappedTable, key: &str, given: Option<&str>, subject: Subject<'_>, at: &Location, out: &mut Generated) -> Option<String> {
+    let given = match given {
+        None => Given::Unnamed,
+        Some(name) if table.final_names.iter().any(|n| n == name) => Given::Final(name),
+        Some(name) => Given::Written(name),
+    };
+    let sent = sent_name(&table.conventions, key, given, subject);
+    out.long_names.extend(long_name(&table.conventions, key, given, sent.as_deref(), &table.name, at));
+    sent
 }
 
 /// Whether SQLAlchemy makes this column `SERIAL`: the table's only
@@ -118,7 +159,7 @@ fn in_primary_key_item(table: &MappedTable, column: &str) -> bool {
 /// The DDL of `create_all()` for every table of `models`, in the order
 /// `MetaData.sorted_tables` would give (by name; foreign keys last).
 pub fn create_all(models: &Models) -> Generated {
-    let mut out = Generated { steps: Vec::new() };
+    let mut out = Generated::default();
     let mut tables: Vec<&MappedTable> = models.tables.iter().collect();
     tables.sort_by(|a, b| (&a.schema, &a.name).cmp(&(&b.schema, &b.name)));
     tables.dedup_by(|a, b| a.schema == b.schema && a.name == b.name);
@@ -193,7 +234,7 @@ pub fn create_table(table: &MappedTable, enums: &mut Vec<String>, out: &mut Gene
         None => None,
     };
     if let Some((given, columns, at)) = primary_key {
-        let cname = name_in(table, "pk", given.as_deref(), subject(table, &columns));
+        let cname = name_in(table, "pk", given.as_deref(), subject(table, &columns), &at, out);
         out.sql(format!("ALTER TABLE {name} ADD {}PRIMARY KEY ({})", named(&cname), list(&columns)), &at, &format!("primary key of {what}"));
     }
     constraints_and_indexes(table, out);
@@ -206,7 +247,7 @@ pub fn constraints_and_indexes(table: &MappedTable, out: &mut Generated) {
     for column in &table.columns {
         let columns = vec![column.name.clone()];
         if column.unique && !column.index {
-            let cname = name_in(table, "uq", None, subject(table, &columns));
+            let cname = name_in(table, "uq", None, subject(table, &columns), &column.location, out);
             out.sql(format!("ALTER TABLE {name} ADD {}UNIQUE ({})", named(&cname), list(&columns)), &column.location, &format!("`unique=True` on `{}`", column.name));
         }
         for (given, sql) in &column.checks {
@@ -225,7 +266,7 @@ pub fn constraints_and_indexes(table: &MappedTable, out: &mut Generated) {
     for (item, at) in &table.items {
         match item {
             TableItem::Unique { name: given, columns } => {
-                let cname = name_in(table, "uq", given.as_deref(), subject(table, columns));
+                let cname = name_in(table, "uq", given.as_deref(), subject(table, columns), at, out);
                 out.sql(format!("ALTER TABLE {name} ADD {}UNIQUE ({})", named(&cname), list(columns)), at, "`UniqueConstraint`");
             }
             TableItem::Check { name: given, sql } => check(table, &name, given.as_deref(), sql.as_deref(), &[], at, out),
@@ -234,13 +275,13 @@ pub fn constraints_and_indexes(table: &MappedTable, out: &mut Generated) {
     }
     for column in table.columns.iter().filter(|c| c.index) {
         let columns = vec![column.name.clone()];
-        let Some(index) = name_in(table, "ix", None, subject(table, &columns)) else { continue };
+        let Some(index) = name_in(table, "ix", None, subject(table, &columns), &column.location, out) else { continue };
         let unique = if column.unique { "UNIQUE " } else { "" };
         out.sql(format!("CREATE {unique}INDEX {} ON {name} ({})", quote(&index), list(&columns)), &column.location, &format!("`index=True` on `{}`", column.name));
     }
     for (item, at) in &table.items {
         if let TableItem::Index { name: given, columns, unique } = item {
-            let Some(index) = name_in(table, "ix", given.as_deref(), subject(table, columns)) else { continue };
+            let Some(index) = name_in(table, "ix", given.as_deref(), subject(table, columns), at, out) else { continue };
             let unique = if *unique { "UNIQUE " } else { "" };
             out.sql(format!("CREATE {unique}INDEX {} ON {name} ({})", quote(&index), list(columns)), at, "`Index`");
         }
@@ -253,7 +294,7 @@ fn subject<'s>(table: &'s MappedTable, columns: &'s [String]) -> Subject<'s> {
 
 fn check(table: &MappedTable, qualified_name: &str, given: Option<&str>, sql: Option<&str>, columns: &[String], at: &Location, out: &mut Generated) {
     let subject = Subject { table: &table.name, columns, referred_table: None, referred_columns: &[], constraint_name: given };
-    let cname = name_in(table, "ck", given, subject);
+    let cname = name_in(table, "ck", given, subject, at, out);
     match sql {
         Some(sql) => out.sql(format!("ALTER TABLE {qualified_name} ADD {}CHECK ({sql})", named(&cname)), at, "`CheckConstraint`"),
         None => {
@@ -300,7 +341,7 @@ pub fn foreign_keys(table: &MappedTable, with_use_alter: bool, out: &mut Generat
         }
         let Some((ref_schema, ref_table)) = referred_table else { continue };
         let subject = Subject { table: &table.name, columns: &columns, referred_table: Some(&ref_table), referred_columns: &referred_columns, constraint_name: given.as_deref() };
-        let cname = name_in(table, "fk", given.as_deref(), subject);
+        let cname = name_in(table, "fk", given.as_deref(), subject, &at, out);
         let mut sql = format!(
             "ALTER TABLE {name} ADD {}FOREIGN KEY ({}) REFERENCES {} ({})",
             named(&cname),

@@ -50,9 +50,12 @@ pub struct SqlAlchemy {
 pub fn analyze(index: &ProjectIndex<'_>) -> SqlAlchemy {
     let models = models::read(index);
     let mut diagnostics = Vec::new();
+    let mut long_names = Vec::new();
     let model_schema = (!models.tables.is_empty()).then(|| {
         let mut schema = Schema::default();
-        ddl::create_all(&models).replay(&mut schema, &mut diagnostics);
+        let mut generated = ddl::create_all(&models);
+        long_names = std::mem::take(&mut generated.long_names);
+        generated.replay(&mut schema, &mut diagnostics);
         schema
     });
     let model_dir = common_dir(models.tables.iter().map(|t| t.location.path.as_ref()));
@@ -69,8 +72,41 @@ pub fn analyze(index: &ProjectIndex<'_>) -> SqlAlchemy {
     let database = alembic.as_ref().map(|a| &a.schema).or(model_schema.as_ref());
     let (insert_orders, swallowed_errors) = flow::facts(&extracted.flows, &models, database);
     let drifts = alembic.as_ref().map(|a| drift::drifts(&models, &a.schema, &a.unread_tables)).unwrap_or_default();
-    let facts = dbveto_facts::ProjectFacts { insert_orders, swallowed_errors, drifts, ..Default::default() };
+    let names = given_names(long_names, alembic.as_ref().map_or(&[][..], |a| &a.long_names));
+    let facts = dbveto_facts::ProjectFacts { insert_orders, swallowed_errors, drifts, names, ..Default::default() };
     SqlAlchemy { models, model_schema, model_dir, model_files, alembic, writes: extracted.writes, facts, diagnostics }
+}
+
+/// The long names SQLAlchemy sends as written, for `identifier-too-long`:
+/// each model's, with the revisions that create the same name as related
+/// places, then the names only a revision gives.
+fn given_names(in_models: Vec<dbveto_schema::LongName>, in_revisions: &[dbveto_schema::LongName]) -> Vec<dbveto_facts::GivenName> {
+    let given = |long: &dbveto_schema::LongName, related: Vec<dbveto_facts::Related>| dbveto_facts::GivenName {
+        name: long.name.clone(),
+        what: long.what,
+        table: long.table.clone(),
+        location: long.location.clone(),
+        limit: Some(dbveto_facts::NameLimit {
+            max: naming::POSTGRES_MAX_NAME,
+            by: "SQLAlchemy's max_identifier_length for PostgreSQL",
+            reporter: "SQLAlchemy",
+            error: format!("sqlalchemy.exc.IdentifierError: Identifier '{}' exceeds maximum length of {} characters", long.name, naming::POSTGRES_MAX_NAME),
+        }),
+        related,
+    };
+    let mut names: Vec<dbveto_facts::GivenName> = in_models
+        .iter()
+        .map(|long| {
+            let related = in_revisions
+                .iter()
+                .filter(|r| r.name == long.name)
+                .map(|r| dbveto_facts::Related { location: r.location.clone(), message: format!("the revision creates `{}` here", r.name) })
+                .collect();
+            given(long, related)
+        })
+        .collect();
+    names.extend(in_revisions.iter().filter(|r| !in_models.iter().any(|m| m.name == r.name)).map(|r| given(r, Vec::new())));
+    names
 }
 
 /// The deepest folder that holds every path (`.` for the root).

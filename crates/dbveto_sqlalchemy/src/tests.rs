@@ -583,3 +583,14 @@ fn helpers_in_test_folders_and_generated_code_are_not_the_applications_writes() 
     let paths: Vec<&str> = s.writes.iter().map(|w| w.location.path.as_ref()).collect();
     assert_eq!(paths, ["app/svc.py"]);
 }
+
+#[test]
+fn a_long_name_of_a_model_names_the_revision_that_creates_it_too() {
+    let long = "orders_customer_and_reference_must_be_unique_in_every_sales_channel";
+    let models = format!("from sqlalchemy import UniqueConstraint\nfrom sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column\n\nclass Base(DeclarativeBase):\n    pass\n\nclass Order(Base):\n    __tablename__ = 'orders'\n    __table_args__ = (UniqueConstraint('customer', 'reference', name='{long}'),)\n    id: Mapped[int] = mapped_column(primary_key=True)\n    customer: Mapped[int]\n    reference: Mapped[str]\n");
+    let revision = format!("revision = 'r1'\ndown_revision = None\nfrom alembic import op\nimport sqlalchemy as sa\ndef upgrade():\n    op.create_table('orders', sa.Column('id', sa.Integer(), primary_key=True), sa.Column('customer', sa.Integer()), sa.Column('reference', sa.String()))\n    op.create_unique_constraint('{long}', 'orders', ['customer', 'reference'])\n    op.create_index(op.f('ix_orders_reference_for_the_sales_channel_reports_and_the_nightly_export'), 'orders', ['reference'])\n");
+    let s = analyze(&[("app/models.py", &models), ("db/versions/r1.py", &revision)]);
+    let names: Vec<(&str, u32, Vec<u32>)> =
+        s.facts.names.iter().map(|n| (n.name.as_str(), n.location.line, n.related.iter().map(|r| r.location.line).collect())).collect();
+    assert_eq!(names, [(long, 9, vec![7])]);
+}
