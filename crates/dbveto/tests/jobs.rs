@@ -89,6 +89,15 @@ fn go_ticker_and_cron_running_one_sync() {
 }
 
 #[test]
+fn go_master_loop_dispatching_goroutines_and_cron_running_one_sync() {
+    // Seed 004's shape in Go: a loop that sleeps starts one goroutine per
+    // fabric; a cron entry does the same. A loop that retries is no schedule.
+    let (code, out) = dbveto(&["check", "--color", "never"], "tests/fixtures/go-fabric-dispatch");
+    assert_eq!(code, 1);
+    insta::assert_snapshot!(out);
+}
+
+#[test]
 fn go_writers_of_sync_status() {
     let (code, out) = dbveto(&["writers", "fabric.sync_status"], "tests/fixtures/go-fabric-sync");
     assert_eq!(code, 0);

@@ -92,7 +92,10 @@ pub(super) enum RegKind {
     Scheduled { scheduler: &'static str, shown: String },
 }
 
-/// A `for` loop that waits on a ticker.
+/// The kind of a [`Ticker`] that is a loop sleeping between rounds.
+pub(super) const SLEEP_LOOP: &str = "time.Sleep loop";
+
+/// A `for` loop that waits on a ticker, or sleeps between rounds.
 #[derive(Debug, Clone, PartialEq)]
 pub(super) struct Ticker {
     pub every: ConstExpr,
@@ -747,11 +750,51 @@ impl<'f> Collector<'f> {
                 }
             }
         }
+        let found = found.or_else(|| self.sleep_loop(node));
         if let Some((every, kind, at)) = found {
             if let Some(f) = self.current() {
                 f.tickers.push(Ticker { every, kind, at });
             }
         }
+    }
+
+    /// `for { ...; time.Sleep(d) }`: a loop without a header that sleeps
+    /// at its top level and that nothing leaves but a `select` (the usual
+    /// shutdown on `ctx.Done()`). A loop that breaks or returns otherwise
+    /// is a retry, not a schedule.
+    fn sleep_loop(&self, node: Node<'_>) -> Option<(ConstExpr, &'static str, usize)> {
+        let body = field(node, "body")?;
+        if children(node).len() != 1 {
+            return None;
+        }
+        let statements: Vec<Node<'_>> =
+            children(body).into_iter().flat_map(|n| if n.kind() == "statement_list" { children(n) } else { vec![n] }).collect();
+        let sleep = statements.iter().find_map(|statement| {
+            let call = strip(children(*statement).into_iter().next().filter(|_| statement.kind() == "expression_statement")?);
+            let function = field(call, "function").filter(|f| f.kind() == "selector_expression")?;
+            let operand = field(function, "operand")?;
+            let is_sleep = self.facts.imported(self.text(operand)) == Some("time") && field(function, "field").is_some_and(|f| self.text(f) == "Sleep");
+            let period = children(field(call, "arguments")?).into_iter().next()?;
+            is_sleep.then(|| self.const_expr(period, 0))
+        })?;
+        // Exits: a `return` or `goto` anywhere but in a `select` or a
+        // function literal; a `break` outside the loops and switches within.
+        let mut stack: Vec<(Node<'_>, bool)> = vec![(body, false)];
+        let mut budget = 10_000;
+        while let Some((n, nested)) = stack.pop() {
+            budget -= 1;
+            if budget == 0 {
+                return None;
+            }
+            match n.kind() {
+                "func_literal" | "select_statement" => {}
+                "return_statement" | "goto_statement" => return None,
+                "break_statement" if !nested => return None,
+                "for_statement" | "expression_switch_statement" | "type_switch_statement" => stack.extend(children(n).into_iter().map(|c| (c, true))),
+                _ => stack.extend(children(n).into_iter().map(|c| (c, nested))),
+            }
+        }
+        Some((sleep, SLEEP_LOOP, node.start_byte()))
     }
 
     fn string_arg(&self, node: Option<&Node<'_>>) -> Option<ConstExpr> {

@@ -11,7 +11,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 
 use dbveto_source::SourceFile;
 
-use super::collect::{Ex, FileFacts, Func, RegKind, Registration, Source, TypeBody, TypeDecl, TypeExpr, Use};
+use super::collect::{Ex, FileFacts, Func, RegKind, Registration, Source, TypeBody, TypeDecl, TypeExpr, Use, SLEEP_LOOP};
 use super::value::{self, Const, ConstExpr};
 use super::{GoEntry, GoEntryKind, GoFunction, GoProgram, GoSchedule};
 use crate::gomod;
@@ -485,8 +485,8 @@ impl<'a> Linker<'a> {
                 let detail = format!("{interval} ({} `{}`)", ticker.kind, f.display);
                 program.entries.push(GoEntry { function: id, kind: GoEntryKind::Scheduled, detail: Some(detail) });
                 program.schedules.push(GoSchedule {
-                    // Both kinds of ticker are one scheduler: the Go runtime's timers.
-                    scheduler: "time.Ticker",
+                    // `time.NewTicker` and `time.Tick` are one scheduler; a loop that sleeps another.
+                    scheduler: if ticker.kind == SLEEP_LOOP { "time.Sleep" } else { "time.Ticker" },
                     entry: f.display.clone(),
                     function: id,
                     every,

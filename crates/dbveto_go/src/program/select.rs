@@ -3,7 +3,7 @@
 //! package, so a collision only keeps more than needed.
 //!
 //! - Forward: the functions that register an entry point (an HTTP route,
-//!   a cron job, a ticker), `main`, and the methods a router or a cron
+//!   a cron job, a ticker, a loop that sleeps), `main`, and the methods a router or a cron
 //!   calls by themselves (`ServeHTTP`, `Run`), then every function whose
 //!   name one of those mentions, to a fixpoint.
 //! - Backward, among those: the functions holding a write, then every one
@@ -66,7 +66,7 @@ impl Imports {
 
     /// The method names through which this file may register an entry point.
     fn registers(&self, word: &str) -> bool {
-        (self.time && matches!(word, "NewTicker" | "Tick"))
+        (self.time && matches!(word, "NewTicker" | "Tick" | "Sleep"))
             || (self.http && matches!(word, "HandleFunc" | "Handle" | "HandlerFunc"))
             || (self.chi
                 && matches!(

@@ -201,6 +201,70 @@ func (j job) Run() { j.s.SyncAll() }
 }
 
 #[test]
+fn loops_that_sleep_are_schedules_and_retries_are_not() {
+    let jobs = r#"package jobs
+
+import (
+	"context"
+	"time"
+
+	"example.com/fab/store"
+)
+
+type Poller struct {
+	st *store.PG
+}
+
+func (p *Poller) Run(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		default:
+		}
+		p.st.SetStatus(1, "polled")
+		time.Sleep(2 * time.Minute)
+	}
+}
+
+func (p *Poller) Retry() error {
+	for {
+		if err := p.st.SetStatus(2, "retried"); err == nil {
+			return nil
+		}
+		time.Sleep(time.Second)
+	}
+}
+
+func (p *Poller) Backoff() {
+	for i := 0; i < 3; i++ {
+		p.st.SetStatus(3, "backoff")
+		time.Sleep(time.Second)
+	}
+}
+
+func (p *Poller) Drain() {
+	for {
+		for _, id := range []int{1, 2} {
+			if id > 1 {
+				break
+			}
+			p.st.SetStatus(id, "drained")
+		}
+		time.Sleep(30 * time.Second)
+	}
+}
+"#;
+    let p = run(&[("store/store.go", STORE), ("jobs/jobs.go", jobs)]);
+    let mut schedules: Vec<String> =
+        p.schedules.iter().map(|s| format!("{} {} {:?}", s.scheduler, p.functions[s.function].name, s.every)).collect();
+    schedules.sort();
+    // A `break` of an inner loop does not leave the outer one; a return on success does.
+    assert_eq!(schedules, ["time.Sleep Poller.Drain Some(30)", "time.Sleep Poller.Run Some(120)"]);
+    assert!(entries(&p).contains(&"Scheduled Poller.Run every 120 s (time.Sleep loop `Poller.Run`)".to_string()));
+}
+
+#[test]
 fn goroutines_started_from_main() {
     let main = r#"package main
 

@@ -10,10 +10,13 @@ Reads every periodic schedule of the repository (Celery beat
 `beat_schedule` / `CELERY_BEAT_SCHEDULE` / `add_periodic_task`,
 rq-scheduler `schedule(interval=...)` and `cron(...)`, APScheduler
 `add_job` and `@scheduled_job`; in Go, robfig/cron `AddFunc` / `AddJob`,
-gocron `Every(...).Do(f)` and `NewJob`, and loops over a `time.Ticker` or
-`time.Tick`) and finds a job scheduled by more than one entry with the
-same arguments, or two jobs of different schedulers that write the same
-columns (through any chain of calls).
+gocron `Every(...).Do(f)` and `NewJob`, loops over a `time.Ticker` or
+`time.Tick`, and `for { ...; time.Sleep(d) }` loops that only a `select`
+leaves) and finds a job scheduled by more than one entry with the same
+arguments, or two jobs of different schedulers that write the same
+columns (through any chain of calls, and through the tasks a job sends:
+`.delay()`, `.apply_async()`, `.s()`/`.si()`, `send_task("name")`,
+`enqueue(f)`; in Go the goroutines it starts).
 
 ## Why is this bad?
 Two timers firing the same work run it twice per period, at times that
