@@ -101,6 +101,7 @@ pub fn analyze_with(root: &Path, options: &Options) -> Analysis {
     let (jobs_facts, ()) = rayon::join(
         || {
             jobs.add_go(&d.go_files, &d.go_mods, &go.outline, &writes);
+            jobs.connect_signals(&writes);
             dbveto_jobs::facts(&jobs, &writes)
         },
         move || drop(queries),

@@ -42,6 +42,9 @@ pub struct Jobs {
     pub configs: Vec<(Framework, Related)>,
     /// Fields of loaded objects saved.
     pub saves: Vec<SaveSite>,
+    /// Signal handlers: function, signal name, the sender's model, how
+    /// they are connected.
+    pub signal_receivers: Vec<(usize, String, Option<String>, String)>,
 }
 
 /// A scheduler entry, its job resolved to a function when it is one of the repository.
@@ -163,6 +166,7 @@ pub fn analyze(index: &ProjectIndex<'_>, models: &Models) -> Jobs {
         }
         jobs.configs.extend(s.configs);
         jobs.saves.extend(s.saves);
+        jobs.signal_receivers.extend(s.signal_receivers);
     }
     // A route gives a Celery task its queue; it does not make a function one.
     for (id, queue) in queues {
@@ -175,6 +179,38 @@ pub fn analyze(index: &ProjectIndex<'_>, models: &Models) -> Jobs {
     judge_passed_objects(&mut jobs.saves, &flows);
     transactions.judge(&mut jobs.saves, &jobs.graph);
     jobs
+}
+
+impl Jobs {
+    /// A handler of `pre_save`/`post_save` of a model runs inside each
+    /// function that saves or creates one (`obj.save()`, `create()`,
+    /// `get_or_create()`; not `bulk_create()` nor `update()`, which send no
+    /// signal): a call from there, so it belongs to that function's entry
+    /// points. A handler none of whose senders dbveto sees (another
+    /// signal, a save of an object whose model is not known, a sender
+    /// outside the repository) counts as an entry point of its own.
+    pub fn connect_signals(&mut self, writes: &[Write]) {
+        let mut edges = Vec::new();
+        for (handler, signal, model, detail) in &self.signal_receivers {
+            let before = edges.len();
+            if let (true, Some(model)) = (matches!(signal.as_str(), "pre_save" | "post_save"), model) {
+                for save in self.saves.iter().filter(|s| s.model == *model) {
+                    edges.extend(save.function.filter(|f| f != handler).map(|f| (f, *handler)));
+                }
+                let creates = writes.iter().filter(|w| w.kind == WriteKind::Insert && w.model.as_ref() == Some(model) && !w.statement.contains("bulk_create"));
+                for write in creates {
+                    let at = write.call.as_ref().unwrap_or(&write.location);
+                    edges.extend(self.graph.enclosing(&at.path, at.line).filter(|f| f != handler).map(|f| (f, *handler)));
+                }
+            }
+            if edges.len() == before {
+                self.graph.entry(*handler, EntryKind::SignalHandler, Some(detail.clone()));
+            }
+        }
+        for (caller, handler) in edges {
+            self.graph.call(caller, handler);
+        }
+    }
 }
 
 /// A save of an object that came in as a parameter is a read-modify-write

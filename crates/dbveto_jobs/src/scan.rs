@@ -35,6 +35,10 @@ const CELERY_ONLY_DISPATCH: &[&str] = &["apply_async", "s", "si", "signature", "
 #[derive(Default)]
 pub struct ModuleScan {
     pub calls: Vec<(FnId, FnId)>,
+    /// Signal handlers: the signal's name (`post_save`), the sender's
+    /// model class when `sender=` names one, and how they are connected,
+    /// for people. They run in the entry point that sends the signal.
+    pub signal_receivers: Vec<(FnId, String, Option<String>, String)>,
     pub decorated: Vec<(FnId, Framework, Location)>,
     pub entries: Vec<(FnId, EntryKind, Option<String>)>,
     pub uses: Vec<(FnId, Framework, Location, String)>,
@@ -411,18 +415,30 @@ impl<'r, 'p, 'a> Walker<'r, 'p, 'a> {
             } else if path == "django.db.transaction.non_atomic_requests" {
                 self.out.non_atomic_views.push(id);
             } else if path == "django.dispatch.receiver" {
-                let detail = call.map(|c| self.signal_detail(c, 0));
-                self.out.entries.push((id, EntryKind::SignalHandler, detail));
+                if let Some(call) = call {
+                    self.signal_receiver(id, call, 0);
+                }
             }
         }
     }
 
-    fn signal_detail(&self, call: &'a ast::ExprCall, signal_position: usize) -> String {
-        let signal = call.arguments.args.get(signal_position).map(|s| squeeze(self.source(s))).unwrap_or_default();
-        match call.arguments.find_keyword("sender") {
-            Some(sender) => format!("`{signal}` of `{}`", squeeze(self.source(&sender.value))),
-            None => format!("`{signal}`"),
-        }
+    /// `@receiver(signal, sender=Model)` or `signal.connect(handler, sender=Model)`.
+    fn signal_receiver(&mut self, handler: FnId, call: &'a ast::ExprCall, signal_position: usize) {
+        let signal = match call.func.as_ref() {
+            Expr::Attribute(connect) if connect.attr.as_str() == "connect" => Some(connect.value.as_ref()),
+            _ => call.arguments.find_argument_value("signal", signal_position),
+        };
+        let detail = match (signal, call.arguments.find_keyword("sender")) {
+            (Some(signal), Some(sender)) => format!("`{}` of `{}`", squeeze(self.source(signal)), squeeze(self.source(&sender.value))),
+            (Some(signal), None) => format!("`{}`", squeeze(self.source(signal))),
+            (None, _) => "a signal".to_string(),
+        };
+        let signal = signal.and_then(dbveto_python_semantic::last_name).unwrap_or_default().to_string();
+        let sender = call.arguments.find_keyword("sender").and_then(|k| match self.resolve(&k.value) {
+            Some(Target::Class(_, class)) => Some(class.name.to_string()),
+            _ => None,
+        });
+        self.out.signal_receivers.push((handler, signal, sender, detail));
     }
 
     fn class_entry(&mut self, id: FnId, def: &'a ast::StmtFunctionDef) {
@@ -681,14 +697,8 @@ impl<'r, 'p, 'a> Walker<'r, 'p, 'a> {
                 }
             }
             (_, "connect") if is_signal(&receiver) => {
-                if let Some(handler) = call.arguments.find_argument_value("receiver", 0) {
-                    if let Some(id) = self.function_of(handler) {
-                        let detail = format!("`{}`{}", squeeze(self.source(method.value.as_ref())), match call.arguments.find_keyword("sender") {
-                            Some(s) => format!(" of `{}`", squeeze(self.source(&s.value))),
-                            None => String::new(),
-                        });
-                        self.out.entries.push((id, EntryKind::SignalHandler, Some(detail)));
-                    }
+                if let Some(id) = call.arguments.find_argument_value("receiver", 0).and_then(|h| self.function_of(h)) {
+                    self.signal_receiver(id, call, 0);
                 }
             }
             _ => {}

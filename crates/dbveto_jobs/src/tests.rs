@@ -12,7 +12,8 @@ fn facts_of(files: &[(&str, &str)]) -> JobFacts {
     let project = dbveto_python_semantic::ParsedProject::parse(&all);
     let index = project.index();
     let django = dbveto_django::analyze(&index, &dbveto_python_semantic::Environment::default());
-    let jobs = crate::analyze(&index, &django.models);
+    let mut jobs = crate::analyze(&index, &django.models);
+    jobs.connect_signals(&django.writes);
     crate::facts(&jobs, &django.writes)
 }
 
@@ -310,4 +311,23 @@ class CountView(View):\n    async def post(self, request, pk):\n        await as
     let facts = facts_of(&[("app/views.py", source)]);
     assert_eq!(sites(&facts, "status"), ["ReadModifyWrite mark [HttpView MarkView.post]", "ReadModifyWrite never []"]);
     assert_eq!(sites(&facts, "count"), ["ReadModifyWrite count [HttpView CountView.post, HttpView MarkView.post]"]);
+}
+
+#[test]
+fn a_signal_handler_runs_in_the_entry_points_that_send_its_signal() {
+    let source = "from celery import shared_task\nfrom django.db.models.signals import post_save, post_delete\nfrom django.dispatch import receiver\nfrom django.views import View\nfrom .models import Fabric\n\n\
+@receiver(post_save, sender=Fabric)\ndef recount(sender, instance, **kwargs):\n    fabric = Fabric.objects.get(pk=instance.pk)\n    fabric.count += 1\n    fabric.save()\n\n\
+def renamed(sender, instance, **kwargs):\n    fabric = Fabric.objects.get(pk=instance.pk)\n    fabric.status = 'renamed'\n    fabric.save()\n\n\
+post_delete.connect(renamed, sender=Fabric)\n\n\
+class SaveView(View):\n    def post(self, request, pk):\n        fabric = Fabric.objects.get(pk=pk)\n        fabric.status = 'saved'\n        fabric.save(update_fields=['status'])\n\n\
+@shared_task\ndef create_one():\n    Fabric.objects.create(status='new')\n\n\
+@shared_task\ndef create_many():\n    Fabric.objects.bulk_create([Fabric(status='new')])\n";
+    let facts = facts_of(&[("app/signals.py", source)]);
+    // `post_save` runs inside the save and the create, not in `bulk_create`;
+    // no `post_delete` sent is seen: that handler is an entry point of its own.
+    let count: Vec<String> = sites(&facts, "count").into_iter().filter(|s| !s.starts_with("Insert")).collect();
+    // (`renamed` saves a `Fabric` too.)
+    assert_eq!(count, ["ReadModifyWrite recount [CeleryTask create_one, HttpView SaveView.post, SignalHandler renamed]"]);
+    let status: Vec<String> = sites(&facts, "status").into_iter().filter(|s| !s.starts_with("Insert")).collect();
+    assert_eq!(status, ["ReadModifyWrite renamed [SignalHandler renamed]", "SavedFields SaveView.post [HttpView SaveView.post]"]);
 }

@@ -9,9 +9,12 @@ pub const RULE: Rule = Rule {
     summary: "A column written from entry points that run at the same time, at least once by a read-modify-write",
     docs: r#"## What it does
 Finds every column written from two or more entry points (HTTP views,
-Celery tasks, RQ jobs, scheduled jobs, signal handlers; Go HTTP handlers,
-cron and ticker jobs, goroutines), following calls between the
-repository's functions, where at least one of the writes loads the row,
+Celery tasks, RQ jobs, scheduled jobs; Go HTTP handlers, cron, ticker and
+sleep-loop jobs, goroutines), following calls between the repository's
+functions, the tasks they send, and the signals they send (a
+`post_save` handler of a model runs inside each `save()` and `create()`
+of it, in that entry point; a handler none of whose senders dbveto sees
+counts as an entry point of its own), where at least one of the writes loads the row,
 changes it in Python and saves it, and the writers do not all write one
 constant, nor one copy of the value of the object whose method saves
 (`child.site = self.site` in `Device.save()`). A management command is
