@@ -283,20 +283,6 @@ impl Schema {
         self.tables.contains_key(name) || self.indexes.contains_key(name) || self.sequences.contains_key(name)
     }
 
-    /// Whether a constraint of that name exists on any table of the
-    /// namespace, as PostgreSQL checks for generated constraint names.
-    pub fn constraint_exists(&self, schema: &str, name: &str) -> bool {
-        self.tables
-            .values()
-            .filter(|t| t.name.schema == schema)
-            .any(|t| t.constraints.iter().any(|c| c.name == name))
-            || self
-                .domains
-                .values()
-                .filter(|d| d.name.schema == schema)
-                .any(|d| d.checks.iter().any(|c| c.name == name))
-    }
-
     pub fn enum_type(&self, data_type: &DataType) -> Option<&EnumType> {
         let schema = data_type.schema.as_deref().unwrap_or("public");
         self.enums.get(&QualifiedName::new(schema, data_type.name.clone()))

@@ -71,7 +71,7 @@ pub fn make_object_name(name1: &str, name2: Option<&str>, label: Option<&str>) -
 
 /// The first of `name1_name2_label`, `…_label1`, `…_label2`, … that `taken`
 /// says is free: how PostgreSQL names an unnamed constraint or index.
-pub fn choose_name(name1: &str, name2: Option<&str>, label: &str, taken: impl Fn(&str) -> bool) -> String {
+pub fn choose_name(name1: &str, name2: Option<&str>, label: &str, mut taken: impl FnMut(&str) -> bool) -> String {
     let mut pass = 0;
     let mut modlabel = label.to_string();
     loop {

@@ -49,6 +49,17 @@ impl SourceFile {
 #[derive(Debug, Clone, Default)]
 pub struct LineIndex {
     starts: Vec<usize>,
+    /// Characters before each block of [`BLOCK`] bytes of a text that is
+    /// not all ASCII; empty for ASCII, where a byte is a character. A
+    /// column is then found in time bounded by the block, not the line.
+    blocks: Vec<usize>,
+}
+
+const BLOCK: usize = 4096;
+
+/// Characters in a byte slice: the bytes that do not continue one.
+fn chars_in(bytes: &[u8]) -> usize {
+    bytes.iter().filter(|&&b| b & 0xC0 != 0x80).count()
 }
 
 impl LineIndex {
@@ -56,7 +67,26 @@ impl LineIndex {
         let mut starts = vec![0];
         // memchr scans a word (or a SIMD vector) at a time: every file read is indexed.
         starts.extend(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1));
-        LineIndex { starts }
+        let mut blocks = Vec::new();
+        if !text.is_ascii() {
+            let mut before = 0;
+            for block in text.as_bytes().chunks(BLOCK) {
+                blocks.push(before);
+                before += chars_in(block);
+            }
+            // The end of a text whose length is a multiple of the block.
+            blocks.push(before);
+        }
+        LineIndex { starts, blocks }
+    }
+
+    /// Characters before a byte offset (a character boundary).
+    fn chars_before(&self, text: &str, offset: usize) -> usize {
+        if self.blocks.is_empty() {
+            return offset;
+        }
+        let block = offset / BLOCK;
+        self.blocks.get(block).copied().unwrap_or_default() + text.as_bytes().get(block * BLOCK..offset).map_or(0, chars_in)
     }
 
     /// 1-based line and 1-based column (in characters) of a byte offset.
@@ -68,7 +98,7 @@ impl LineIndex {
             Err(i) => i - 1,
         };
         let start = self.starts[line];
-        let column = text[start..offset].chars().count() + 1;
+        let column = self.chars_before(text, offset) - self.chars_before(text, start) + 1;
         (line as u32 + 1, column as u32)
     }
 
@@ -147,6 +177,19 @@ mod tests {
         assert_eq!((f.location(6).line, f.location(6).column), (2, 3));
         assert_eq!(f.line_text(2), Some("cé d"));
         assert_eq!(f.line_text(9), None);
+    }
+
+    #[test]
+    fn columns_of_long_non_ascii_lines_count_characters() {
+        let text = format!("{}\n{}x", "é".repeat(5000), "aé".repeat(3000));
+        let f = SourceFile::new("a", text.as_str());
+        assert_eq!((f.location(10_000).line, f.location(10_000).column), (1, 5001));
+        let x = text.len() - 1;
+        assert_eq!((f.location(x).line, f.location(x).column), (2, 6001));
+        assert_eq!(f.location(10_001 + 4).column, 4);
+        // A text ending at a block's end.
+        let f = SourceFile::new("a", "é".repeat(BLOCK));
+        assert_eq!(f.location(2 * BLOCK).column as usize, BLOCK + 1);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! way PostgreSQL would, and records where it did so.
 
 use std::cell::OnceCell;
+use std::collections::{HashMap, HashSet};
 
 use dbveto_schema::{
     choose_name, truncate_identifier, Column, Constraint, ConstraintKind, Domain, EnumType, History, Identity,
@@ -31,9 +32,19 @@ pub fn replay_noting_long_names(
     diagnostics: &mut Vec<Diagnostic>,
     long_names: &mut Vec<LongName>,
 ) {
+    let mut constraint_names = ConstraintNames::default();
     for parsed in statements::parse(file, range, diagnostics) {
         for stmt in parsed.statements() {
-            let mut r = Replayer { schema, file, stmt: &stmt, diagnostics, origin: None, action: OnceCell::new(), long_names: Some(long_names) };
+            let mut r = Replayer {
+                schema,
+                constraint_names: &mut constraint_names,
+                file,
+                stmt: &stmt,
+                diagnostics,
+                origin: None,
+                action: OnceCell::new(),
+                long_names: Some(long_names),
+            };
             r.statement();
         }
     }
@@ -48,10 +59,19 @@ pub fn replay_generated(schema: &mut Schema, sql: &str, origin: &Location, actio
     let mut parse_diagnostics = Vec::new();
     let statements = statements::parse(&file, 0..sql.len(), &mut parse_diagnostics);
     let mut replay_diagnostics = Vec::new();
+    let mut constraint_names = ConstraintNames::default();
     for parsed in &statements {
         for stmt in parsed.statements() {
-            let mut r =
-                Replayer { schema, file: &file, stmt: &stmt, diagnostics: &mut replay_diagnostics, origin: Some(&origin), action: OnceCell::new(), long_names: None };
+            let mut r = Replayer {
+                schema,
+                constraint_names: &mut constraint_names,
+                file: &file,
+                stmt: &stmt,
+                diagnostics: &mut replay_diagnostics,
+                origin: Some(&origin),
+                action: OnceCell::new(),
+                long_names: None,
+            };
             r.statement();
         }
     }
@@ -60,8 +80,43 @@ pub fn replay_generated(schema: &mut Schema, sql: &str, origin: &Location, actio
     }
 }
 
+/// The constraint names of each namespace, for the names PostgreSQL
+/// generates (which must not be taken): built from the schema when first
+/// needed, then kept up to date while statements only add constraints, and
+/// built again after one that drops or renames. Without it each generated
+/// name would scan every table.
+#[derive(Default)]
+pub(crate) struct ConstraintNames(Option<HashMap<String, HashSet<String>>>);
+
+impl ConstraintNames {
+    fn taken(&mut self, schema: &Schema, namespace: &str, name: &str) -> bool {
+        let names = self.0.get_or_insert_with(|| {
+            let mut names: HashMap<String, HashSet<String>> = HashMap::new();
+            for t in schema.tables.values() {
+                names.entry(t.name.schema.clone()).or_default().extend(t.constraints.iter().map(|c| c.name.clone()));
+            }
+            for d in schema.domains.values() {
+                names.entry(d.name.schema.clone()).or_default().extend(d.checks.iter().map(|c| c.name.clone()));
+            }
+            names
+        });
+        names.get(namespace).is_some_and(|n| n.contains(name))
+    }
+
+    fn add(&mut self, namespace: &str, name: &str) {
+        if let Some(names) = &mut self.0 {
+            names.entry(namespace.to_string()).or_default().insert(name.to_string());
+        }
+    }
+
+    fn forget(&mut self) {
+        self.0 = None;
+    }
+}
+
 struct Replayer<'a> {
     schema: &'a mut Schema,
+    constraint_names: &'a mut ConstraintNames,
     file: &'a SourceFile,
     stmt: &'a Statement<'a>,
     diagnostics: &'a mut Vec<Diagnostic>,
@@ -187,8 +242,14 @@ impl<'a> Replayer<'a> {
                     }
                 }
             }
-            Node::RenameStmt(r) => self.rename(r),
-            Node::DropStmt(d) => self.drop(d),
+            Node::RenameStmt(r) => {
+                self.constraint_names.forget();
+                self.rename(r)
+            }
+            Node::DropStmt(d) => {
+                self.constraint_names.forget();
+                self.drop(d)
+            }
             Node::CreateEnumStmt(e) => {
                 let Some(name) = qualified_list(&names(e.type_name())) else { return };
                 let labels = names(e.vals());
@@ -267,6 +328,7 @@ impl<'a> Replayer<'a> {
                     c.identity = None;
                     c
                 }));
+                self.constraint_names.forget();
                 table.constraints.extend(
                     p.constraints.iter().filter(|k| matches!(k.kind, ConstraintKind::Check { .. })).cloned(),
                 );
@@ -328,6 +390,7 @@ impl<'a> Replayer<'a> {
             for k in src.constraints.iter().filter(|k| matches!(k.kind, ConstraintKind::Check { .. })) {
                 let mut k = k.clone();
                 k.provenance = History::new(here.clone());
+                self.constraint_names.forget();
                 table.constraints.push(k);
             }
         }
@@ -554,7 +617,7 @@ impl<'a> Replayer<'a> {
                 if index_backed {
                     self.schema.relation_exists(&QualifiedName::new(schema_name.clone(), n))
                 } else {
-                    self.schema.constraint_exists(&schema_name, n)
+                    self.constraint_names.taken(self.schema, &schema_name, n)
                 }
             })
         });
@@ -578,6 +641,7 @@ impl<'a> Replayer<'a> {
             self.warn(format!("constraint `{name}` for relation `{table}` already exists; statement skipped"));
             return;
         }
+        self.constraint_names.add(&schema_name, &name);
         t.constraints.push(Constraint {
             name,
             kind: ckind,
@@ -620,6 +684,7 @@ impl<'a> Replayer<'a> {
                 t.columns.retain(|c| c.name != colname);
                 // Constraints and indexes on the column go with it.
                 t.constraints.retain(|k| !k.columns.contains(&colname));
+                self.constraint_names.forget();
                 let schema = table.schema.clone();
                 let reads = |i: &Index| i.columns.contains(&colname) || i.definition.as_deref().is_some_and(|d| index_columns(d).contains(&colname));
                 self.schema.indexes.retain(|n, i| !(n.schema == schema && i.table == *table && reads(i)));
@@ -674,6 +739,7 @@ impl<'a> Replayer<'a> {
                 }
             }
             AlterTableType::AT_DropConstraint => {
+                self.constraint_names.forget();
                 let Some(t) = self.schema.tables.get_mut(table) else { return };
                 let before = t.constraints.len();
                 t.constraints.retain(|k| k.name != colname);
@@ -883,8 +949,9 @@ impl<'a> Replayer<'a> {
                         truncate_identifier(given)
                     } else {
                         let taken: Vec<String> = domain.checks.iter().map(|c| c.name.clone()).collect();
-                        choose_name(&name.name, None, "check", |n| taken.iter().any(|t| t == n) || self.schema.constraint_exists(&name.schema, n))
+                        choose_name(&name.name, None, "check", |n| taken.iter().any(|t| t == n) || self.constraint_names.taken(self.schema, &name.schema, n))
                     };
+                    self.constraint_names.add(&name.schema, &cname);
                     let expression = expr::parenthesised(self.text(), self.offset_in_stmt(k.location)).map(str::to_string).unwrap_or_else(|| expr::render(e));
                     domain.checks.push(Constraint {
                         name: cname,
