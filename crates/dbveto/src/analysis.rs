@@ -53,6 +53,11 @@ pub fn analyze_with(root: &Path, options: &Options) -> Analysis {
         + d.query_files.len()
         + d.migration_sets.iter().map(|s| s.migrations.len()).sum::<usize>();
 
+    // Files that could not be read each have their diagnostic; a run that
+    // found none at all says why.
+    if files == 0 && d.unreadable == 0 {
+        diagnostics.push(dbveto_discover::nothing_read(root));
+    }
     let (replayed, (go, (python, django, sqlalchemy, mut jobs))) = rayon::join(
         || d.migration_sets.into_par_iter().map(replay_set).collect::<Vec<_>>(),
         || rayon::join(|| dbveto_go::extract(&d.go_files, &d.go_mods), || {

@@ -135,6 +135,7 @@ pub fn run(args: CheckArgs) -> Result<ExitCode, String> {
             }
         }
     };
+    let files = analysis.files;
     // The process ends right after printing: freeing the analysis (every
     // file, tree and write, one by one) would take longer than the report.
     std::mem::forget(analysis);
@@ -142,7 +143,16 @@ pub fn run(args: CheckArgs) -> Result<ExitCode, String> {
         Some(path) => std::fs::write(path, out).map_err(|e| format!("could not write `{}`: {e}", path.display()))?,
         None => crate::print(&out)?,
     }
-    Ok(if findings.is_empty() || args.exit_zero { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if args.exit_zero {
+        ExitCode::SUCCESS
+    } else if !findings.is_empty() {
+        ExitCode::from(1)
+    } else if files == 0 && args.database_url.is_none() {
+        // Nothing was checked: not a pass (the report says why).
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn json_text(v: &serde_json::Value) -> Result<String, String> {
@@ -165,6 +175,9 @@ fn summary(findings: &[dbveto_rules::Finding], files: usize, hidden: usize) -> S
         1 => " 1 more is in the baseline.".to_string(),
         n => format!(" {n} more are in the baseline."),
     };
+    if findings.is_empty() && files == 0 {
+        return "Nothing checked: no file was read.\n".to_string();
+    }
     if findings.is_empty() {
         return format!("All checks passed ({files} files).{baseline}\n");
     }

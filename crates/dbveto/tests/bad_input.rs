@@ -33,8 +33,21 @@ fn fixture_with_generated_files() -> PathBuf {
     }
     big.push_str("]\n\ndef add(cur):\n    cur.execute(\"INSERT INTO devices (status, site) VALUES ('gone', 'x')\")\n");
     std::fs::write(dir.join("app/big.py"), big).expect("big");
+    // A NUL byte past the first 8 KB.
+    let late_nul = format!("# {}\nx = 1\n\0\n", "x".repeat(9000));
+    std::fs::write(dir.join("app/late_nul.py"), late_nul).expect("late NUL");
     #[cfg(unix)]
-    std::os::unix::fs::symlink("..", dir.join("app/loop")).expect("symlink");
+    {
+        use std::os::unix::ffi::OsStrExt;
+        std::os::unix::fs::symlink("..", dir.join("app/loop")).expect("symlink");
+        // A name that is not UTF-8, holding a real finding.
+        let name = std::ffi::OsStr::from_bytes(b"app/caf\xe9.py");
+        std::fs::write(dir.join(name), "def gone(cur):\n    cur.execute(\"INSERT INTO devices (status, site) VALUES ('gone', 'x')\")\n").expect("non-UTF-8 name");
+        // A named pipe: reading it would wait for a writer forever.
+        let fifo = dir.join("app/pipe.py");
+        let made = Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
+        assert!(made.success());
+    }
     dir
 }
 
@@ -61,6 +74,8 @@ fn bad_input_gives_diagnostics_and_the_run_goes_on() {
     assert!(diagnostics.iter().any(|d| d.starts_with("app/broken.py:4:") && d.contains("Python")), "{diagnostics:#?}");
     assert!(has("app/bad_query.py", 2, "could not parse SQL"), "{diagnostics:#?}");
     assert!(diagnostics.iter().any(|d| d.starts_with("app/loop") && d.contains("loop")), "{diagnostics:#?}");
+    assert!(has("app/late_nul.py", 3, "NUL"), "{diagnostics:#?}");
+    assert!(has("app/pipe.py", 1, "named pipe"), "{diagnostics:#?}");
 
     // Replay went on past the broken statement: `site` exists and is NOT NULL.
     let findings: Vec<(String, String)> = v["findings"]
@@ -71,5 +86,28 @@ fn bad_input_gives_diagnostics_and_the_run_goes_on() {
         .collect();
     assert!(findings.contains(&("check-value-rejected".into(), "app/broken.go:6".into())), "{findings:?}");
     assert!(findings.contains(&("check-value-rejected".into(), "app/big.py:120005".into())), "{findings:?}");
+    // The file whose name is not UTF-8 is read, its path shown lossily.
+    assert!(findings.contains(&("check-value-rejected".into(), "app/caf\u{fffd}.py:2".into())), "{findings:?}");
     assert!(!findings.iter().any(|(_, at)| at.starts_with("app/broken.py")), "{findings:?}");
+}
+
+/// A run that reads no file says why, and does not pass.
+#[test]
+fn a_run_that_reads_nothing_says_why_and_fails() {
+    let dir = std::env::temp_dir().join(format!("dbveto-nothing-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("app")).expect("mkdir");
+    std::fs::write(dir.join("app/models.py"), "x = 1\n").expect("write");
+    std::fs::write(dir.join(".gitignore"), "*\n").expect("write");
+    let run = |args: &[&str]| Command::new(env!("CARGO_BIN_EXE_dbveto")).arg("check").args(args).arg(&dir).output().expect("run");
+    let out = run(&[]);
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert!(text.contains("no file read: the one SQL, Python or Go file here is left out by an ignore file"), "{text}");
+    assert!(text.contains("Nothing checked"), "{text}");
+    // What the user asked for.
+    assert_eq!(run(&["--exit-zero"]).status.code(), Some(0));
+    std::fs::remove_file(dir.join(".gitignore")).expect("rm");
+    assert_eq!(run(&[]).status.code(), Some(0));
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -48,6 +48,8 @@ pub struct Discovery {
     pub diagnostics: Vec<Diagnostic>,
     /// Bytes read, for throughput numbers.
     pub bytes: u64,
+    /// Files found that could not be read (each has its diagnostic).
+    pub unreadable: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -59,11 +61,12 @@ enum Kind {
 }
 
 fn kind_of(path: &Path) -> Option<Kind> {
-    let name = path.file_name()?.to_str()?;
+    // A name that is not UTF-8 is read too, and shown lossily (as ripgrep does).
+    let name = path.file_name()?.to_string_lossy();
     if name == "go.mod" {
         return Some(Kind::GoMod);
     }
-    match path.extension()?.to_str()? {
+    match &*path.extension()?.to_string_lossy() {
         "sql" => Some(Kind::Sql),
         // Tests often write invalid rows on purpose, to test the constraints.
         "go" if !name.ends_with("_test.go") => Some(Kind::Go),
@@ -103,7 +106,11 @@ pub fn discover_with(root: &Path, options: &Options) -> Discovery {
             Box::new(move |entry| {
                 match entry {
                     Ok(e) => {
-                        if let Some(kind) = kind_of(e.path()).filter(|_| e.file_type().is_some_and(|t| t.is_file())) {
+                        if let Some(special) = e.file_type().and_then(special_kind) {
+                            let rel = relative_path(root, e.path());
+                            let message = format!("{special}, not a regular file; not read");
+                            walk_errors.lock().unwrap_or_else(PoisonError::into_inner).push(Diagnostic::file(rel, Severity::Warning, message));
+                        } else if let Some(kind) = kind_of(e.path()).filter(|_| e.file_type().is_some_and(|t| t.is_file())) {
                             let rel = relative_path(root, e.path());
                             if filter.accepts_file(&rel) {
                                 let (file, bytes) = read_source(e.path(), &rel);
@@ -125,7 +132,10 @@ pub fn discover_with(root: &Path, options: &Options) -> Discovery {
     for (_, kind, file, bytes) in found {
         d.bytes += bytes;
         match (kind, file) {
-            (_, Err(diag)) => d.diagnostics.push(diag),
+            (_, Err(diag)) => {
+                d.unreadable += 1;
+                d.diagnostics.push(diag)
+            }
             (Kind::Sql, Ok(f)) => sql.push(f),
             (Kind::Go, Ok(f)) => d.go_files.push(f),
             (Kind::GoMod, Ok(f)) => d.go_mods.push(f),
@@ -137,6 +147,44 @@ pub fn discover_with(root: &Path, options: &Options) -> Discovery {
     d.query_files = queries;
     d.diagnostics.extend(diags);
     d
+}
+
+/// What a file that is neither a regular file nor a folder is: reading a
+/// FIFO would wait for a writer, a device may never end.
+fn special_kind(t: std::fs::FileType) -> Option<&'static str> {
+    use std::os::unix::fs::FileTypeExt;
+    if t.is_fifo() {
+        Some("a named pipe (FIFO)")
+    } else if t.is_socket() {
+        Some("a socket")
+    } else if t.is_char_device() || t.is_block_device() {
+        Some("a device")
+    } else {
+        None
+    }
+}
+
+/// Why nothing was read under `root`, when nothing was: how many files
+/// dbveto would read there are left out by ignore files (`.gitignore`,
+/// `.ignore`), hidden folders or the configuration. Walks again without
+/// those rules, so only after a run that read nothing.
+pub fn nothing_read(root: &Path) -> Diagnostic {
+    let mut left_out = 0usize;
+    // Bounded: the count only has to say whether there are some.
+    let walk = ignore::WalkBuilder::new(root).standard_filters(false).follow_links(false).build();
+    for entry in walk.flatten().take(1_000_000) {
+        if entry.file_type().is_some_and(|t| t.is_file()) && kind_of(entry.path()).is_some() {
+            left_out += 1;
+        }
+    }
+    let message = match left_out {
+        0 => "no file read: there is no SQL, Python or Go file here".to_string(),
+        1 => "no file read: the one SQL, Python or Go file here is left out by an ignore file (.gitignore, .ignore), a hidden folder or the configuration's exclude".to_string(),
+        n => format!(
+            "no file read: the {n} SQL, Python and Go files here are left out by ignore files (.gitignore, .ignore), hidden folders or the configuration's exclude"
+        ),
+    };
+    Diagnostic::file(".", Severity::Warning, message)
 }
 
 fn walk_error(root: &Path, err: &ignore::Error) -> Diagnostic {
@@ -187,22 +235,31 @@ pub fn read_source(path: &Path, rel: &str) -> (Result<SourceFile, Diagnostic>, u
         return could_not_read(e);
     }
     let n = bytes.len() as u64;
-    if bytes[..bytes.len().min(8192)].contains(&0) {
-        return (Err(Diagnostic::file(rel, Severity::Warning, "binary file (contains NUL bytes); skipped")), n);
+    // Anywhere in the file: no parser reads past a NUL byte.
+    if let Some(at) = memchr::memchr(0, &bytes) {
+        let mut d = Diagnostic::file(rel, Severity::Warning, "binary file (contains NUL bytes); skipped");
+        (d.location.line, d.location.column) = line_and_column(&bytes, at);
+        return (Err(d), n);
     }
     match String::from_utf8(bytes) {
         Ok(text) => (Ok(SourceFile::new(rel, text)), n),
         Err(e) => {
             let valid = e.utf8_error().valid_up_to();
             let bytes = e.as_bytes();
-            let line = bytes[..valid].iter().filter(|b| **b == b'\n').count() as u32 + 1;
-            let column = bytes[..valid].iter().rev().take_while(|b| **b != b'\n').count() as u32 + 1;
             let mut d = Diagnostic::file(rel, Severity::Warning, format!("not valid UTF-8 (invalid byte 0x{:02x}); file skipped", bytes[valid]));
-            d.location.line = line;
-            d.location.column = column;
+            (d.location.line, d.location.column) = line_and_column(bytes, valid);
             (Err(d), n)
         }
     }
+}
+
+/// The 1-based line and column (in bytes) of a byte offset of text that
+/// may not be UTF-8.
+fn line_and_column(bytes: &[u8], at: usize) -> (u32, u32) {
+    let before = &bytes[..at.min(bytes.len())];
+    let line = memchr::memchr_iter(b'\n', before).count() as u32 + 1;
+    let column = before.iter().rev().take_while(|b| **b != b'\n').count() as u32 + 1;
+    (line, column)
 }
 
 #[cfg(test)]
