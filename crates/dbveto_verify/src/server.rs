@@ -2,7 +2,10 @@
 //! a fresh temporary directory, no TCP listener (unless asked), run as an unprivileged
 //! user when dbveto runs as root (the server refuses root). Stopped and
 //! removed on drop, on panic, and on Ctrl-C / SIGTERM (a signal handler
-//! stops every server this process started, then exits).
+//! stops every server this process started, ends every program still
+//! working in its directory, removes it, then exits). No moment is left
+//! uncovered: a directory is listed as it is made, and no server program
+//! starts once the handler runs.
 
 use std::os::unix::fs::{DirBuilderExt, MetadataExt};
 use std::path::{Path, PathBuf};
@@ -119,24 +122,39 @@ struct Cleanup {
 static LIVE: Mutex<Vec<Cleanup>> = Mutex::new(Vec::new());
 static HANDLER: Once = Once::new();
 static NEXT: AtomicU64 = AtomicU64::new(0);
+/// Held while a server program is started, and by the signal handler from
+/// its start to the exit: no program starts after the handler looked for
+/// the ones to stop.
+static SPAWN: Mutex<bool> = Mutex::new(false);
 
 fn live() -> std::sync::MutexGuard<'static, Vec<Cleanup>> {
     LIVE.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+fn spawning() -> std::sync::MutexGuard<'static, bool> {
+    SPAWN.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// On SIGINT, SIGTERM or SIGHUP: stop every server, remove its directory,
-/// exit with 130. A program that installed its own handler keeps it.
+/// say what was done, exit with 130. A program that installed its own
+/// handler keeps it.
 fn install_signal_handler() {
     HANDLER.call_once(|| {
         let _ = ctrlc::set_handler(|| {
-            // The lock is held until the process exits: a `Drop` on the main
-            // thread (its connection just broke) waits here instead of
-            // returning an error first.
+            // Both locks are held until the process exits: a `Drop` on the
+            // main thread (its connection just broke) waits instead of
+            // returning an error first, and no server program starts.
+            let mut interrupted = spawning();
+            *interrupted = true;
             let mut servers = live();
-            for s in servers.drain(..) {
-                s.run();
+            let left: Vec<PathBuf> = servers.drain(..).filter(|s| !s.run()).map(|s| s.dir).collect();
+            match left.as_slice() {
+                [] => eprintln!("dbveto: interrupted; the throwaway PostgreSQL server was stopped and its files removed"),
+                dirs => {
+                    let dirs: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
+                    eprintln!("dbveto: interrupted; could not remove {}: remove it by hand", dirs.join(", "));
+                }
             }
-            eprintln!("dbveto: interrupted; the throwaway PostgreSQL server was stopped and its files removed");
             std::process::exit(130);
         });
     });
@@ -152,11 +170,30 @@ impl Server {
     /// `start`, listening as `listen` says too.
     pub fn start_listening(bin: &Binaries, listen: &Listen) -> Result<Server, String> {
         install_signal_handler();
-        let dir = create_private_dir()?;
-        let run_as = if is_root(&dir) { Some(unprivileged_user()?) } else { None };
-        let cleanup = Cleanup { id: NEXT.fetch_add(1, Ordering::Relaxed), dir, bin: bin.clone(), run_as };
-        live().push(cleanup.clone());
+        // Made and listed under the lock: a signal in between cannot leave
+        // a directory that no list holds.
+        let mut cleanup = {
+            let mut list = live();
+            let dir = create_private_dir()?;
+            let cleanup = Cleanup { id: NEXT.fetch_add(1, Ordering::Relaxed), dir, bin: bin.clone(), run_as: None };
+            list.push(cleanup.clone());
+            cleanup
+        };
         // From here on, dropping `server` removes everything.
+        if is_root(&cleanup.dir) {
+            let user = unprivileged_user();
+            let id = cleanup.id;
+            if let Ok(user) = &user {
+                cleanup.run_as = Some(user.clone());
+                if let Some(listed) = live().iter_mut().find(|c| c.id == id) {
+                    listed.run_as = Some(user.clone());
+                }
+            }
+            if let Err(e) = user {
+                drop(Server { cleanup, port: PORT });
+                return Err(e);
+            }
+        }
         let server = Server { cleanup, port: listen.tcp_port.unwrap_or(PORT) };
         let mut settings = match listen.tcp_port {
             Some(_) => "-c listen_addresses=127.0.0.1".to_string(),
@@ -229,7 +266,16 @@ impl Server {
     }
 
     fn run(&self, program: &str, args: &[&str]) -> Result<(), String> {
-        let out = self.cleanup.command(program).args(args).stdin(Stdio::null()).output().map_err(|e| format!("could not run {program}: {e}"))?;
+        let child = {
+            let interrupted = spawning();
+            if *interrupted {
+                return Err("interrupted".into());
+            }
+            let mut command = self.cleanup.command(program);
+            command.args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+            command.spawn().map_err(|e| format!("could not run {program}: {e}"))?
+        };
+        let out = child.wait_with_output().map_err(|e| format!("could not run {program}: {e}"))?;
         if out.status.success() {
             return Ok(());
         }
@@ -258,20 +304,50 @@ impl Cleanup {
         c
     }
 
-    /// Stops the server if it runs, then removes the directory.
-    fn run(&self) {
+    /// Stops the server if it runs, ends every program still working in
+    /// the directory (an `initdb`, a server starting), then removes the
+    /// directory, again while something still writes there. Whether it is
+    /// gone.
+    fn run(&self) -> bool {
         if self.dir.join("data").join("postmaster.pid").exists() {
             let _ = self
                 .command("pg_ctl")
                 .arg("-D")
                 .arg(self.dir.join("data"))
-                .args(["-m", "immediate", "-w", "stop"])
+                .args(["-m", "immediate", "-w", "-t", "10", "stop"])
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .status();
         }
-        let _ = std::fs::remove_dir_all(&self.dir);
+        for _ in 0..50 {
+            kill_programs_in(&self.dir);
+            let _ = std::fs::remove_dir_all(&self.dir);
+            if !self.dir.exists() {
+                return true;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        false
+    }
+}
+
+/// Kills (SIGKILL) the processes whose command line names `dir`: the
+/// server programs started there. Linux only (`/proc`); elsewhere the
+/// server's own shutdown on the terminal's signal has to do.
+fn kill_programs_in(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir("/proc") else { return };
+    let needle = dir.as_os_str().as_encoded_bytes();
+    let me = std::process::id().to_string();
+    for entry in entries.flatten().take(1_000_000) {
+        let pid = entry.file_name().to_string_lossy().to_string();
+        if pid == me || !pid.bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else { continue };
+        if cmdline.windows(needle.len()).any(|w| w == needle) {
+            let _ = Command::new("kill").args(["-KILL", &pid]).stdout(Stdio::null()).stderr(Stdio::null()).status();
+        }
     }
 }
 
