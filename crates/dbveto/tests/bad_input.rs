@@ -111,3 +111,40 @@ fn a_run_that_reads_nothing_says_why_and_fails() {
     assert_eq!(run(&[]).status.code(), Some(0));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Inputs that once aborted or stalled a run, found by the mutation
+/// campaign (`tests/mutations.rs`) or by hand, each in a project of its own.
+fn check_generated(name: &str, files: &[(&str, Vec<u8>)]) -> (Option<i32>, String) {
+    let dir = std::env::temp_dir().join(format!("dbveto-regression-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    for (path, bytes) in files {
+        let target = dir.join(path);
+        std::fs::create_dir_all(target.parent().expect("parent")).expect("mkdir");
+        std::fs::write(target, bytes).expect("write");
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_dbveto")).args(["check", "--format", "json"]).arg(&dir).output().expect("run");
+    let _ = std::fs::remove_dir_all(&dir);
+    (out.status.code(), String::from_utf8_lossy(&out.stdout).to_string())
+}
+
+#[test]
+fn python_subscripts_nested_in_a_call_with_a_keyword_error_do_not_overflow_the_stack() {
+    // The parser's error recovery dropped the 50,000-deep expression by recursion.
+    let source = format!("f({}x=", "a[".repeat(50_000));
+    let (code, out) = check_generated("deep-subscripts", &[("app/deep.py", source.into_bytes()), ("app/ok.py", b"x = 1\n".to_vec())]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("brackets nested more than 5000 deep"), "{out}");
+}
+
+#[test]
+fn sql_create_table_repeating_a_column_with_unnamed_checks_does_not_stall() {
+    // 20,000 copies of `at text CHECK (kind IN (...))`: each CHECK's name
+    // was chosen by trying `_check`, `_check1`, ... from the start.
+    let column = "    at text NOT NULL CHECK (kind IN ('click', 'view')),\n";
+    let repeated = format!("CREATE TABLE events (\n    kind text,\n{}    id int\n);\n", column.repeat(20_000));
+    let distinct: String = (0..20_000).map(|i| format!("    c{i} text CHECK (kind IN ('click', 'view')),\n")).collect();
+    let distinct = format!("CREATE TABLE clicks (\n    kind text,\n{distinct}    id int\n);\n");
+    let (code, out) = check_generated("repeated-checks", &[("migrations/001_events.sql", repeated.into_bytes()), ("migrations/002_clicks.sql", distinct.into_bytes())]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("column `at` specified more than once"), "{out}");
+}

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use dbveto_source::Location;
 use serde::Serialize;
 
-pub use names::{choose_name, is_truncated, make_object_name, quote_ident, truncate_identifier, LongName, NAMEDATALEN};
+pub use names::{choose_name, choose_name_from, is_truncated, make_object_name, quote_ident, truncate_identifier, LongName, NAMEDATALEN};
 pub use predicate::{Comparison, Eval, Predicate};
 
 /// `schema.name` of a table, type or index.

@@ -71,16 +71,21 @@ pub fn make_object_name(name1: &str, name2: Option<&str>, label: Option<&str>) -
 
 /// The first of `name1_name2_label`, `…_label1`, `…_label2`, … that `taken`
 /// says is free: how PostgreSQL names an unnamed constraint or index.
-pub fn choose_name(name1: &str, name2: Option<&str>, label: &str, mut taken: impl FnMut(&str) -> bool) -> String {
-    let mut pass = 0;
-    let mut modlabel = label.to_string();
+pub fn choose_name(name1: &str, name2: Option<&str>, label: &str, taken: impl FnMut(&str) -> bool) -> String {
+    choose_name_from(name1, name2, label, 0, taken).0
+}
+
+/// [`choose_name`] from pass `start` (`label{start}`; 0 is `label`), when
+/// the caller knows the passes before are taken; with the pass it chose.
+pub fn choose_name_from(name1: &str, name2: Option<&str>, label: &str, start: usize, mut taken: impl FnMut(&str) -> bool) -> (String, usize) {
+    let mut pass = start;
     loop {
+        let modlabel = if pass == 0 { label.to_string() } else { format!("{label}{pass}") };
         let name = make_object_name(name1, name2, Some(&modlabel));
         if !taken(&name) {
-            return name;
+            return (name, pass);
         }
         pass += 1;
-        modlabel = format!("{label}{pass}");
     }
 }
 

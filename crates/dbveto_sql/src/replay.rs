@@ -5,7 +5,7 @@ use std::cell::OnceCell;
 use std::collections::{HashMap, HashSet};
 
 use dbveto_schema::{
-    choose_name, truncate_identifier, Column, Constraint, ConstraintKind, Domain, EnumType, History, Identity,
+    choose_name, choose_name_from, truncate_identifier, Column, Constraint, ConstraintKind, Domain, EnumType, History, Identity,
     Index, LongName, Provenance, QualifiedName, Schema, Table, NAMEDATALEN,
 };
 use dbveto_source::{Diagnostic, Location, Severity, SourceFile};
@@ -86,11 +86,17 @@ pub fn replay_generated(schema: &mut Schema, sql: &str, origin: &Location, actio
 /// built again after one that drops or renames. Without it each generated
 /// name would scan every table.
 #[derive(Default)]
-pub(crate) struct ConstraintNames(Option<HashMap<String, HashSet<String>>>);
+pub(crate) struct ConstraintNames {
+    names: Option<HashMap<String, HashSet<String>>>,
+    /// Per generated name's parts (namespace, table, columns, label): the
+    /// first pass (`label`, `label1`, ...) not known to be taken. Names are
+    /// only added while this is kept, so the passes before stay taken.
+    next_pass: HashMap<(String, String, Option<String>, &'static str), usize>,
+}
 
 impl ConstraintNames {
     fn taken(&mut self, schema: &Schema, namespace: &str, name: &str) -> bool {
-        let names = self.0.get_or_insert_with(|| {
+        let names = self.names.get_or_insert_with(|| {
             let mut names: HashMap<String, HashSet<String>> = HashMap::new();
             for t in schema.tables.values() {
                 names.entry(t.name.schema.clone()).or_default().extend(t.constraints.iter().map(|c| c.name.clone()));
@@ -104,13 +110,14 @@ impl ConstraintNames {
     }
 
     fn add(&mut self, namespace: &str, name: &str) {
-        if let Some(names) = &mut self.0 {
+        if let Some(names) = &mut self.names {
             names.entry(namespace.to_string()).or_default().insert(name.to_string());
         }
     }
 
     fn forget(&mut self) {
-        self.0 = None;
+        self.names = None;
+        self.next_pass.clear();
     }
 }
 
@@ -305,6 +312,17 @@ impl<'a> Replayer<'a> {
                 self.warn(format!("CREATE TABLE `{name}`, which an earlier migration already creates; statement skipped"));
             }
             return;
+        }
+        // PostgreSQL refuses a column written twice (42701).
+        let mut declared = HashSet::new();
+        for elt in c.table_elts() {
+            if let Node::ColumnDef(col) = elt {
+                let colname = truncate_identifier(col.colname().unwrap_or(""));
+                if !declared.insert(colname.clone()) {
+                    self.warn(format!("column `{colname}` specified more than once in CREATE TABLE `{name}`; statement skipped"));
+                    return;
+                }
+            }
         }
         let mut table = Table {
             name: name.clone(),
@@ -613,13 +631,18 @@ impl<'a> Replayer<'a> {
         };
         let index_backed = matches!(ckind, ConstraintKind::PrimaryKey | ConstraintKind::Unique | ConstraintKind::Exclusion { .. });
         let name = given.unwrap_or_else(|| {
-            choose_name(&table.name, name2.as_deref().map(truncate_identifier).as_deref(), label, |n| {
+            let name2 = name2.as_deref().map(truncate_identifier);
+            let key = (schema_name.clone(), table.name.clone(), name2.clone(), label);
+            let start = self.constraint_names.next_pass.get(&key).copied().unwrap_or(0);
+            let (name, pass) = choose_name_from(&table.name, name2.as_deref(), label, start, |n| {
                 if index_backed {
                     self.schema.relation_exists(&QualifiedName::new(schema_name.clone(), n))
                 } else {
                     self.constraint_names.taken(self.schema, &schema_name, n)
                 }
-            })
+            });
+            self.constraint_names.next_pass.insert(key, pass + 1);
+            name
         });
         if index_backed {
             let unique = !matches!(ckind, ConstraintKind::Exclusion { .. });
