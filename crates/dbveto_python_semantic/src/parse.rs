@@ -6,7 +6,6 @@ use std::collections::HashSet;
 use dbveto_source::{Diagnostic, Severity, SourceFile};
 use rayon::prelude::*;
 use ruff_python_ast::visitor::{self, Visitor};
-use ruff_python_ast::token::TokenKind;
 use ruff_python_ast::{Expr, InterpolatedStringElement, ModModule, Pattern, Stmt};
 use ruff_python_parser::{Mode, ParseOptions, Parsed};
 use ruff_text_size::{Ranged, TextSize};
@@ -24,11 +23,29 @@ pub const MAX_FILE_LEN: usize = 32 << 20;
 /// stack of a worker thread. Only generated or hostile files get there.
 const DROP_DEPTH_LIMIT: u32 = 300;
 
-/// Files that nest brackets deeper than this are not parsed: the parser's
-/// error recovery drops what it built by a recursion that does not grow
-/// the stack, which a worker thread's holds to about 20,000 levels. Real
-/// code nests a few levels; only generated or hostile files get here.
-const MAX_BRACKET_DEPTH: usize = 5_000;
+/// Stack reserved per level of nesting a file may hold while it is
+/// parsed: the parser's error recovery drops what it built by a recursion
+/// that does not grow the stack (about 100 bytes a level, measured; four
+/// times that reserved). Only the pages a parse touches are ever used.
+const STACK_PER_LEVEL: usize = 400;
+
+/// The most stack a parse may reserve; a file that could nest deeper than
+/// it holds is not parsed.
+const MAX_PARSE_STACK: usize = 4 << 30;
+
+/// Files up to this size parse on the calling thread's stack (a worker's
+/// 2 MiB holds their deepest nesting); larger ones on a stack of their own.
+const SMALL_FILE: usize = 4 << 10;
+
+/// How deep a file's syntax tree can nest at most: each level needs a
+/// bracket, an operator or a dot (a byte of punctuation), or a keyword
+/// that nests (`not`, `lambda`, `await`, `yield`, `if`).
+fn nesting_bound(text: &str) -> usize {
+    let bytes = text.as_bytes();
+    let punctuation = bytes.iter().filter(|b| matches!(b, b'(' | b'[' | b'{' | b'-' | b'+' | b'~' | b'*' | b'/' | b'%' | b'@' | b'<' | b'>' | b'&' | b'|' | b'^' | b'.' | b'=' | b'!')).count();
+    let keywords: usize = ["not", "lambda", "await", "yield", "if"].iter().map(|k| memchr::memmem::find_iter(bytes, k).count()).sum();
+    punctuation + keywords
+}
 
 /// The repository's Python files, parsed.
 pub struct ParsedProject<'f> {
@@ -70,12 +87,21 @@ impl ParsedModule {
             let module = ParsedModule { ast: None, too_deep: false, changed_from_functions: HashSet::new() };
             return (module, Some(Diagnostic::file(file.path.clone(), Severity::Warning, message)));
         }
-        if let Some(at) = too_deeply_bracketed(&file.text) {
-            let message = format!("skipped: brackets nested more than {MAX_BRACKET_DEPTH} deep; nothing in this file is read");
-            let module = ParsedModule { ast: None, too_deep: false, changed_from_functions: HashSet::new() };
-            return (module, Some(file.diagnostic(at, Severity::Warning, message)));
-        }
-        let parsed = ruff_python_parser::parse_unchecked(&file.text, ParseOptions::from(Mode::Module));
+        let parse = || ruff_python_parser::parse_unchecked(&file.text, ParseOptions::from(Mode::Module));
+        let parsed = if file.text.len() <= SMALL_FILE {
+            parse()
+        } else {
+            let stack = nesting_bound(&file.text).saturating_mul(STACK_PER_LEVEL).saturating_add(1 << 20);
+            let grown = (stack <= MAX_PARSE_STACK).then(|| std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| stacker::grow(stack, parse))).ok()).flatten();
+            match grown {
+                Some(parsed) => parsed,
+                None => {
+                    let message = format!("skipped: could not reserve the {} MiB of stack this file may need to be parsed safely", stack >> 20);
+                    let module = ParsedModule { ast: None, too_deep: false, changed_from_functions: HashSet::new() };
+                    return (module, Some(Diagnostic::file(file.path.clone(), Severity::Warning, message)));
+                }
+            }
+        };
         let diagnostic = parsed.errors().iter().min_by_key(|error| error.range().start()).map(|error| {
             let message = format!("could not parse Python: {}", error.error);
             file.diagnostic(error.range().start().to_usize(), Severity::Warning, message)
@@ -98,43 +124,6 @@ impl ParsedModule {
     pub fn body(&self) -> &[Stmt] {
         self.ast.as_ref().map_or(&[], |ast| &ast.body)
     }
-}
-
-/// Where brackets first nest deeper than [`MAX_BRACKET_DEPTH`], when they
-/// do. Python's own tokens decide (a bracket in a string or a comment does
-/// not count); a file with fewer opening bracket characters than the limit
-/// cannot get there and is not lexed. The offset is the raw bracket
-/// count's, for the diagnostic only.
-fn too_deeply_bracketed(text: &str) -> Option<usize> {
-    let opening = |b: &u8| matches!(b, b'(' | b'[' | b'{');
-    if text.bytes().filter(opening).count() <= MAX_BRACKET_DEPTH {
-        return None;
-    }
-    let mut lexer = ruff_python_parser::lexer::lex(text, Mode::Module);
-    let mut depth = 0usize;
-    loop {
-        match lexer.next_token() {
-            TokenKind::EndOfFile => return None,
-            TokenKind::Lpar | TokenKind::Lsqb | TokenKind::Lbrace => {
-                depth += 1;
-                if depth > MAX_BRACKET_DEPTH {
-                    break;
-                }
-            }
-            TokenKind::Rpar | TokenKind::Rsqb | TokenKind::Rbrace => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-    }
-    let mut raw = 0usize;
-    let at = text.bytes().position(|b| {
-        match b {
-            b'(' | b'[' | b'{' => raw += 1,
-            b')' | b']' | b'}' => raw = raw.saturating_sub(1),
-            _ => {}
-        }
-        raw > MAX_BRACKET_DEPTH
-    });
-    Some(at.unwrap_or(0))
 }
 
 impl Drop for ParsedModule {

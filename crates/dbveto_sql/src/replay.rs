@@ -119,6 +119,16 @@ impl ConstraintNames {
         self.names = None;
         self.next_pass.clear();
     }
+
+    /// A name PostgreSQL generates for an object of `table`, among those
+    /// `taken` says exist, from the pass after the last one chosen alike.
+    fn choose(&mut self, table: &QualifiedName, name2: Option<String>, label: &'static str, mut taken: impl FnMut(&mut Self, &str) -> bool) -> String {
+        let key = (table.schema.clone(), table.name.clone(), name2, label);
+        let start = self.next_pass.get(&key).copied().unwrap_or(0);
+        let (name, pass) = choose_name_from(&table.name, key.2.as_deref(), label, start, |n| taken(self, n));
+        self.next_pass.insert(key, pass + 1);
+        name
+    }
 }
 
 struct Replayer<'a> {
@@ -631,18 +641,11 @@ impl<'a> Replayer<'a> {
         };
         let index_backed = matches!(ckind, ConstraintKind::PrimaryKey | ConstraintKind::Unique | ConstraintKind::Exclusion { .. });
         let name = given.unwrap_or_else(|| {
-            let name2 = name2.as_deref().map(truncate_identifier);
-            let key = (schema_name.clone(), table.name.clone(), name2.clone(), label);
-            let start = self.constraint_names.next_pass.get(&key).copied().unwrap_or(0);
-            let (name, pass) = choose_name_from(&table.name, name2.as_deref(), label, start, |n| {
-                if index_backed {
-                    self.schema.relation_exists(&QualifiedName::new(schema_name.clone(), n))
-                } else {
-                    self.constraint_names.taken(self.schema, &schema_name, n)
-                }
-            });
-            self.constraint_names.next_pass.insert(key, pass + 1);
-            name
+            let schema = &*self.schema;
+            self.constraint_names.choose(table, name2.as_deref().map(truncate_identifier), label, |names, n| match index_backed {
+                true => schema.relation_exists(&QualifiedName::new(schema_name.clone(), n)),
+                false => names.taken(schema, &schema_name, n),
+            })
         });
         if index_backed {
             let unique = !matches!(ckind, ConstraintKind::Exclusion { .. });
@@ -1016,10 +1019,9 @@ impl<'a> Replayer<'a> {
         let name = match i.idxname().filter(|n| !n.is_empty()) {
             Some(given) => truncate_identifier(given),
             None => {
-                let name2 = names_for_label.join("_");
-                choose_name(&table.name, Some(&truncate_identifier(&name2)), label, |n| {
-                    self.schema.relation_exists(&QualifiedName::new(table.schema.clone(), n))
-                })
+                let name2 = truncate_identifier(&names_for_label.join("_"));
+                let schema = &*self.schema;
+                self.constraint_names.choose(&table, Some(name2), label, |_, n| schema.relation_exists(&QualifiedName::new(table.schema.clone(), n)))
             }
         };
         let qname = QualifiedName::new(table.schema.clone(), name);
