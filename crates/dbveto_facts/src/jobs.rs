@@ -117,6 +117,10 @@ pub struct WriterSite {
     /// The enclosing function, qualified (`KubernetesSync.sync_all_crds`).
     pub function: Option<String>,
     pub entry_points: Vec<EntryPoint>,
+    /// The row was chosen by a key only its entry point holds (the
+    /// requesting user: `get(owner=request.user)`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub own_row: bool,
 }
 
 /// Whether a write can lose a concurrent writer's update.

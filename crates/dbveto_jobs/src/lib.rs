@@ -227,7 +227,7 @@ fn judge_passed_objects(saves: &mut [SaveSite], flows: &[(usize, usize, resolve:
         rounds += 1;
         for &(callee, position, origin, locked) in flows {
             let (unlocked, locked) = match origin {
-                Origin::Loaded => (!locked, locked),
+                Origin::Loaded { .. } => (!locked, locked),
                 Origin::Param(f, p) => match state.get(&(f, p)) {
                     Some(&(u, l)) => (u && !locked, l || (u && locked)),
                     None => continue,
@@ -356,6 +356,7 @@ pub fn facts(jobs: &Jobs, writes: &[Write]) -> JobFacts {
                     atomicity,
                     function: function.map(|f| graph.name(f).to_string()),
                     entry_points: entry_points(function),
+                    own_row: false,
                 })
                 .collect();
             (write.table.to_string(), write, sites)
@@ -372,6 +373,7 @@ pub fn facts(jobs: &Jobs, writes: &[Write]) -> JobFacts {
             atomicity: save.atomicity,
             function: save.function.map(|f| graph.name(f).to_string()),
             entry_points: entry_points(save.function),
+            own_row: save.own_row,
         })
         .collect();
     let mut columns = ColumnTable::default();

@@ -16,8 +16,10 @@ const MAX_DEPTH: u32 = 24;
 /// Where an object of a model comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Origin {
-    /// Read from the database (`get()`, `first()`, a loop over a queryset).
-    Loaded,
+    /// Read from the database (`get()`, `first()`, a loop over a queryset);
+    /// `own` when the query filters by the requesting user
+    /// (`.get(owner=request.user)`), a key no other entry point holds.
+    Loaded { own: bool },
     /// Made in Python (`Model(...)`, `create()`): its save is an insert.
     New,
     /// A parameter of a function (position, `self` being 0): what the
@@ -127,7 +129,7 @@ impl<'p, 'a> Resolver<'p, 'a> {
                     if let Some(Target::Class(module, class)) =
                         call.arguments.args.first().and_then(|a| self.expr_at(cx, a, depth + 1))
                     {
-                        return Some(Target::Instance { module, class, locked: false, origin: Origin::Loaded });
+                        return Some(Target::Instance { module, class, locked: false, origin: Origin::Loaded { own: filters_by_request_user(call) } });
                     }
                 }
                 Some(Target::Library(format!("{path}()")))
@@ -180,7 +182,7 @@ impl<'p, 'a> Resolver<'p, 'a> {
         }
         match self.expr_at(cx, &method.value, depth + 1)? {
             Target::QuerySet { module, class, locked } => {
-                let origin = if method.attr.as_str() == "create" { Origin::New } else { Origin::Loaded };
+                let origin = if method.attr.as_str() == "create" { Origin::New } else { Origin::Loaded { own: filters_by_request_user(call) } };
                 Some(Target::Instance { module, class, locked, origin })
             }
             _ => None,
@@ -354,4 +356,43 @@ impl<'p, 'a> Resolver<'p, 'a> {
         let target = self.index.table.lookup(module, false, importer)?;
         self.global(target, name, 0)
     }
+}
+
+/// Whether a query, or one it is chained on (`filter(...).get(...)`),
+/// filters by the requesting user: a keyword whose value is
+/// `request.user` or `self.request.user`, or an attribute of it.
+pub fn filters_by_request_user(call: &ast::ExprCall) -> bool {
+    let mut call = Some(call);
+    let mut bound = 0;
+    while let Some(c) = call.filter(|_| bound < 32) {
+        bound += 1;
+        if c.arguments.keywords.iter().any(|k| is_request_user(&k.value)) {
+            return true;
+        }
+        call = match c.func.as_ref() {
+            Expr::Attribute(method) => match method.value.as_ref() {
+                Expr::Call(inner) => Some(inner),
+                _ => None,
+            },
+            _ => None,
+        };
+    }
+    false
+}
+
+/// `request.user`, `self.request.user`, and their attributes (`.pk`).
+fn is_request_user(expr: &Expr) -> bool {
+    let mut names = Vec::new();
+    let mut at = expr;
+    while let Expr::Attribute(a) = at {
+        names.push(a.attr.as_str());
+        at = &a.value;
+        if names.len() > 8 {
+            return false;
+        }
+    }
+    let Expr::Name(root) = at else { return false };
+    names.push(root.id.as_str());
+    names.reverse();
+    matches!(names.as_slice(), ["request", "user", ..] | ["self", "request", "user", ..])
 }

@@ -52,6 +52,8 @@ pub struct SaveSite {
     pub parameter: Option<(FnId, usize)>,
     /// Saved inside `transaction.atomic()` (a block, or the function's decorator).
     pub in_transaction: bool,
+    /// The row was loaded by the requesting user (`get(owner=request.user)`).
+    pub own_row: bool,
 }
 
 pub type Saves = Vec<SaveSite>;
@@ -121,6 +123,7 @@ impl Pending {
                     _ => None,
                 },
                 in_transaction: false,
+                own_row: matches!(a.origin, Origin::Loaded { own: true }),
             });
         }
     }

@@ -1225,7 +1225,7 @@ impl<'a> Visitor<'a> for Walker<'_, '_, 'a> {
                     (for_.target.as_ref(), self.resolve(&for_.iter))
                 {
                     if let Some(frame) = self.frames.last_mut() {
-                        frame.locals.insert(name.id.as_str(), Target::Instance { module, class, locked, origin: Origin::Loaded });
+                        frame.locals.insert(name.id.as_str(), Target::Instance { module, class, locked, origin: Origin::Loaded { own: false } });
                     }
                 }
                 for stmt in for_.body.iter().chain(&for_.orelse) {

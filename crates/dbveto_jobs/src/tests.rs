@@ -331,3 +331,23 @@ class SaveView(View):\n    def post(self, request, pk):\n        fabric = Fabric
     let status: Vec<String> = sites(&facts, "status").into_iter().filter(|s| !s.starts_with("Insert")).collect();
     assert_eq!(status, ["ReadModifyWrite renamed [SignalHandler renamed]", "SavedFields SaveView.post [HttpView SaveView.post]"]);
 }
+
+#[test]
+fn rows_picked_by_the_requesting_user_are_their_own() {
+    let source = "from celery import shared_task\nfrom django.views import View\nfrom .models import Fabric\n\n\
+class RenameView(View):\n    def post(self, request, pk):\n        fabric = Fabric.objects.filter(owner=request.user).get(pk=pk)\n        fabric.status = 'renamed'\n        fabric.save()\n\n\
+class ResetView(View):\n    def post(self, request):\n        fabric = Fabric.objects.get(owner=self.request.user.pk)\n        fabric.status = 'reset'\n        fabric.save()\n\n\
+@shared_task\ndef recount(pk):\n    fabric = Fabric.objects.get(pk=pk)\n    fabric.count += 1\n    fabric.save()\n";
+    let facts = facts_of(&[("app/own.py", source)]);
+    let own: Vec<(u32, bool)> = facts
+        .columns
+        .iter()
+        .filter(|c| c.table == "app_fabric")
+        .flat_map(|c| &c.sites)
+        .filter(|s| s.atomicity == Atomicity::ReadModifyWrite)
+        .map(|s| (s.location.line, s.own_row))
+        .collect();
+    // Both views pick the requesting user's row; the task any row.
+    assert!(own.contains(&(8, true)) && own.contains(&(14, true)), "{own:?}");
+    assert!(own.iter().any(|&(line, own)| line >= 17 && !own), "{own:?}");
+}

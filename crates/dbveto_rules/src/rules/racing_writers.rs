@@ -17,7 +17,9 @@ of it, in that entry point; a handler none of whose senders dbveto sees
 counts as an entry point of its own), where at least one of the writes loads the row,
 changes it in Python and saves it, and the writers do not all write one
 constant, nor one copy of the value of the object whose method saves
-(`child.site = self.site` in `Device.save()`). A management command is
+(`child.site = self.site` in `Device.save()`), nor all pick their row by
+the requesting user (`filter(owner=request.user)`, a key no other entry
+point holds: they never touch one row). A management command is
 not counted: it runs when a person or a scheduler dbveto does not see runs
 it. Nor is a view class that nothing in the repository names (no
 `path(..., SyncView.as_view())`, no `router.register(..., SyncViewSet)`,
@@ -144,6 +146,11 @@ fn check_column(column: &ColumnWriters) -> Option<(String, Finding)> {
     let sites: Vec<&WriterSite> =
         concurrent.iter().filter(|s| s.atomicity != Atomicity::Insert && !s.entry_points.is_empty()).collect();
     let first_rmw = sites.iter().find(|s| s.atomicity.loses_updates())?;
+    // Each writer picks its row by the requesting user: no two of them
+    // touch one row (but the same user's own two requests).
+    if sites.iter().all(|s| s.own_row) {
+        return None;
+    }
     let receiver = first_rmw.statement.split(".save(").next().unwrap_or("obj");
     // Writers that all write one constant, or one copy of another object's
     // value, cannot lose each other's.
@@ -234,6 +241,7 @@ mod tests {
             atomicity,
             function: Some("sync".into()),
             entry_points: entries,
+            own_row: false,
         }
     }
 
@@ -254,6 +262,17 @@ mod tests {
         assert_eq!(out[0].location.line, 3);
         assert!(out[0].message.contains("2 entry points"), "{}", out[0].message);
         assert!(out[0].help.as_deref().unwrap_or_default().contains("Fabric.objects.filter(pk=fabric.pk).update(sync_status='syncing')"));
+    }
+
+    #[test]
+    fn writers_that_each_pick_the_requesting_users_row_touch_no_common_row() {
+        let rename = entry("RenameView.post", EntryKind::HttpView, 1);
+        let reset = entry("ResetView.post", EntryKind::HttpView, 5);
+        let task = entry("recount", EntryKind::CeleryTask, 9);
+        let own = |line, entry| WriterSite { own_row: true, ..site(line, Atomicity::ReadModifyWrite, vec![entry]) };
+        assert!(findings(vec![own(3, rename.clone()), own(7, reset)]).is_empty());
+        // A task that may pick any row can touch the user's.
+        assert_eq!(findings(vec![own(3, rename), site(11, Atomicity::SingleUpdate, vec![task])]).len(), 1);
     }
 
     #[test]
