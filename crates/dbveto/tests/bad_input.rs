@@ -152,3 +152,17 @@ fn sql_create_table_repeating_a_column_with_unnamed_checks_does_not_stall() {
     assert_eq!(code, Some(0), "{out}");
     assert!(out.contains("column `at` specified more than once"), "{out}");
 }
+
+#[test]
+fn sqlalchemy_and_alembic_walks_over_a_deep_recovered_expression_do_not_overflow_the_stack() {
+    // `def create_task{{{...`: the parser recovers 60,000 nested sets, which
+    // the SQLAlchemy frontend's search for calls walked without a bound.
+    let models = "from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column\n\nclass Base(DeclarativeBase):\n    pass\n\nclass Task(Base):\n    __tablename__ = 'tasks'\n    id: Mapped[int] = mapped_column(primary_key=True)\n    title: Mapped[str]\n";
+    let tasks = format!("from sqlalchemy.orm import Session\n\nfrom .models import Task\n\n\ndef create_task{}(db: Session) -> Task:\n    db.add(Task())\n", "{".repeat(60_000));
+    let revision = format!("revision = 'r1'\ndown_revision = None\nfrom alembic import op\nimport sqlalchemy as sa\ndef upgrade():\n    op.execute({})\n", "(".repeat(60_000));
+    let (code, out) = check_generated(
+        "deep-sqlalchemy",
+        &[("app/__init__.py", Vec::new()), ("app/models.py", models.as_bytes().to_vec()), ("app/tasks.py", tasks.into_bytes()), ("migrations/versions/r1.py", revision.into_bytes())],
+    );
+    assert!(matches!(code, Some(0..=1)), "{out}");
+}

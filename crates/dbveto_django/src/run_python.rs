@@ -35,7 +35,7 @@ pub fn effects(function: &ast::StmtFunctionDef) -> Effects {
     let params: Vec<&str> = function.parameters.iter_non_variadic_params().map(|p| p.parameter.name.as_str()).collect();
     let mut effects = Effects::default();
     if let Some(editor) = params.get(1) {
-        let mut calls = EditorCalls { editor, found: false };
+        let mut calls = EditorCalls { editor, found: false, guard: Default::default() };
         calls.visit_body(&function.body);
         effects.changes_schema = calls.found;
     }
@@ -106,22 +106,32 @@ fn deletes_all(expr: &Expr) -> Option<&str> {
 struct EditorCalls<'n> {
     editor: &'n str,
     found: bool,
+    guard: dbveto_python_semantic::DepthGuard,
 }
 
 impl<'a> Visitor<'a> for EditorCalls<'_> {
+    fn visit_stmt(&mut self, stmt: &'a ruff_python_ast::Stmt) {
+        if !self.found && self.guard.enter() {
+            visitor::walk_stmt(self, stmt);
+            self.guard.leave();
+        }
+    }
+
     fn visit_expr(&mut self, expr: &'a Expr) {
-        if self.found {
+        if self.found || !self.guard.enter() {
             return;
         }
         if let Expr::Call(call) = expr {
             if let Expr::Attribute(method) = call.func.as_ref() {
                 if SCHEMA_CHANGES.contains(&method.attr.as_str()) && matches!(method.value.as_ref(), Expr::Name(n) if n.id.as_str() == self.editor) {
                     self.found = true;
-                    return;
                 }
             }
         }
-        visitor::walk_expr(self, expr);
+        if !self.found {
+            visitor::walk_expr(self, expr);
+        }
+        self.guard.leave();
     }
 }
 

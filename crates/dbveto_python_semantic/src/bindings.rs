@@ -205,14 +205,14 @@ const MUTATORS: &[&str] =
 /// How deep a walk over one tree is, bounded by [`MAX_DEPTH`]: a walk that
 /// reaches the bound reads no further and is incomplete.
 #[derive(Debug, Default)]
-pub(crate) struct DepthGuard {
+pub struct DepthGuard {
     depth: u32,
-    pub(crate) reached_bound: bool,
+    pub reached_bound: bool,
 }
 
 impl DepthGuard {
     /// One level deeper, unless the bound is reached.
-    pub(crate) fn enter(&mut self) -> bool {
+    pub fn enter(&mut self) -> bool {
         if self.depth >= MAX_DEPTH {
             self.reached_bound = true;
             return false;
@@ -221,7 +221,7 @@ impl DepthGuard {
         true
     }
 
-    pub(crate) fn leave(&mut self) {
+    pub fn leave(&mut self) {
         self.depth -= 1;
     }
 }

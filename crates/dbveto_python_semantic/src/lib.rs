@@ -32,7 +32,7 @@ mod origin;
 mod parse;
 mod text;
 
-pub use bindings::{binary_operands, target_names, Binding, Bindings, Import, ModulePath, Scope, ScopeKind, Source, MAX_DEPTH};
+pub use bindings::{binary_operands, target_names, Binding, Bindings, DepthGuard, Import, ModulePath, Scope, ScopeKind, Source, MAX_DEPTH};
 pub use calls::{bind_arguments, last_name, method_kind, names_used_as_values, passed_callable, MethodKind};
 pub use environment::{Environment, LibraryClass};
 pub use eval::{method_in_mro, Binds, Const, ConstValue, Evaluator, ModuleRef, TextClause, Value};

@@ -293,18 +293,29 @@ const MAX_NESTED_LOOPS: usize = 8;
 
 /// The calls in a statement, at any depth, at most [`MAX_UNROLLED`].
 fn calls_in(stmt: &Stmt) -> Vec<&ast::ExprCall> {
-    struct Calls<'a>(Vec<&'a ast::ExprCall>);
+    struct Calls<'a>(Vec<&'a ast::ExprCall>, dbveto_python_semantic::DepthGuard);
     impl<'a> ruff_python_ast::visitor::Visitor<'a> for Calls<'a> {
+        fn visit_stmt(&mut self, stmt: &'a Stmt) {
+            if self.1.enter() {
+                ruff_python_ast::visitor::walk_stmt(self, stmt);
+                self.1.leave();
+            }
+        }
+
         fn visit_expr(&mut self, expr: &'a Expr) {
+            if !self.1.enter() {
+                return;
+            }
             if let Expr::Call(c) = expr {
                 if self.0.len() < MAX_UNROLLED {
                     self.0.push(c);
                 }
             }
             ruff_python_ast::visitor::walk_expr(self, expr);
+            self.1.leave();
         }
     }
-    let mut calls = Calls(Vec::new());
+    let mut calls = Calls(Vec::new(), Default::default());
     ruff_python_ast::visitor::Visitor::visit_stmt(&mut calls, stmt);
     calls.0
 }

@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use dbveto_python_semantic::{Catches, ModuleId, ModuleIndex, ProjectIndex, Scope};
+use dbveto_python_semantic::{Catches, DepthGuard, ModuleId, ModuleIndex, ProjectIndex, Scope};
 use dbveto_source::Location;
 use dbveto_writes::{Arg, Literal, TableRef, Write, WriteKind};
 use ruff_python_ast::{self as ast, Expr, Stmt};
@@ -386,7 +386,7 @@ impl<'w, 'p, 'a> Walker<'w, 'p, 'a> {
             }
             _ => {
                 // Other statements: calls inside them still count.
-                let mut finder = CallFinder { calls: Vec::new() };
+                let mut finder = CallFinder { calls: Vec::new(), guard: DepthGuard::default() };
                 ruff_python_ast::visitor::walk_stmt(&mut finder, stmt);
                 for call in finder.calls {
                     self.call(call, steps);
@@ -398,7 +398,7 @@ impl<'w, 'p, 'a> Walker<'w, 'p, 'a> {
 
     /// Calls in an expression, innermost first.
     fn expr(&mut self, expr: &'a Expr, steps: &mut Vec<Step>) {
-        let mut finder = CallFinder { calls: Vec::new() };
+        let mut finder = CallFinder { calls: Vec::new(), guard: DepthGuard::default() };
         ruff_python_ast::visitor::Visitor::visit_expr(&mut finder, expr);
         for call in finder.calls {
             self.call(call, steps);
@@ -1101,10 +1101,14 @@ fn ends_with_return(body: &[Stmt]) -> bool {
 /// comprehensions are scopes of their own and are not entered.
 struct CallFinder<'a> {
     calls: Vec<&'a ast::ExprCall>,
+    guard: DepthGuard,
 }
 
 impl<'a> ruff_python_ast::visitor::Visitor<'a> for CallFinder<'a> {
     fn visit_expr(&mut self, expr: &'a Expr) {
+        if !self.guard.enter() {
+            return;
+        }
         match expr {
             Expr::Lambda(_) | Expr::ListComp(_) | Expr::SetComp(_) | Expr::DictComp(_) | Expr::Generator(_) => {}
             Expr::Call(call) => {
@@ -1113,6 +1117,7 @@ impl<'a> ruff_python_ast::visitor::Visitor<'a> for CallFinder<'a> {
             }
             _ => ruff_python_ast::visitor::walk_expr(self, expr),
         }
+        self.guard.leave();
     }
 
     fn visit_stmt(&mut self, _: &'a Stmt) {}
