@@ -38,6 +38,8 @@ pub struct Analysis {
     pub diagnostics: Vec<Diagnostic>,
     pub sources: Sources,
     pub files: usize,
+    /// No file was read, and the configuration did not ask for that.
+    pub nothing_read: bool,
     /// Django apps (label and folder), for migrations `explain` proposes.
     pub django_apps: Vec<dbveto_django::App>,
 }
@@ -55,8 +57,12 @@ pub fn analyze_with(root: &Path, options: &Options) -> Analysis {
 
     // Files that could not be read each have their diagnostic; a run that
     // found none at all says why.
+    let nothing_read = files == 0 && !d.excluded_by_configuration;
     if files == 0 && d.unreadable == 0 {
-        diagnostics.push(dbveto_discover::nothing_read(root));
+        diagnostics.push(match d.excluded_by_configuration {
+            true => dbveto_source::Diagnostic::file(".", dbveto_source::Severity::Warning, "no file read: the configuration's `exclude` leaves out every file dbveto would read here"),
+            false => dbveto_discover::nothing_read(root),
+        });
     }
     let (replayed, (go, (python, django, sqlalchemy, mut jobs))) = rayon::join(
         || d.migration_sets.into_par_iter().map(replay_set).collect::<Vec<_>>(),
@@ -114,7 +120,7 @@ pub fn analyze_with(root: &Path, options: &Options) -> Analysis {
     facts.jobs = jobs_facts;
     diagnostics.sort();
     diagnostics.dedup();
-    Analysis { databases, facts, writes, diagnostics, sources, files, django_apps }
+    Analysis { databases, facts, writes, diagnostics, sources, files, nothing_read, django_apps }
 }
 
 fn replay_set(set: MigrationSet) -> (Database, Vec<Diagnostic>, Vec<dbveto_rules::GivenName>) {

@@ -135,7 +135,7 @@ pub fn run(args: CheckArgs) -> Result<ExitCode, String> {
             }
         }
     };
-    let files = analysis.files;
+    let nothing_read = analysis.nothing_read;
     // The process ends right after printing: freeing the analysis (every
     // file, tree and write, one by one) would take longer than the report.
     std::mem::forget(analysis);
@@ -147,8 +147,9 @@ pub fn run(args: CheckArgs) -> Result<ExitCode, String> {
         ExitCode::SUCCESS
     } else if !findings.is_empty() {
         ExitCode::from(1)
-    } else if files == 0 && args.database_url.is_none() {
-        // Nothing was checked: not a pass (the report says why).
+    } else if nothing_read && args.database_url.is_none() {
+        // Nothing was checked, and not by the configuration's choice: not
+        // a pass (the report says why).
         ExitCode::from(2)
     } else {
         ExitCode::SUCCESS

@@ -109,6 +109,12 @@ fn a_run_that_reads_nothing_says_why_and_fails() {
     assert_eq!(run(&["--exit-zero"]).status.code(), Some(0));
     std::fs::remove_file(dir.join(".gitignore")).expect("rm");
     assert_eq!(run(&[]).status.code(), Some(0));
+    // The configuration's `exclude` leaving out everything is a choice: said, and a pass.
+    std::fs::write(dir.join("dbveto.toml"), "exclude = [\"app\"]\n").expect("write");
+    let out = run(&[]);
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("the configuration's `exclude` leaves out every file"), "{text}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

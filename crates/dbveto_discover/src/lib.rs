@@ -50,6 +50,9 @@ pub struct Discovery {
     pub bytes: u64,
     /// Files found that could not be read (each has its diagnostic).
     pub unreadable: usize,
+    /// Whether the configuration's `exclude` left out a folder or a file
+    /// dbveto would read: an empty run is then what the user asked for.
+    pub excluded_by_configuration: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -91,6 +94,8 @@ pub fn discover_with(root: &Path, options: &Options) -> Discovery {
     // neither the walk nor the reads wait for the other. Sorted afterwards.
     let found: Mutex<Vec<ReadFile>> = Mutex::default();
     let walk_errors: Mutex<Vec<Diagnostic>> = Mutex::default();
+    let excluded_any = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let excluded_in_walk = excluded_any.clone();
     ignore::WalkBuilder::new(root)
         .follow_links(true)
         .require_git(false)
@@ -98,11 +103,14 @@ pub fn discover_with(root: &Path, options: &Options) -> Discovery {
             let is_dir = e.file_type().is_some_and(|t| t.is_dir());
             let vendored = is_dir && e.file_name().to_str().is_some_and(|n| VENDORED.contains(&n));
             let excluded = is_dir && e.depth() > 0 && walk_filter.excludes_dir(&relative_path(&walk_root, e.path()));
+            if excluded {
+                excluded_in_walk.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
             !(vendored || excluded)
         })
         .build_parallel()
         .run(|| {
-            let (found, walk_errors) = (&found, &walk_errors);
+            let (found, walk_errors, excluded_any) = (&found, &walk_errors, &*excluded_any);
             Box::new(move |entry| {
                 match entry {
                     Ok(e) => {
@@ -115,6 +123,8 @@ pub fn discover_with(root: &Path, options: &Options) -> Discovery {
                             if filter.accepts_file(&rel) {
                                 let (file, bytes) = read_source(e.path(), &rel);
                                 found.lock().unwrap_or_else(PoisonError::into_inner).push((e.into_path(), kind, file, bytes));
+                            } else {
+                                excluded_any.store(true, std::sync::atomic::Ordering::Relaxed);
                             }
                         }
                     }
@@ -127,7 +137,8 @@ pub fn discover_with(root: &Path, options: &Options) -> Discovery {
     found.par_sort_unstable_by(|a, b| a.0.cmp(&b.0));
     let mut diagnostics = walk_errors.into_inner().unwrap_or_else(PoisonError::into_inner);
     diagnostics.sort();
-    let mut d = Discovery { diagnostics, ..Discovery::default() };
+    let excluded_by_configuration = excluded_any.load(std::sync::atomic::Ordering::Relaxed);
+    let mut d = Discovery { diagnostics, excluded_by_configuration, ..Discovery::default() };
     let mut sql = Vec::new();
     for (_, kind, file, bytes) in found {
         d.bytes += bytes;
