@@ -313,7 +313,7 @@ mod tests {
 
     fn analysis(databases: Vec<Database>) -> Analysis {
         let (facts, sources) = (Default::default(), Default::default());
-        Analysis { databases, facts, writes: Vec::new(), diagnostics: Vec::new(), sources, files: 0, django_apps: Vec::new() }
+        Analysis { databases, facts, writes: Vec::new(), diagnostics: Vec::new(), sources, files: 0, nothing_read: false, django_apps: Vec::new() }
     }
 
     #[test]
