@@ -30,7 +30,8 @@ fn fixtures() -> Vec<PathBuf> {
     let mut out = Vec::new();
     for parent in ["examples", "tests/fixtures"] {
         for e in std::fs::read_dir(repo(parent)).expect("fixtures").flatten() {
-            if e.path().is_dir() {
+            // `long-names-sql` fails on PostgreSQL by design: its own test is in `postgres_catalog.rs`.
+            if e.path().is_dir() && e.file_name() != "long-names-sql" {
                 out.push(e.path());
             }
         }
