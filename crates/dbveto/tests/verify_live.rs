@@ -20,7 +20,8 @@ fn sql_fixtures() -> Vec<PathBuf> {
     for parent in ["examples", "tests/fixtures"] {
         for e in std::fs::read_dir(repo(parent)).expect("fixtures").flatten() {
             let name = e.file_name().to_string_lossy().to_string();
-            if e.path().is_dir() && name != "bad-input" {
+            // `long-names-sql` fails on PostgreSQL by design (its own test is in `postgres_catalog.rs`).
+            if e.path().is_dir() && name != "bad-input" && name != "long-names-sql" {
                 out.push(e.path());
             }
         }

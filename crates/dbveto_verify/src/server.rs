@@ -323,8 +323,13 @@ impl Cleanup {
         for _ in 0..50 {
             kill_programs_in(&self.dir);
             let _ = std::fs::remove_dir_all(&self.dir);
+            // Gone, and not made again by a program that was still dying.
             if !self.dir.exists() {
-                return true;
+                std::thread::sleep(std::time::Duration::from_millis(50));
+                if !self.dir.exists() && kill_programs_in(&self.dir) == 0 {
+                    return true;
+                }
+                continue;
             }
             std::thread::sleep(std::time::Duration::from_millis(100));
         }
@@ -335,8 +340,9 @@ impl Cleanup {
 /// Kills (SIGKILL) the processes whose command line names `dir`: the
 /// server programs started there. Linux only (`/proc`); elsewhere the
 /// server's own shutdown on the terminal's signal has to do.
-fn kill_programs_in(dir: &Path) {
-    let Ok(entries) = std::fs::read_dir("/proc") else { return };
+fn kill_programs_in(dir: &Path) -> usize {
+    let mut killed = Vec::new();
+    let Ok(entries) = std::fs::read_dir("/proc") else { return 0 };
     let needle = dir.as_os_str().as_encoded_bytes();
     let me = std::process::id().to_string();
     for entry in entries.flatten().take(1_000_000) {
@@ -347,8 +353,18 @@ fn kill_programs_in(dir: &Path) {
         let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else { continue };
         if cmdline.windows(needle.len()).any(|w| w == needle) {
             let _ = Command::new("kill").args(["-KILL", &pid]).stdout(Stdio::null()).stderr(Stdio::null()).status();
+            killed.push(pid);
         }
     }
+    // Wait (at most 2 s) until they are gone: a killed program may still
+    // be scheduled once, and must not write there after the removal.
+    for _ in 0..40 {
+        if killed.iter().all(|pid| !Path::new("/proc").join(pid).join("cmdline").exists() || std::fs::read(Path::new("/proc").join(pid).join("cmdline")).is_ok_and(|c| c.is_empty())) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    killed.len()
 }
 
 impl Drop for Server {
