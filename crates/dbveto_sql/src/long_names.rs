@@ -14,14 +14,12 @@ pub fn written_form(statement: &str, parsed: &str, from: usize) -> Option<(Strin
     if parsed.len() < NAMEDATALEN - 1 {
         return None;
     }
-    let lower = statement.to_lowercase();
-    // Lower-casing keeps byte offsets for the identifiers that matter here
-    // only when it keeps lengths; otherwise the text is not searched.
-    if lower.len() != statement.len() {
-        return None;
-    }
+    // PostgreSQL folds only ASCII letters of unquoted names; folding them
+    // alone keeps every byte offset (and character boundary) in place.
+    let lower = statement.to_ascii_lowercase();
+    let needle = parsed.to_ascii_lowercase();
     let mut from = from.min(statement.len());
-    while let Some(found) = lower.get(from..).and_then(|rest| rest.find(&parsed.to_lowercase())) {
+    while let Some(found) = lower.get(from..).and_then(|rest| rest.find(&needle)) {
         let start = from + found;
         from = start + 1;
         let quoted = statement[..start].ends_with('"');
@@ -60,6 +58,9 @@ mod tests {
         // Quoted names keep their case.
         let quoted = format!("ALTER TABLE t ADD CONSTRAINT \"{}_Tail\" CHECK (x > 0)", "B".repeat(60));
         assert_eq!(written_form(&quoted, &format!("{}_Ta", "B".repeat(60)), 14), Some((format!("{}_Tail", "B".repeat(60)), 30)));
+        // Non-ASCII text before the name (`İ` lower-cases to more bytes) keeps offsets.
+        let after_dotted_i = format!("-- İstanbul\nCREATE INDEX {} ON t (x)", long.to_uppercase());
+        assert_eq!(written_form(&after_dotted_i, cut, 0), Some((long.clone(), 26)));
         // Exactly 63 bytes, or another identifier that merely ends with it: not cut.
         let exact = "c".repeat(63);
         assert_eq!(written_form(&format!("CREATE INDEX {exact} ON t (x)"), &exact, 0), None);

@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 
 use dbveto_schema::{
     choose_name, choose_name_from, truncate_identifier, Column, Constraint, ConstraintKind, Domain, EnumType, History, Identity,
-    Index, LongName, Provenance, QualifiedName, Schema, Table, NAMEDATALEN,
+    Index, LongName, Provenance, QualifiedName, Schema, Table,
 };
 use dbveto_source::{Diagnostic, Location, Severity, SourceFile};
 use pg_raw_parse::nodes::{self, AlterTableCmd, AlterTableType, ColumnDef, ConstrType, ObjectType, RangeVar};
@@ -193,7 +193,7 @@ impl<'a> Replayer<'a> {
     /// 63 bytes (the parser keeps 63), where it is written: at or after the
     /// parser location `node` of the node that has it.
     fn note_long_name(&mut self, parsed: &str, what: &'static str, table: &str, node: Option<i32>) {
-        if self.long_names.is_none() || parsed.len() < NAMEDATALEN - 1 {
+        if self.long_names.is_none() {
             return;
         }
         let from = node.map_or(0, |l| self.offset_in_stmt(l));

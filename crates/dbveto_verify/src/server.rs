@@ -358,8 +358,10 @@ fn kill_programs_in(dir: &Path) -> usize {
     }
     // Wait (at most 2 s) until they are gone: a killed program may still
     // be scheduled once, and must not write there after the removal.
+    // Gone, or a zombie (its command line is empty).
+    let gone = |pid: &String| std::fs::read(format!("/proc/{pid}/cmdline")).map_or(true, |c| c.is_empty());
     for _ in 0..40 {
-        if killed.iter().all(|pid| !Path::new("/proc").join(pid).join("cmdline").exists() || std::fs::read(Path::new("/proc").join(pid).join("cmdline")).is_ok_and(|c| c.is_empty())) {
+        if killed.iter().all(gone) {
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(50));
